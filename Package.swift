@@ -1,0 +1,20 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layout follows the data: job file → schedule → launch → event → query.
+// AscribeCore is pure (no syscalls): job files, identities, schedules, zone rules.
+// AscribeRuntime does the I/O: reading job directories and the zone database.
+let package = Package(
+    name: "Ascribe",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ascribe", targets: ["ascribe"]),
+    ],
+    targets: [
+        .target(name: "AscribeCore"),
+        .target(name: "AscribeRuntime", dependencies: ["AscribeCore"]),
+        .executableTarget(name: "ascribe", dependencies: ["AscribeCore", "AscribeRuntime"]),
+        .testTarget(name: "AscribeCoreTests", dependencies: ["AscribeCore", "AscribeRuntime"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+import AscribeCore
+import AscribeRuntime
+
+print("ascribe: \(SystemClock.now())")
