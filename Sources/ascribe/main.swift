@@ -1,4 +1,66 @@
 import AscribeCore
 import AscribeRuntime
 
-print("ascribe: \(SystemClock.now())")
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes shared by every command (PRODUCT.md section 6).
+enum ExitCode: Int32 {
+    case ok = 0
+    case findings = 1
+    case badInput = 2
+}
+
+struct Output {
+    private(set) var standardOutput = ""
+    private(set) var standardError = ""
+
+    mutating func line(_ text: String) { standardOutput += text + "\n" }
+    mutating func error(_ text: String) { standardError += text + "\n" }
+}
+
+let commands: [(name: String, summary: String)] = [
+    ("check", "validate a jobs directory"),
+    ("next", "show upcoming fire times of jobs or of an expression"),
+    ("plan", "dry-run a window: every fire, in order, nothing runs"),
+]
+
+let topLevelHelp = """
+    ascribe: an attributed job scheduler, a cron replacement in which every run has a name.
+
+    Usage: ascribe <command> [options]
+
+    Commands:
+    \(commands.map { "  " + $0.name.padding(8) + $0.summary }.joined(separator: "\n"))
+
+    Run `ascribe <command> --help` for a command's options and examples.
+    Exit codes: 0 ok, 1 findings or failure, 2 bad usage or input.
+    """
+
+func run(_ arguments: [String]) -> (ExitCode, Output) {
+    var output = Output()
+    guard let name = arguments.first, name != "--help", name != "-h", name != "help" else {
+        output.line(topLevelHelp)
+        return (arguments.isEmpty ? .badInput : .ok, output)
+    }
+    var reader = ArgumentReader(command: name, arguments: Array(arguments.dropFirst()))
+    do {
+        switch name {
+        case "check": return (try CheckCommand.run(&reader, output: &output), output)
+        case "next": return (try NextCommand.run(&reader, output: &output), output)
+        case "plan": return (try PlanCommand.run(&reader, output: &output), output)
+        default:
+            output.error("ascribe: unknown command \"\(name)\"; commands: \(commands.map(\.name).joined(separator: ", "))")
+            return (.badInput, output)
+        }
+    } catch {
+        output.error("ascribe \(name): \(error.message)\nRun `ascribe \(name) --help` for usage.")
+        return (.badInput, output)
+    }
+}
+
+let (code, output) = run(Array(CommandLine.arguments.dropFirst()))
+fputs(output.standardError, stderr)
+fputs(output.standardOutput, stdout)
+exit(code.rawValue)

@@ -127,3 +127,23 @@ public struct ZoneRules: Hashable, Sendable {
         }
     }
 }
+
+extension ZoneRules {
+    /// `2026-03-29T03:00:00+02:00`: the instant with this zone's offset at that instant.
+    public func rfc3339(_ instant: Instant) -> String {
+        RFC3339.format(instant, offsetSeconds: offset(at: instant))
+    }
+
+    /// A command-line time: an instant as given, or a wall-clock reading in this zone (a
+    /// repeated reading means its first occurrence; a skipped one, the end of the gap).
+    public func instant(for parsed: RFC3339.Parsed) -> Instant {
+        switch parsed {
+        case .instant(let instant): return instant
+        case .local(let local):
+            switch resolve(local) {
+            case .unique(let instant), .repeated(let instant, _): return instant
+            case .skipped(let gapEnd): return gapEnd
+            }
+        }
+    }
+}

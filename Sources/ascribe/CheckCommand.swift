@@ -1,0 +1,97 @@
+import AscribeCore
+import AscribeRuntime
+
+enum CheckCommand {
+    static let help = """
+        Usage: ascribe check [DIR] [--strict] [--json] [--credentials DIR]
+
+        Validates every *.job file in DIR (default \(DefaultPaths.jobsDirectory)) and reports every
+        problem in every file in one run, as file:line:column: message. A file with errors is
+        not loaded; the other files still are.
+
+        Warnings (errors under --strict): two jobs sharing an identity, a run-as of uid 0, a
+        command that does not exist or is not executable, a credential the store lacks or
+        holds with loose permissions, an owner with no contact address.
+
+        Options:
+          --strict            treat warnings as errors
+          --json              one JSON document: jobs, diagnostics, counts
+          --credentials DIR   credential store to check against
+                              (default /etc/ascribe/credentials as root, ./.ascribe/credentials otherwise)
+
+        Exit status: 0 clean (warnings allowed unless --strict), 1 findings, 2 unusable input
+        (the directory is missing or unreadable).
+
+        Examples:
+          ascribe check jobs.d
+          ascribe check /etc/ascribe/jobs.d --strict --json
+        """
+
+    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
+        if reader.wantsHelp {
+            output.line(help)
+            return .ok
+        }
+        let strict = reader.flag("--strict")
+        let json = reader.flag("--json")
+        let credentials = try reader.option("--credentials")
+            ?? DefaultPaths.credentialStore(stateDirectory: DefaultPaths.stateDirectory)
+        let directory = try reader.positionals(max: 1).first ?? DefaultPaths.jobsDirectory
+        let host = HostContext()
+        let load = try host.loadJobs(directory)
+        var diagnostics = load.diagnostics + HostFindings.check(load.jobs, credentialStore: credentials)
+        if strict {
+            diagnostics = diagnostics.map { diagnostic in
+                var promoted = diagnostic
+                promoted.severity = .error
+                return promoted
+            }
+        }
+        diagnostics.sort { ($0.path, $0.line, $0.column) < ($1.path, $1.line, $1.column) }
+        let errors = diagnostics.filter { $0.severity == .error }
+        let warnings = diagnostics.count - errors.count
+        let failedPaths = Set(errors.map(\.path))
+        let loaded = load.jobs.filter { !failedPaths.contains($0.source.path) }
+        let rejected = load.filesExamined - loaded.count
+
+        if json {
+            output.line(JSONValue.object([
+                ("directory", .string(directory)),
+                ("jobs", .array(load.jobs.map { job in
+                    .object([
+                        ("job", .string(job.name.rawValue)), ("path", .string(job.source.path)),
+                        ("ok", .bool(!failedPaths.contains(job.source.path))),
+                        ("schedule", .string(job.schedule.description)),
+                        ("description", .string(job.schedule.plainEnglish)),
+                        ("identity", .string(job.identity.rawValue)), ("owner", .string(job.owner.text)),
+                        ("run_as", .optional(job.runAs?.description)), ("enabled", .bool(job.enabled)),
+                    ])
+                })),
+                ("diagnostics", .array(diagnostics.map { diagnostic in
+                    .object([
+                        ("path", .string(diagnostic.path)), ("line", .int(diagnostic.line)),
+                        ("column", .int(diagnostic.column)),
+                        ("severity", .string(diagnostic.severity == .error ? "error" : "warning")),
+                        ("key", .optional(diagnostic.key?.rawValue)), ("message", .string(diagnostic.message)),
+                    ])
+                })),
+                ("files", .int(load.filesExamined)), ("loaded", .int(loaded.count)),
+                ("errors", .int(errors.count)), ("warnings", .int(warnings)),
+            ]).rendered)
+        } else {
+            for diagnostic in diagnostics { output.line(diagnostic.description) }
+            if !diagnostics.isEmpty { output.line("") }
+            for job in load.jobs {
+                let status = failedPaths.contains(job.source.path) ? "FAIL" : "ok"
+                var detail = "\(job.schedule.plainEnglish); identity \(job.identity), owner \(job.owner.text)"
+                if let runAs = job.runAs { detail += ", run-as \(runAs)" }
+                if !job.enabled { detail += ", disabled" }
+                output.line(status.padding(5) + job.name.rawValue.padding(24) + detail)
+            }
+            output.line("\(load.filesExamined) job file\(load.filesExamined == 1 ? "" : "s") in \(directory): "
+                        + "\(loaded.count) loaded, \(rejected) rejected; \(errors.count) error\(errors.count == 1 ? "" : "s"), "
+                        + "\(warnings) warning\(warnings == 1 ? "" : "s")")
+        }
+        return errors.isEmpty ? .ok : .findings
+    }
+}

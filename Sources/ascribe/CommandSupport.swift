@@ -1,0 +1,60 @@
+import AscribeCore
+import AscribeRuntime
+import Foundation
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}
+
+/// What every command needs from the host: the zone database and the daemon's own zone.
+struct HostContext {
+    let zones = ZoneDatabase()
+
+    var systemZone: ZoneRules {
+        zones.systemZone(environment: ProcessInfo.processInfo.environment)
+    }
+
+    func zone(named name: String?) throws(UsageError) -> ZoneRules {
+        guard let name else { return systemZone }
+        guard let rules = zones.rules(for: name) else {
+            throw UsageError(message: "unknown time zone \"\(name)\" (an IANA name such as Europe/Berlin or UTC)")
+        }
+        return rules
+    }
+
+    /// `now`, an RFC 3339 time with an offset, or a wall-clock reading in `zone`.
+    func time(_ text: String?, option: String, zone: ZoneRules) throws(UsageError) -> Instant {
+        guard let text, text != "now" else { return SystemClock.now() }
+        guard let parsed = RFC3339.parse(text) else {
+            throw UsageError(message: "\(option) \"\(text)\" is not a time: use now or RFC 3339 such as 2026-03-29T01:30:00+01:00")
+        }
+        return zone.instant(for: parsed)
+    }
+
+    func loadJobs(_ path: String) throws(UsageError) -> JobDirectoryLoad {
+        do {
+            return try JobDirectory.load(path: path, zones: { zones.rules(for: $0) })
+        } catch {
+            throw UsageError(message: error.description)
+        }
+    }
+}
+
+extension JobCommand {
+    /// The command as a reader would type it, quoting words that need it.
+    var displayText: String {
+        switch self {
+        case .argv(let words): words.map(Self.quoted).joined(separator: " ")
+        case .shell(let program, let script): "\(program) -c \(Self.quoted(script))"
+        }
+    }
+
+    private static func quoted(_ word: String) -> String {
+        let plain = !word.isEmpty && word.unicodeScalars.allSatisfy {
+            ($0.properties.isAlphabetic && $0.isASCII) || "0123456789-_./=:,+@%".unicodeScalars.contains($0)
+        }
+        return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

@@ -1,0 +1,127 @@
+import AscribeCore
+import AscribeRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum NextCommand {
+    static let help = """
+        Usage: ascribe next --expr EXPR [--tz ZONE] [--from TIME] [--count N]
+               ascribe next [JOB...] [--jobs DIR] [--from TIME] [--count N] [--json]
+
+        Upcoming fire times, with Debian cron's semantics (daylight saving included).
+
+        With --expr, prints the next N fire times strictly after TIME, one per line, as
+        RFC 3339 timestamps with the zone's UTC offset, and nothing else on stdout (a
+        plain-English reading of the expression goes to stderr when it is a terminal).
+        An invalid expression exits 2 with a message naming the bad field.
+
+        With job names (or none: every job in DIR), prints each job's next fire times.
+
+        Options:
+          --expr EXPR    a cron expression: 5 fields, or @daily, @hourly, ...
+          --tz ZONE      IANA zone for --expr (default: the system zone, from TZ or /etc/localtime)
+          --from TIME    now (default), RFC 3339 with an offset, or a wall-clock time in the zone
+          --count N      how many fire times (default 5; 1...10000)
+          --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectory))
+          --json         one JSON object per job
+
+        Examples:
+          ascribe next --expr '30 2 * * *' --tz Europe/Berlin --from 2026-03-28T12:00:00+01:00 --count 2
+            2026-03-29T03:00:00+02:00
+            2026-03-30T02:30:00+02:00
+          ascribe next --expr '0 9 * * MON-FRI' --count 3
+          ascribe next stale-lock-reaper --jobs jobs.d
+        """
+
+    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
+        if reader.wantsHelp {
+            output.line(help)
+            return .ok
+        }
+        let host = HostContext()
+        let expression = try reader.option("--expr")
+        let zoneName = try reader.option("--tz")
+        let fromText = try reader.option("--from")
+        let count = try reader.integerOption("--count", range: 1...10_000) ?? 5
+        let jobsDirectory = try reader.option("--jobs")
+        let json = reader.flag("--json")
+
+        if let expression {
+            guard jobsDirectory == nil, !json else {
+                throw UsageError(message: "--expr cannot be combined with --jobs or --json")
+            }
+            _ = try reader.positionals(max: 0)
+            return try nextForExpression(expression, zone: host.zone(named: zoneName), fromText: fromText,
+                                         count: count, host: host, output: &output)
+        }
+        if zoneName != nil {
+            throw UsageError(message: "--tz applies to --expr; a job's zone comes from its timezone key")
+        }
+        let names = try reader.positionals()
+        let load = try host.loadJobs(jobsDirectory ?? DefaultPaths.jobsDirectory)
+        var selected: [JobDefinition] = []
+        for name in names {
+            guard let job = load.jobs.first(where: { $0.name.rawValue == name }) else {
+                let failed = load.diagnostics.contains { $0.severity == .error && $0.path.hasSuffix("/\(name).job") }
+                output.error("ascribe next: no loadable job \"\(name)\"\(failed ? " (its file has errors: run ascribe check)" : "")")
+                return .badInput
+            }
+            selected.append(job)
+        }
+        if names.isEmpty { selected = load.jobs }
+        let systemZone = host.systemZone
+        let from = try host.time(fromText, option: "--from", zone: systemZone)
+        for job in selected {
+            let zone = job.timezone ?? systemZone
+            var fires: [Instant] = []
+            if case .calendar(let cron) = job.schedule {
+                fires = cron.fires(after: from, until: Instant(secondsSinceEpoch: .max / 2), in: zone, limit: count).map(\.instant)
+            }
+            if json {
+                output.line(JSONValue.object([
+                    ("job", .string(job.name.rawValue)), ("schedule", .string(job.schedule.description)),
+                    ("description", .string(job.schedule.plainEnglish)), ("timezone", .string(zone.identifier)),
+                    ("enabled", .bool(job.enabled)), ("next", .array(fires.map { .string(zone.rfc3339($0)) })),
+                ]).rendered)
+                continue
+            }
+            let summary = "\(job.schedule.plainEnglish) (\(zone.identifier))\(job.enabled ? "" : ", disabled")"
+            output.line(job.name.rawValue.padding(24) + summary)
+            for fire in fires { output.line("  " + zone.rfc3339(fire)) }
+            if case .reboot = job.schedule { output.line("  at the next daemon start") }
+        }
+        return .ok
+    }
+
+    private static func nextForExpression(_ text: String, zone: ZoneRules, fromText: String?, count: Int,
+                                          host: HostContext, output: inout Output) throws(UsageError) -> ExitCode {
+        let schedule: Schedule
+        do {
+            schedule = try Schedule(parsing: text)
+        } catch {
+            output.error("ascribe next: invalid expression: \(error.description)")
+            output.error("  " + text)
+            output.error("  " + String(repeating: " ", count: error.offset) + String(repeating: "^", count: max(1, error.token.count)))
+            return .badInput
+        }
+        guard case .calendar(let cron) = schedule else {
+            output.error("ascribe next: @reboot has no clock times: it runs once each time the daemon starts")
+            return .badInput
+        }
+        guard cron.canFire else {
+            output.error("ascribe next: \"\(text)\" never fires: no calendar date matches its day and month fields")
+            return .badInput
+        }
+        if isatty(2) != 0 { output.error("# \(cron.plainEnglish) (\(zone.identifier))") }
+        let from = try host.time(fromText, option: "--from", zone: zone)
+        var cursor = from
+        for _ in 0..<count {
+            guard let fire = cron.nextFire(after: cursor, in: zone) else { break }
+            output.line(zone.rfc3339(fire.instant))
+            cursor = fire.instant
+        }
+        return .ok
+    }
+}
