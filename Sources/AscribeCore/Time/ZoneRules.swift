@@ -31,7 +31,8 @@ public struct ZoneRules: Hashable, Sendable {
     let offsetsAfter: [Int]
 
     /// Builds rules from `(instant, offset from then on)` pairs in any order; pairs that do not
-    /// change the offset are dropped so every stored transition moves the clock.
+    /// change the offset are dropped so every stored transition moves the clock. Of several
+    /// pairs for one instant the last given wins (the sort is stable).
     public init(identifier: String, initialOffset: Int, transitions: [(at: Int64, offset: Int)]) {
         self.identifier = identifier
         self.initialOffset = initialOffset
@@ -39,13 +40,15 @@ public struct ZoneRules: Hashable, Sendable {
         var offsets: [Int] = []
         var current = initialOffset
         for transition in transitions.sorted(by: { $0.at < $1.at }) {
-            if transition.offset == current { continue }
-            if let last = times.last, last == transition.at {
-                offsets[offsets.count - 1] = transition.offset
-            } else {
-                times.append(transition.at)
-                offsets.append(transition.offset)
+            if times.last == transition.at {
+                // Undo the earlier pair so a replacement that restores the old offset is dropped.
+                times.removeLast()
+                offsets.removeLast()
+                current = offsets.last ?? initialOffset
             }
+            if transition.offset == current { continue }
+            times.append(transition.at)
+            offsets.append(transition.offset)
             current = transition.offset
         }
         self.transitionTimes = times

@@ -1,0 +1,132 @@
+import AscribeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The system's IANA zone files. Job files name zones, so an identifier is untrusted text: it is
+/// checked before any path is built, and every failure reads as "no such zone".
+public struct ZoneDatabase: Sendable {
+    /// Directory holding the TZif files, e.g. `/usr/share/zoneinfo`.
+    public let root: String
+    /// The host's zone link or file; a parameter so tests need not touch `/etc`.
+    public let localtimePath: String
+
+    /// TZif files are a few kilobytes; the cap stops a mistaken path from being slurped.
+    static let maximumFileSize = 1 << 20
+
+    public init(root: String = "/usr/share/zoneinfo", localtimePath: String = "/etc/localtime") {
+        self.root = root
+        self.localtimePath = localtimePath
+    }
+
+    /// True for names shaped like IANA identifiers: `/`-separated components of
+    /// `[A-Za-z0-9._+-]`, none empty, `.` or `..`, at most 255 bytes. This keeps lookups inside
+    /// `root`.
+    public static func isValidIdentifier(_ identifier: String) -> Bool {
+        let bytes = Array(identifier.utf8)
+        guard !bytes.isEmpty, bytes.count <= 255 else { return false }
+        for component in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            guard !component.isEmpty, component.elementsEqual([0x2E]) == false,
+                  component.elementsEqual([0x2E, 0x2E]) == false,
+                  component.allSatisfy(isIdentifierByte) else { return false }
+        }
+        return true
+    }
+
+    private static func isIdentifierByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"),
+             UInt8(ascii: "+"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The zone's rules, or nil for an invalid name, a missing file, or unparsable data.
+    /// `UTC` and `Etc/UTC` always work, so a host without tzdata can still run UTC schedules.
+    public func rules(for identifier: String) -> ZoneRules? {
+        if identifier == "UTC" || identifier == "Etc/UTC" {
+            return ZoneRules.fixed(identifier: identifier, offsetSeconds: 0)
+        }
+        guard ZoneDatabase.isValidIdentifier(identifier),
+              let bytes = ZoneDatabase.readRegularFile(root + "/" + identifier) else { return nil }
+        return try? ZoneRules(identifier: identifier, tzif: bytes)
+    }
+
+    /// The daemon's own zone, resolved as glibc does so schedules agree with `date`: `TZ` (a
+    /// zone name, optionally after `:`, else a POSIX rule; empty or unusable means UTC), then
+    /// the zone `/etc/localtime` links to, then that file's contents, then UTC.
+    public func systemZone(environment: [String: String]) -> ZoneRules {
+        if let tz = environment["TZ"] {
+            let name = tz.hasPrefix(":") ? String(tz.dropFirst()) : tz
+            if let rules = rules(for: name) { return rules }
+            if !tz.hasPrefix(":"), let rules = try? ZoneRules(identifier: tz, posixTZ: tz) { return rules }
+            return .utc
+        }
+        if let name = linkedZoneName(), let rules = rules(for: name) { return rules }
+        if let bytes = ZoneDatabase.readRegularFile(localtimePath),
+           let rules = try? ZoneRules(identifier: "localtime", tzif: bytes) {
+            return rules
+        }
+        return .utc
+    }
+
+    /// The identifier `/etc/localtime` points at, taken relative to `root` (or, when the link
+    /// goes through another copy of the database, relative to its last `zoneinfo` directory).
+    func linkedZoneName() -> String? {
+        guard let target = ZoneDatabase.readLink(localtimePath) else { return nil }
+        let directory = localtimePath.split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            .joined(separator: "/")
+        let absolute = ZoneDatabase.normalize(target.hasPrefix("/") ? target : directory + "/" + target)
+        let rootPrefix = ZoneDatabase.normalize(root) + "/"
+        if absolute.hasPrefix(rootPrefix) { return String(absolute.dropFirst(rootPrefix.count)) }
+        let components = absolute.split(separator: "/")
+        guard let index = components.lastIndex(of: "zoneinfo"), index + 1 < components.count else { return nil }
+        return components[(index + 1)...].joined(separator: "/")
+    }
+
+    /// An absolute path with `.`, `..` and repeated slashes folded away, without touching disk.
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": _ = parts.popLast()
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink(path, &buffer, buffer.count)
+        guard length > 0, length < buffer.count else { return nil }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The contents of a regular file, or nil. `O_NONBLOCK` keeps a FIFO at the path from
+    /// hanging the open; `fstat` then refuses anything that is not a plain file.
+    static func readRegularFile(_ path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
+              status.st_size <= maximumFileSize else { return nil }
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16_384)
+        while contents.count <= maximumFileSize {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { return contents }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            contents.append(contentsOf: chunk[0..<count])
+        }
+        return nil
+    }
+}
