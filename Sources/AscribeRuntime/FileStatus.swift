@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed system call, with the C library's words for it.
+struct SystemError: Error, Equatable, CustomStringConvertible {
+    var code: Int32
+
+    static func current() -> SystemError { SystemError(code: errno) }
+
+    var description: String { String(cString: strerror(code)) }
+}
+
+/// What `stat` says about a file, copied out of the C struct so nothing C-shaped leaves here.
+struct FileStatus: Equatable {
+    enum Kind: Equatable {
+        case regular, directory, symbolicLink, other
+    }
+
+    var kind: Kind
+    /// Permission bits, including set-id and sticky (`0o7777`).
+    var permissions: UInt32
+    var owner: UInt32
+    var device: UInt64
+    var inode: UInt64
+
+    var isWorldWritable: Bool { permissions & 0o002 != 0 }
+    var isSticky: Bool { permissions & 0o1000 != 0 }
+    var isExecutableBySomeone: Bool { permissions & 0o111 != 0 }
+
+    /// `stat` (following links) or `lstat`.
+    init(path: String, followingLinks: Bool) throws(SystemError) {
+        var info = stat()
+        let result = followingLinks ? stat(path, &info) : lstat(path, &info)
+        guard result == 0 else { throw SystemError.current() }
+        self.init(info)
+    }
+
+    init(descriptor: Int32) throws(SystemError) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw SystemError.current() }
+        self.init(info)
+    }
+
+    private init(_ info: stat) {
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symbolicLink
+        default: kind = .other
+        }
+        permissions = UInt32(info.st_mode & 0o7777)
+        owner = UInt32(info.st_uid)
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+
+    /// `0644`-style, for messages.
+    var octalPermissions: String {
+        let text = String(permissions & 0o777, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - text.count)) + text
+    }
+}
+
+/// Small, careful wrappers over the directory and file calls the loaders need.
+enum FileSystem {
+    /// Entry names of a directory (without `.` and `..`), as raw bytes: a name that is not
+    /// UTF-8 must still be reportable, not silently repaired into a different name.
+    static func entries(of path: String) throws(SystemError) -> [[UInt8]] {
+        guard let directory = opendir(path) else { throw SystemError.current() }
+        defer { closedir(directory) }
+        var names: [[UInt8]] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(directory) else {
+                if errno != 0 { throw SystemError.current() }
+                break
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix { $0 != 0 })
+            }
+            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// The canonical absolute path, every symbolic link resolved.
+    static func resolvedPath(_ path: String) throws(SystemError) -> String {
+        guard let resolved = realpath(path, nil) else { throw SystemError.current() }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Opens a file for reading without following a final symbolic link and without blocking
+    /// on a FIFO, checks it with `check` on the open descriptor (so the file checked is the
+    /// file read), and reads at most `limit` bytes.
+    static func read<Failure: Error>(
+        _ path: String, limit: Int, check: (FileStatus) throws(Failure) -> Void
+    ) throws(FileReadError<Failure>) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        guard descriptor >= 0 else { throw .system(.current()) }
+        defer { close(descriptor) }
+        let status: FileStatus
+        do throws(SystemError) {
+            status = try FileStatus(descriptor: descriptor)
+        } catch {
+            throw .system(error)
+        }
+        do throws(Failure) {
+            try check(status)
+        } catch {
+            throw .refused(error)
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count < limit {
+            let wanted = min(chunk.count, limit - bytes.count)
+            let count = chunk.withUnsafeMutableBytes { buffer in
+                Glibc.read(descriptor, buffer.baseAddress, wanted)
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .system(.current())
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk.prefix(count))
+        }
+        return bytes
+    }
+}
+
+/// Why `FileSystem.read` did not return bytes: the system refused, or the caller's check did.
+enum FileReadError<Refusal: Error>: Error {
+    case system(SystemError)
+    case refused(Refusal)
+}

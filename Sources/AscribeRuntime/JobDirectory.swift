@@ -1,0 +1,148 @@
+import AscribeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a job directory could not be read at all. Problems with single files are diagnostics
+/// instead: one bad file never keeps the others from loading.
+public enum JobDirectoryError: Error, Equatable, Sendable, CustomStringConvertible {
+    case missing(path: String)
+    case notADirectory(path: String)
+    case unreadable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path): "job directory \(path) does not exist"
+        case .notADirectory(let path): "\(path) is not a directory; give the directory that holds the *.job files"
+        case .unreadable(let path, let reason): "cannot read job directory \(path): \(reason)"
+        }
+    }
+}
+
+/// The jobs that loaded and everything wrong with the rest: one bad file is reported without
+/// hiding the good ones.
+public struct JobDirectoryLoad: Hashable, Sendable {
+    /// The jobs that loaded, sorted by name.
+    public var jobs: [JobDefinition]
+    /// Per file in file-name order (each file's by line), then the cross-file findings.
+    public var diagnostics: [JobFileDiagnostic]
+    /// How many `*.job` entries were looked at, loaded or not.
+    public var filesExamined: Int
+
+    public init(jobs: [JobDefinition], diagnostics: [JobFileDiagnostic], filesExamined: Int) {
+        self.jobs = jobs
+        self.diagnostics = diagnostics
+        self.filesExamined = filesExamined
+    }
+}
+
+/// Loads `jobs.d/`: every `*.job` file in it, refusing files that anyone could have edited
+/// or that live elsewhere, since a job must be attributable to whoever controls the directory.
+public enum JobDirectory {
+    /// Loads every `<name>.job` entry of `path` (not hidden; editor backups such as `x.job~`
+    /// and `.x.job.swp` do not end in `.job`). Other entries are ignored; a `.job` entry that
+    /// is not a regular file is an error, since a job someone believes exists would not run.
+    public static func load(path: String, zones: (String) -> ZoneRules?) throws(JobDirectoryError) -> JobDirectoryLoad {
+        let directory: FileStatus
+        let names: [[UInt8]]
+        let root: String
+        do throws(SystemError) {
+            directory = try FileStatus(path: path, followingLinks: true)
+        } catch {
+            throw error.code == ENOENT ? .missing(path: path) : .unreadable(path: path, reason: error.description)
+        }
+        guard directory.kind == .directory else { throw .notADirectory(path: path) }
+        do throws(SystemError) {
+            names = try FileSystem.entries(of: path)
+            root = try FileSystem.resolvedPath(path)
+        } catch {
+            throw .unreadable(path: path, reason: error.description)
+        }
+
+        let candidates = names.filter(isJobFileName).sorted { $0.lexicographicallyPrecedes($1) }
+        var jobs: [JobDefinition] = []
+        var diagnostics: [JobFileDiagnostic] = []
+        for rawName in candidates {
+            let outcome = loadFile(rawName, in: path, root: root, directory: directory, zones: zones)
+            diagnostics += outcome.diagnostics
+            if let definition = outcome.definition { jobs.append(definition) }
+        }
+        jobs.sort { $0.name < $1.name }
+        diagnostics += JobSetFindings.check(jobs)
+        return JobDirectoryLoad(jobs: jobs, diagnostics: diagnostics, filesExamined: candidates.count)
+    }
+
+    private static func isJobFileName(_ name: [UInt8]) -> Bool {
+        name.count > 4 && name.first != 0x2E && name.suffix(4).elementsEqual(".job".utf8)
+    }
+
+    /// Why a file is not read even though it opened.
+    private enum Refusal: Error {
+        case notRegular
+        case worldWritable
+    }
+
+    private static func loadFile(
+        _ rawName: [UInt8], in path: String, root: String, directory: FileStatus, zones: (String) -> ZoneRules?
+    ) -> JobFileParseResult {
+        guard let name = String(validating: rawName, as: UTF8.self) else {
+            let shown = String(decoding: rawName, as: UTF8.self)
+            return refused(joined(path, shown), "file name is not valid UTF-8; rename the file")
+        }
+        let filePath = joined(path, name)
+        var readPath = filePath
+        var container = directory
+        var containerPath = path
+        do throws(SystemError) {
+            let entry = try FileStatus(path: filePath, followingLinks: false)
+            switch entry.kind {
+            case .regular:
+                break
+            case .symbolicLink:
+                let target = try FileSystem.resolvedPath(filePath)
+                guard target.hasPrefix(root == "/" ? "/" : root + "/") else {
+                    return refused(filePath, "symbolic link points outside the job directory, to \(target); a job file must live in the directory it is loaded from")
+                }
+                readPath = target
+                let parent = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
+                if parent != root {
+                    containerPath = parent
+                    container = try FileStatus(path: parent, followingLinks: true)
+                }
+            case .directory, .other:
+                return refused(filePath, "not a regular file; a job file must be a plain file")
+            }
+        } catch {
+            return refused(filePath, "cannot read job file: \(error)")
+        }
+        if container.isWorldWritable, !container.isSticky {
+            return refused(filePath, "job directory is writable by every user; anyone could replace this job, so it is not attributable (chmod o-w \(containerPath))")
+        }
+        do throws(FileReadError<Refusal>) {
+            let bytes = try FileSystem.read(readPath, limit: JobFile.maximumFileBytes + 1) { status throws(Refusal) in
+                guard status.kind == .regular else { throw .notRegular }
+                guard !status.isWorldWritable else { throw .worldWritable }
+            }
+            return JobFile.parse(bytes, path: filePath, zones: zones)
+        } catch {
+            switch error {
+            case .refused(.worldWritable):
+                return refused(filePath, "job file is writable by every user; a job anyone can edit is not attributable (chmod o-w)")
+            case .refused(.notRegular):
+                return refused(filePath, "not a regular file; a job file must be a plain file")
+            case .system(let failure):
+                return refused(filePath, "cannot read job file: \(failure)")
+            }
+        }
+    }
+
+    private static func refused(_ path: String, _ message: String) -> JobFileParseResult {
+        JobFileParseResult(definition: nil, diagnostics: [
+            JobFileDiagnostic(path: path, line: 1, column: 1, severity: .error, key: nil, message: message),
+        ])
+    }
+
+    static func joined(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+}
