@@ -14,6 +14,9 @@ let package = Package(
         .target(name: "AscribeCore"),
         .target(name: "AscribeRuntime", dependencies: ["AscribeCore"]),
         .executableTarget(name: "ascribe", dependencies: ["AscribeCore", "AscribeRuntime"]),
+        // Prints measured figures for BENCHMARKS.md: swift run -c release ascribe-benchmarks
+        .executableTarget(name: "ascribe-benchmarks", dependencies: ["AscribeCore", "AscribeRuntime"],
+                          path: "Sources/AscribeBenchmarks"),
         .testTarget(name: "AscribeCoreTests", dependencies: ["AscribeCore", "AscribeRuntime"]),
     ],
     swiftLanguageModes: [.v6]

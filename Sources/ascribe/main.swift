@@ -1,5 +1,6 @@
 import AscribeCore
 import AscribeRuntime
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -61,6 +62,6 @@ func run(_ arguments: [String]) -> (ExitCode, Output) {
 }
 
 let (code, output) = run(Array(CommandLine.arguments.dropFirst()))
-fputs(output.standardError, stderr)
-fputs(output.standardOutput, stdout)
+FileHandle.standardError.write(Data(output.standardError.utf8))
+FileHandle.standardOutput.write(Data(output.standardOutput.utf8))
 exit(code.rawValue)

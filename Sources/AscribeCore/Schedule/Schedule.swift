@@ -49,8 +49,10 @@ extension CronExpression {
     /// - Δ < -180: the virtual clock is reset and everything matches again.
     /// Returns nil only when the expression can never fire.
     public func nextFire(after instant: Instant, in zone: ZoneRules) -> Fire? {
-        guard canFire else { return nil }
         let seconds = instant.secondsSinceEpoch
+        // Years 1...9999 only: beyond them RFC 3339 cannot print the answer anyway, and the
+        // bound keeps every minute calculation far from overflow.
+        guard canFire, seconds > -62_135_596_800, seconds < 253_370_000_000 else { return nil }
         var candidate = (seconds >= 0 ? seconds / 60 : (seconds - 59) / 60) * 60 + 60
 
         if zone.isFixedOffset {

@@ -1,0 +1,145 @@
+import AscribeCore
+import AscribeRuntime
+import Foundation
+
+/// Release-build benchmarks that print figures (never timed assertions in tests).
+/// Run: swift run -c release ascribe-benchmarks   (figures go to BENCHMARKS.md by hand)
+
+struct Generator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A realistic mix: what crontabs and job directories actually hold, with varied values.
+func realisticExpressions(count: Int, rng: inout Generator) -> [String] {
+    let templates: [(inout Generator) -> String] = [
+        { "*/\([5, 10, 15, 20, 30].randomElement(using: &$0)!) * * * *" },
+        { "\(Int.random(in: 0...59, using: &$0)) * * * *" },
+        { "\(Int.random(in: 0...59, using: &$0)) \(Int.random(in: 0...23, using: &$0)) * * *" },
+        { "\(Int.random(in: 0...59, using: &$0)) \(Int.random(in: 6...10, using: &$0)) * * 1-5" },
+        { "\(Int.random(in: 0...59, using: &$0)) \(Int.random(in: 0...5, using: &$0)) \(Int.random(in: 1...28, using: &$0)) * *" },
+        { "0 \(Int.random(in: 0...23, using: &$0)) * * \(Int.random(in: 0...6, using: &$0))" },
+        { "*/15 \(Int.random(in: 7...9, using: &$0))-\(Int.random(in: 17...19, using: &$0)) * * MON-FRI" },
+        { "\(Int.random(in: 0...59, using: &$0)) \(Int.random(in: 0...23, using: &$0)) L * *" },
+        { "0 \(Int.random(in: 0...23, using: &$0)) * * \(Int.random(in: 1...5, using: &$0))L" },
+        { "30 \(Int.random(in: 0...23, using: &$0)) * * FRI#\(Int.random(in: 1...4, using: &$0))" },
+        { "0 0 1 \(["1", "*/3", "1,7", "JAN-JUN"].randomElement(using: &$0)!) *" },
+        { "\(Int.random(in: 0...59, using: &$0)) */\([2, 3, 4, 6, 12].randomElement(using: &$0)!) * * *" },
+        { _ in "* * * * *" },
+        { ["@hourly", "@daily", "@weekly", "@monthly"].randomElement(using: &$0)! },
+    ]
+    return (0..<count).map { _ in templates.randomElement(using: &rng)!(&rng) }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func nextFireThroughput(_ crons: [CronExpression], starts: [Instant], zone: ZoneRules) -> (rate: Double, total: Int) {
+    let clock = ContinuousClock()
+    var computed = 0
+    var checksum: Int64 = 0
+    let began = clock.now
+    var elapsed = 0.0
+    repeat {
+        for (index, cron) in crons.enumerated() {
+            if let fire = cron.nextFire(after: starts[index], in: zone) { checksum &+= fire.instant.secondsSinceEpoch }
+            computed += 1
+        }
+        elapsed = seconds(clock.now - began)
+    } while elapsed < 2
+    precondition(checksum != 0)
+    return (Double(computed) / elapsed, computed)
+}
+
+func cronsimRate(expressions: [String], starts: [Instant], zone: String) -> Double? {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Tests/cronsim/bench_cronsim.py").path
+    var input = ""
+    for (index, expression) in expressions.enumerated() {
+        input += JSONValue.object([("expr", .string(expression)), ("zone", .string(zone)),
+                                   ("start", .int(starts[index].secondsSinceEpoch))]).rendered + "\n"
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", script]
+    let stdin = Pipe()
+    let stdout = Pipe()
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return nil }
+    let payload = Data(input.utf8)
+    let writer = Thread {
+        stdin.fileHandleForWriting.write(payload)
+        try? stdin.fileHandleForWriting.close()
+    }
+    writer.start()
+    let output = stdout.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0,
+          let object = try? JSONSerialization.jsonObject(with: output) as? [String: Any],
+          let count = object["computations"] as? Double ?? (object["computations"] as? Int).map(Double.init),
+          let elapsed = object["seconds"] as? Double, elapsed > 0 else { return nil }
+    return count / elapsed
+}
+
+func processTimes(executable: String, arguments: [String], runs: Int) -> [Double] {
+    let clock = ContinuousClock()
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let began = clock.now
+        guard (try? process.run()) != nil else { return [] }
+        process.waitUntilExit()
+        times.append(seconds(clock.now - began) * 1000)
+    }
+    return times.sorted()
+}
+
+func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+    sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+}
+
+func format(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
+
+var rng = Generator(state: 20_261_123)
+let expressions = realisticExpressions(count: 10_000, rng: &rng)
+let crons = expressions.compactMap { try? CronExpression(parsing: $0) }
+precondition(crons.count == expressions.count, "a benchmark expression failed to parse")
+let starts = (0..<crons.count).map { _ in Instant(secondsSinceEpoch: Int64.random(in: 1_767_225_600...1_798_761_600, using: &rng)) }
+let database = ZoneDatabase()
+guard let berlin = database.rules(for: "Europe/Berlin") else { fatalError("Europe/Berlin is not installed (tzdata)") }
+
+print("# Ascribe benchmarks (release build)\n")
+print("## Next-fire throughput: 10,000 realistic expressions, one thread\n")
+print("| zone | Ascribe (computations/s) | cronsim (computations/s) | ratio |")
+print("| --- | --- | --- | --- |")
+for (name, zone) in [("UTC", ZoneRules.utc), ("Europe/Berlin", berlin)] {
+    let ours = nextFireThroughput(crons, starts: starts, zone: zone)
+    let theirs = cronsimRate(expressions: expressions, starts: starts, zone: name)
+    let ratio = theirs.map { format(ours.rate / $0, 0) + "×" } ?? "cronsim not installed"
+    print("| \(name) | \(format(ours.rate)) | \(theirs.map { format($0) } ?? "n/a") | \(ratio) |")
+}
+
+let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ascribe").path
+print("\n## `ascribe next --expr` as a whole process (\(executable))\n")
+if FileManager.default.isExecutableFile(atPath: executable) {
+    let times = processTimes(executable: executable,
+                             arguments: ["next", "--expr", "30 2 * * *", "--tz", "Europe/Berlin", "--count", "5"], runs: 50)
+    print("| runs | p50 (ms) | p90 (ms) | max (ms) |")
+    print("| --- | --- | --- | --- |")
+    print("| \(times.count) | \(format(percentile(times, 0.5), 1)) | \(format(percentile(times, 0.9), 1)) | \(format(times.last ?? .nan, 1)) |")
+} else {
+    print("not built: run `swift build -c release` first")
+}
