@@ -183,3 +183,36 @@ struct GeneratedExpression {
         }
     }
 }
+
+@Suite struct CronParserRobustnessTests {
+    /// Random text built from cron's own alphabet (and some that is not) never crashes the
+    /// parser; every refusal points inside the text.
+    @Test func randomTextNeverCrashes() {
+        var rng = SeededGenerator(state: 7)
+        let alphabet = "0123456789*/-,LW#@ \tMONTUEFRISATSUNJANDECabcxyz%é\u{0}".map(String.init) + ["99999999999999999999"]
+        for _ in 0..<20_000 {
+            func token(_ length: Int) -> String {
+                (0..<length).map { _ in alphabet.randomElement(using: &rng) ?? " " }.joined()
+            }
+            // Half free text, half five space-separated fields so the field parsers are reached.
+            let text = Bool.random(using: &rng)
+                ? token(Int.random(in: 0...40, using: &rng))
+                : (0..<5).map { _ in token(Int.random(in: 1...7, using: &rng)) }.joined(separator: " ")
+            do {
+                let cron = try CronExpression(parsing: text)
+                _ = cron.nextFire(after: Instant(secondsSinceEpoch: 1_800_000_000), in: .utc)
+                _ = cron.plainEnglish
+            } catch {
+                #expect(error.offset >= 0 && error.offset <= text.count, "\(text)")
+                #expect(!error.description.isEmpty)
+            }
+        }
+    }
+
+    @Test func extremeInstantsDoNotTrap() throws {
+        let cron = try CronExpression(parsing: "* * * * *")
+        #expect(cron.nextFire(after: Instant(secondsSinceEpoch: .max), in: .utc) == nil)
+        #expect(cron.nextFire(after: Instant(secondsSinceEpoch: .min), in: .utc) == nil)
+        #expect(cron.nextFire(after: Instant(secondsSinceEpoch: 253_000_000_000), in: .utc) != nil)
+    }
+}

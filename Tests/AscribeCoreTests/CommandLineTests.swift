@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+/// The real `ascribe` executable, run as a user would run it.
+enum AscribeBinary {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Built next to the test bundle by `swift test` / `swift build --build-tests`.
+    static var path: String {
+        let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("ascribe").path
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.currentDirectoryURL = repository
+        var base = ProcessInfo.processInfo.environment
+        base["TZ"] = "UTC"
+        process.environment = base.merging(environment) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite struct CommandLineTests {
+    @Test func nextExpressionPrintsOnlyTimestamps() throws {
+        let result = try AscribeBinary.run(["next", "--expr", "30 2 * * *", "--tz", "Europe/Berlin",
+                                            "--from", "2026-03-28T12:00:00+01:00", "--count", "2"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "2026-03-29T03:00:00+02:00\n2026-03-30T02:30:00+02:00\n")
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func nextExpressionLocalFromTimeIsReadInTheZone() throws {
+        let result = try AscribeBinary.run(["next", "--expr", "*/30 * * * *", "--tz", "America/New_York",
+                                            "--from", "2026-11-01T01:10", "--count", "3"])
+        #expect(result.stdout == "2026-11-01T01:30:00-04:00\n2026-11-01T01:00:00-05:00\n2026-11-01T01:30:00-05:00\n")
+    }
+
+    @Test(arguments: [
+        (["next", "--expr", "61 * * * *"], "minute field"),
+        (["next", "--expr", "0 0 * * FRX"], "day-of-week field"),
+        (["next", "--expr", "0 0 30 2 *"], "never fires"),
+        (["next", "--expr", "@reboot"], "@reboot"),
+        (["next", "--expr", "* * * * *", "--tz", "Mars/Base"], "unknown time zone"),
+        (["next", "--expr", "* * * * *", "--from", "yesterday"], "--from"),
+        (["next", "--expr", "* * * * *", "--count", "0"], "--count"),
+        (["check", "--bogus"], "unknown option --bogus"),
+        (["check", "/nonexistent/jobs.d"], "/nonexistent/jobs.d"),
+        (["plan", "--jobs", "jobs.d", "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-01T00:00:00Z"], "--to must be after --from"),
+        (["frobnicate"], "unknown command"),
+    ])
+    func badInputExitsTwoWithAMessage(arguments: [String], message: String) throws {
+        let result = try AscribeBinary.run(arguments)
+        #expect(result.status == 2, "\(arguments)")
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
+    @Test func checkExitCodes() throws {
+        let clean = try AscribeBinary.run(["check", "jobs.d"])
+        #expect(clean.status == 0, "\(clean.stdout)")
+        #expect(clean.stdout.contains("5 loaded, 0 rejected; 0 errors"))
+        let rejected = try AscribeBinary.run(["check", "examples/rejected"])
+        #expect(rejected.status == 1)
+        #expect(rejected.stdout.contains("examples/rejected/pasted-crontab-line.job:15:12: error: identity \"admin\""))
+        let json = try AscribeBinary.run(["check", "examples/rejected", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["errors"] as? Int == 6)
+    }
+
+    @Test func strictTurnsWarningsIntoFindings() throws {
+        // examples/ has warnings only (a command and credentials this machine lacks).
+        #expect(try AscribeBinary.run(["check", "examples", "--credentials", "/nonexistent"]).status == 0)
+        #expect(try AscribeBinary.run(["check", "examples", "--credentials", "/nonexistent", "--strict"]).status == 1)
+    }
+
+    @Test func planMarksDaylightSavingAndPileUps() throws {
+        let result = try AscribeBinary.run(["plan", "--jobs", "examples", "--from", "2026-03-28T12:00:00+01:00",
+                                            "--to", "2026-03-29T12:00:00+02:00"], environment: ["TZ": "Europe/Berlin"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("2026-03-29T03:00:00+02:00  nightly-export-berlin identity nightly-order-exporter  run-as nobody"))
+        #expect(result.stdout.contains("[DST: 2026-03-29 02:30 moved]"))
+        let pileUp = try AscribeBinary.run(["plan", "--jobs", "jobs.d", "--from", "2026-11-23T00:00:00Z",
+                                            "--to", "2026-11-23T01:00:00Z", "--json"])
+        let lines = pileUp.stdout.split(separator: "\n")
+        #expect(lines.count == 17)  // load-heartbeat 12, stale-lock-reaper 4, failure-drill 1
+        let objects = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let atQuarterPast = objects.filter { $0["time"] as? String == "2026-11-23T00:15:00+00:00" }
+        #expect(atQuarterPast.count == 2)
+        #expect(atQuarterPast.allSatisfy { $0["jobs_in_same_minute"] as? Int == 2 })
+    }
+
+    @Test(arguments: ["check", "next", "plan"])
+    func everyCommandHasHelpWithExamples(command: String) throws {
+        let result = try AscribeBinary.run([command, "--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("Usage: ascribe \(command)"))
+        #expect(result.stdout.contains("Examples:"))
+    }
+}
