@@ -5,20 +5,9 @@ import Foundation
 /// Release-build benchmarks that print figures (never timed assertions in tests).
 /// Run: swift run -c release ascribe-benchmarks   (figures go to BENCHMARKS.md by hand)
 
-struct Generator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A realistic mix: what crontabs and job directories actually hold, with varied values.
-func realisticExpressions(count: Int, rng: inout Generator) -> [String] {
-    let templates: [(inout Generator) -> String] = [
+func realisticExpressions(count: Int, rng: inout SplitMix64) -> [String] {
+    let templates: [(inout SplitMix64) -> String] = [
         { "*/\([5, 10, 15, 20, 30].randomElement(using: &$0)!) * * * *" },
         { "\(Int.random(in: 0...59, using: &$0)) * * * *" },
         { "\(Int.random(in: 0...59, using: &$0)) \(Int.random(in: 0...23, using: &$0)) * * *" },
@@ -124,7 +113,7 @@ func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
 
 func format(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
 
-var rng = Generator(state: 20_261_123)
+var rng = SplitMix64(seed: 20_261_123)
 let expressions = realisticExpressions(count: 10_000, rng: &rng)
 let crons = expressions.compactMap { try? CronExpression(parsing: $0) }
 precondition(crons.count == expressions.count, "a benchmark expression failed to parse")

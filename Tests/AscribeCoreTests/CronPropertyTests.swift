@@ -1,18 +1,6 @@
 import Testing
 @testable import AscribeCore
 
-/// SplitMix64: a tiny seeded generator so a failing case can be replayed from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A random expression together with the sets it denotes, built independently of the parser
 /// so the matcher below is a second opinion rather than a copy.
 struct GeneratedExpression {
@@ -29,7 +17,7 @@ struct GeneratedExpression {
     var dayOfMonthStar = false
     var dayOfWeekStar = false
 
-    static func random(using rng: inout SeededGenerator, extensions: Bool = true) -> GeneratedExpression {
+    static func random(using rng: inout SplitMix64, extensions: Bool = true) -> GeneratedExpression {
         var result = GeneratedExpression()
         var fields: [String] = []
         for (index, range) in [0...59, 0...23, 1...31, 1...12, 0...7].enumerated() {
@@ -67,7 +55,7 @@ struct GeneratedExpression {
         return result
     }
 
-    private static func randomField(_ range: ClosedRange<Int>, rng: inout SeededGenerator) -> (String, Set<Int>, Bool) {
+    private static func randomField(_ range: ClosedRange<Int>, rng: inout SplitMix64) -> (String, Set<Int>, Bool) {
         let span = range.upperBound - range.lowerBound
         switch Int.random(in: 0..<10, using: &rng) {
         case 0, 1, 2:
@@ -141,7 +129,7 @@ struct GeneratedExpression {
     /// Thousands of random expressions in UTC: every result matches, results strictly
     /// increase, and brute force finds no match in between.
     @Test func randomExpressionsAgreeWithBruteForce() throws {
-        var rng = SeededGenerator(state: 0xA5C1_B0E5)
+        var rng = SplitMix64(seed: 0xA5C1_B0E5)
         var checkedFires = 0
         for _ in 0..<3000 {
             let generated = GeneratedExpression.random(using: &rng)
@@ -172,7 +160,7 @@ struct GeneratedExpression {
 
     /// `matches` agrees with the reference matcher on random minutes.
     @Test func matcherAgreesWithReference() throws {
-        var rng = SeededGenerator(state: 42)
+        var rng = SplitMix64(seed: 42)
         for _ in 0..<2000 {
             let generated = GeneratedExpression.random(using: &rng)
             let cron = try CronExpression(parsing: generated.text)
@@ -188,7 +176,7 @@ struct GeneratedExpression {
     /// Random text built from cron's own alphabet (and some that is not) never crashes the
     /// parser; every refusal points inside the text.
     @Test func randomTextNeverCrashes() {
-        var rng = SeededGenerator(state: 7)
+        var rng = SplitMix64(seed: 7)
         let alphabet = "0123456789*/-,LW#@ \tMONTUEFRISATSUNJANDECabcxyz%é\u{0}".map(String.init) + ["99999999999999999999"]
         for _ in 0..<20_000 {
             func token(_ length: Int) -> String {

@@ -78,7 +78,7 @@ enum CronsimReference {
     /// 40 random expressions per zone, half of them starting just before a DST transition.
     static func cases(seed: UInt64, perZone: Int = 40) throws -> [Case] {
         let database = ZoneDatabase()
-        var rng = SeededGenerator(state: seed)
+        var rng = SplitMix64(seed: seed)
         var cases: [Case] = []
         for zoneName in zones {
             guard let zone = database.rules(for: zoneName) else {

@@ -25,18 +25,6 @@ private func footer(of bytes: [UInt8]) throws -> String {
     return String(decoding: body[(start + 1)...], as: UTF8.self)
 }
 
-/// Deterministic SplitMix64, so fuzz failures reproduce.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A hand-written TZif file: one local time type per `(offset, isDST)`, abbreviations all
 /// pointing at a shared "ZZZ". Version 0 writes only the 32-bit block.
 private func makeTZif(version: UInt8, types: [(offset: Int32, isDST: Bool)], transitions: [(at: Int64, type: UInt8)],
@@ -467,7 +455,7 @@ extension ZoneRulesTests {
         }
 
         @Test func randomBytesAndMutationsNeverCrash() throws {
-            var random = SplitMix(state: 0x5EED)
+            var random = SplitMix64(seed: 0x5EED)
             let real = try systemFile("Europe/Berlin")
             for round in 0..<3000 {
                 var bytes = (0..<Int.random(in: 0...400, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
