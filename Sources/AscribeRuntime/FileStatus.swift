@@ -112,6 +112,15 @@ enum FileSystem {
         } catch {
             throw .refused(error)
         }
+        do throws(SystemError) {
+            return try readAll(descriptor, limit: limit)
+        } catch {
+            throw .system(error)
+        }
+    }
+
+    /// Reads an open descriptor to its end, or to `limit` bytes, whichever comes first.
+    static func readAll(_ descriptor: Int32, limit: Int) throws(SystemError) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while bytes.count < limit {
@@ -121,7 +130,7 @@ enum FileSystem {
             }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw .system(.current())
+                throw .current()
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk.prefix(count))

@@ -25,6 +25,8 @@ let commands: [(name: String, summary: String)] = [
     ("check", "validate a jobs directory"),
     ("next", "show upcoming fire times of jobs or of an expression"),
     ("plan", "dry-run a window: every fire, in order, nothing runs"),
+    ("import", "convert crontabs into job files, listing what needs a human"),
+    ("version", "print the version (also --version)"),
 ]
 
 let topLevelHelp = """
@@ -45,12 +47,17 @@ func run(_ arguments: [String]) -> (ExitCode, Output) {
         output.line(topLevelHelp)
         return (arguments.isEmpty ? .badInput : .ok, output)
     }
+    if name == "--version" || name == "version" {
+        output.line("ascribe \(AscribeVersion.current)")
+        return (.ok, output)
+    }
     var reader = ArgumentReader(command: name, arguments: Array(arguments.dropFirst()))
     do {
         switch name {
         case "check": return (try CheckCommand.run(&reader, output: &output), output)
         case "next": return (try NextCommand.run(&reader, output: &output), output)
         case "plan": return (try PlanCommand.run(&reader, output: &output), output)
+        case "import": return (try ImportCommand.run(&reader, output: &output), output)
         default:
             output.error("ascribe: unknown command \"\(name)\"; commands: \(commands.map(\.name).joined(separator: ", "))")
             return (.badInput, output)

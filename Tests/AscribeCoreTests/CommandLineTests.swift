@@ -18,10 +18,18 @@ enum AscribeBinary {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Runs the binary; `input`, when given, is its standard input; `umask`, when given, is
+    /// set by a shell that then execs the binary.
+    static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil,
+                    umask: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+        if let umask {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "umask \(umask) && exec \"$0\" \"$@\"", path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = repository
         var base = ProcessInfo.processInfo.environment
         base["TZ"] = "UTC"
@@ -30,7 +38,13 @@ enum AscribeBinary {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -108,7 +122,7 @@ enum AscribeBinary {
         #expect(atQuarterPast.allSatisfy { $0["jobs_in_same_minute"] as? Int == 2 })
     }
 
-    @Test(arguments: ["check", "next", "plan"])
+    @Test(arguments: ["check", "next", "plan", "import"])
     func everyCommandHasHelpWithExamples(command: String) throws {
         let result = try AscribeBinary.run([command, "--help"])
         #expect(result.status == 0)

@@ -1,0 +1,121 @@
+import AscribeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the output directory cannot take the import at all.
+public enum ImportDirectoryError: Error, Equatable, Sendable, CustomStringConvertible {
+    case notADirectory(path: String)
+    case unusable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notADirectory(let path): "\(path) exists and is not a directory"
+        case .unusable(let path, let reason): "cannot use output directory \(path): \(reason)"
+        }
+    }
+}
+
+/// What became of one job file.
+public enum ImportWriteOutcome: Equatable, Sendable {
+    case written(path: String)
+    case failed(path: String, reason: String)
+}
+
+/// Writes imported job files into a jobs directory the way `JobDirectory` will accept them:
+/// directory 0755, files 0644 whatever the umask (never world-writable), and an existing file
+/// is never replaced unless asked to.
+public enum ImportWriter {
+    /// The job names (`<name>.job` stems) already in `directory`; empty when it does not exist.
+    public static func existingJobNames(in directory: String) throws(ImportDirectoryError) -> Set<String> {
+        let status: FileStatus
+        do throws(SystemError) {
+            status = try FileStatus(path: directory, followingLinks: true)
+        } catch {
+            if error.code == ENOENT { return [] }
+            throw .unusable(path: directory, reason: error.description)
+        }
+        guard status.kind == .directory else { throw .notADirectory(path: directory) }
+        do throws(SystemError) {
+            let names = try FileSystem.entries(of: directory).compactMap { String(validating: $0, as: UTF8.self) }
+            return Set(names.filter { $0.hasSuffix(".job") }.map { String($0.dropLast(4)) })
+        } catch {
+            throw .unusable(path: directory, reason: error.description)
+        }
+    }
+
+    /// Creates `directory` (and missing parents) if there is a job to write, then writes each job as
+    /// `<name>.job`. With `replacing`, an existing file is replaced atomically (write a hidden
+    /// temporary file, then rename); without, a file that exists is reported, never touched.
+    public static func write(_ jobs: [ImportedJob], into directory: String, replacing: Bool) throws(ImportDirectoryError) -> [ImportWriteOutcome] {
+        guard !jobs.isEmpty else { return [] }
+        try createDirectory(directory)
+        return jobs.map { job in
+            let path = JobDirectory.joined(directory, "\(job.name).job")
+            do throws(SystemError) {
+                if replacing {
+                    let temporary = JobDirectory.joined(directory, ".\(job.name).job.import-\(getpid())")
+                    try writeNew(temporary, job.fileText)
+                    guard rename(temporary, path) == 0 else {
+                        let error = SystemError.current()
+                        unlink(temporary)
+                        throw error
+                    }
+                } else {
+                    try writeNew(path, job.fileText)
+                }
+                return .written(path: path)
+            } catch {
+                let reason = error.code == EEXIST ? "already exists (use --force to replace it)" : error.description
+                return .failed(path: path, reason: reason)
+            }
+        }
+    }
+
+    private static func createDirectory(_ directory: String) throws(ImportDirectoryError) {
+        var prefix = directory.hasPrefix("/") ? "/" : ""
+        for component in directory.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            if mkdir(prefix, 0o755) == 0 {
+                chmod(prefix, 0o755)
+                continue
+            }
+            let error = SystemError.current()
+            guard error.code == EEXIST else { throw .unusable(path: directory, reason: "\(prefix): \(error)") }
+        }
+        let status: FileStatus
+        do throws(SystemError) {
+            status = try FileStatus(path: directory, followingLinks: true)
+        } catch {
+            throw .unusable(path: directory, reason: error.description)
+        }
+        guard status.kind == .directory else { throw .notADirectory(path: directory) }
+    }
+
+    /// Creates `path` (failing if it exists, never following a link), mode 0644, with `text`.
+    private static func writeNew(_ path: String, _ text: String) throws(SystemError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .current() }
+        var failure: SystemError?
+        if fchmod(descriptor, 0o644) != 0 { failure = .current() }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while failure == nil, offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { buffer in
+                Glibc.write(descriptor, buffer.baseAddress, buffer.count)
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                failure = .current()
+            } else {
+                offset += count
+            }
+        }
+        if failure == nil, fsync(descriptor) != 0 { failure = .current() }
+        if close(descriptor) != 0, failure == nil { failure = .current() }
+        if let failure {
+            unlink(path)
+            throw failure
+        }
+    }
+}
