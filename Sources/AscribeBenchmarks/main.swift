@@ -4,6 +4,7 @@ import Foundation
 
 /// Release-build benchmarks that print figures (never timed assertions in tests).
 /// Run: swift run -c release ascribe-benchmarks   (figures go to BENCHMARKS.md by hand)
+/// `ascribe-benchmarks events` runs only the event store section, with the 1M-event store.
 
 /// A realistic mix: what crontabs and job directories actually hold, with varied values.
 func realisticExpressions(count: Int, rng: inout SplitMix64) -> [String] {
@@ -113,6 +114,11 @@ func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
 
 func format(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
 
+if CommandLine.arguments.dropFirst().first == "events" {
+    EventStoreBenchmark.run(includingLargeStore: true)
+    exit(0)
+}
+
 var rng = SplitMix64(seed: 20_261_123)
 let expressions = realisticExpressions(count: 10_000, rng: &rng)
 let crons = expressions.compactMap { try? CronExpression(parsing: $0) }
@@ -143,3 +149,5 @@ if FileManager.default.isExecutableFile(atPath: executable) {
 } else {
     print("not built: run `swift build -c release` first")
 }
+
+EventStoreBenchmark.run(includingLargeStore: false)

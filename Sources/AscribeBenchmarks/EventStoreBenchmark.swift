@@ -1,0 +1,105 @@
+import AscribeCore
+import AscribeRuntime
+import Foundation
+
+/// Event store figures for BENCHMARKS.md: durable append rate by batch size, and query latency
+/// on a store of 1,000,000 events (500 jobs over a year). Everything lives in a temporary
+/// directory that is removed afterwards.
+enum EventStoreBenchmark {
+    static let jobCount = 500
+    static let storeSize = 1_000_000
+    /// 2026-01-01T00:00:00Z.
+    static let yearStart: Int64 = 1_767_225_600_000
+    static let yearMilliseconds: Int64 = 365 * 86_400_000
+
+    /// The 1M-event store takes over a minute to build, so only `ascribe-benchmarks events` builds it.
+    static func run(includingLargeStore: Bool) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ascribe-bench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            try appendRates(directory: directory)
+            if includingLargeStore {
+                try largeStoreQueries(path: directory + "/large/events.db")
+            } else {
+                print("\nQueries on 1,000,000 events: run `ascribe-benchmarks events` (builds the store first).")
+            }
+        } catch {
+            print("event store benchmark failed: \(error)")
+        }
+    }
+
+    /// Event `index` of a run pair: even indexes fire run index/2, odd ones end it (1 in 7 fails).
+    static func draft(index: Int, time: Int64) -> EventDraft {
+        let run = index / 2
+        let job = "job-\(run % jobCount)"
+        let type: EventType = index % 2 == 0 ? .runFired : (run % 7 == 3 ? .runFailed : .runSucceeded)
+        return EventDraft(
+            time: EventTime(millisecondsSinceEpoch: time), host: "bench-host", type: type, actor: job,
+            owner: "bench-team <bench@example.com>", job: job, identity: job, runID: "run-\(run)",
+            argv: ["/usr/bin/true"], runAs: "nobody", configSource: "/etc/ascribe/jobs.d/\(job).job:1",
+            configHash: String(repeating: "a", count: 64), pid: type == .runFired ? Int32(1000 + index % 30_000) : nil,
+            exitCode: type == .runFailed ? 1 : (type == .runSucceeded ? 0 : nil),
+            durationMs: type == .runFired ? nil : Int64(index % 5000))
+    }
+
+    /// (b) Durable appends: every commit is a WAL fsync, so batching is what buys throughput.
+    static func appendRates(directory: String) throws {
+        print("\n## Event store: durable appends (WAL, synchronous=FULL)\n")
+        print("| batch size | commits | events/s | ms per commit (mean) | ms per commit (max) |")
+        print("| --- | --- | --- | --- | --- |")
+        let clock = ContinuousClock()
+        for (batchSize, commits) in [(1, 300), (10, 300), (100, 100), (1000, 20)] {
+            let store = try EventStore.open(path: directory + "/append-\(batchSize)/events.db")
+            var times: [Double] = []
+            var index = 0
+            for _ in 0..<commits {
+                let drafts = (0..<batchSize).map { offset in draft(index: index + offset, time: yearStart + Int64(index + offset)) }
+                index += batchSize
+                let began = clock.now
+                try store.append(drafts)
+                times.append(seconds(clock.now - began) * 1000)
+            }
+            let total = times.reduce(0, +)
+            let rate = Double(commits * batchSize) / (total / 1000)
+            print("| \(batchSize) | \(commits) | \(format(rate)) | \(format(total / Double(commits), 2)) | \(format(times.max() ?? .nan, 2)) |")
+        }
+    }
+
+    /// (c) Queries on 1,000,000 events: what `ascribe log --job X --since T` asks of the store.
+    static func largeStoreQueries(path: String) throws {
+        let clock = ContinuousClock()
+        let store = try EventStore.open(path: path)
+        let step = yearMilliseconds / Int64(storeSize)
+        let batchSize = 20_000
+        let began = clock.now
+        for batchStart in stride(from: 0, to: storeSize, by: batchSize) {
+            try store.append((batchStart..<batchStart + batchSize).map { draft(index: $0, time: yearStart + Int64($0) * step) })
+        }
+        let buildSeconds = seconds(clock.now - began)
+        print("\n## Event store: queries on \(storeSize) events (\(jobCount) jobs, one year)\n")
+        print("Built in \(format(buildSeconds, 1)) s (batches of \(batchSize): \(format(Double(storeSize) / buildSeconds)) events/s).\n")
+        print("| query (in-process, 20 runs, different jobs) | events returned | p50 (ms) | max (ms) |")
+        print("| --- | --- | --- | --- |")
+        let since = EventTime(millisecondsSinceEpoch: yearStart + yearMilliseconds / 2)
+        let queries: [(String, (Int) -> EventFilter)] = [
+            ("job X, since T (mid-year), limit 100", { EventFilter(job: "job-\($0 * 23 % jobCount)", since: since, limit: 100) }),
+            ("job X, since T (mid-year), no limit", { EventFilter(job: "job-\($0 * 23 % jobCount)", since: since) }),
+            ("identity X, type run.failed, limit 100", { EventFilter(identity: "job-\($0 * 23 % jobCount)", type: .runFailed, limit: 100) }),
+            ("everything since T, limit 100", { _ in EventFilter(since: since, limit: 100) }),
+        ]
+        for (name, filter) in queries {
+            var times: [Double] = []
+            var returned = 0
+            for run in 0..<20 {
+                let began = clock.now
+                returned = try store.events(matching: filter(run)).count
+                times.append(seconds(clock.now - began) * 1000)
+            }
+            times.sort()
+            print("| \(name) | \(returned) | \(format(percentile(times, 0.5), 2)) | \(format(times.last ?? .nan, 2)) |")
+        }
+        let verifyBegan = clock.now
+        let verification = try store.verify()
+        print("\n`verify` of the whole store: \(verification) in \(format(seconds(clock.now - verifyBegan), 1)) s.")
+    }
+}

@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Creates and checks the store's directory and file before SQLite opens them, so the log is
+/// never, even for a moment, readable by anyone but its owner. The process umask is left
+/// alone (it is process-wide); modes are given at creation and then set exactly with chmod.
+enum StoreFile {
+    static let fileMode: mode_t = 0o600
+    static let directoryMode: mode_t = 0o700
+
+    /// For writing: creates missing parent directories (0700) and the file (0600), tightens an
+    /// existing file to 0600, and refuses links, non-files and other users' files.
+    static func prepareForWriting(path: String) throws(EventStoreError) {
+        try createParentDirectories(of: path)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, fileMode)
+        guard descriptor >= 0 else {
+            if errno == ELOOP { throw .unsafeFile(path: path, problem: "it is a symbolic link") }
+            throw .fileSystem(path: path, operation: "open", errno: errno)
+        }
+        defer { close(descriptor) }
+        try tighten(descriptor: descriptor, path: path)
+        // SQLite gives its -wal and -shm files the database's mode when it creates them; files
+        // left by an earlier, looser setup are tightened too.
+        for suffix in ["-wal", "-shm"] {
+            let companion = open(path + suffix, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+            if companion < 0 {
+                if errno == ENOENT { continue }
+                throw .fileSystem(path: path + suffix, operation: "open", errno: errno)
+            }
+            defer { close(companion) }
+            try tighten(descriptor: companion, path: path + suffix)
+        }
+    }
+
+    /// For reading: the store must exist and be a regular file (not a link).
+    static func checkForReading(path: String) throws(EventStoreError) {
+        let status: FileStatus
+        do throws(SystemError) {
+            status = try FileStatus(path: path, followingLinks: false)
+        } catch {
+            if error.code == ENOENT { throw .storeMissing(path: path) }
+            throw .fileSystem(path: path, operation: "lstat", errno: error.code)
+        }
+        guard status.kind == .regular else { throw .unsafeFile(path: path, problem: "it is not a regular file") }
+    }
+
+    /// The file mode (permission bits) of `path`, for callers and tests that check it.
+    static func permissions(of path: String) throws(EventStoreError) -> UInt32 {
+        do throws(SystemError) {
+            return try FileStatus(path: path, followingLinks: false).permissions
+        } catch {
+            throw .fileSystem(path: path, operation: "lstat", errno: error.code)
+        }
+    }
+
+    private static func tighten(descriptor: Int32, path: String) throws(EventStoreError) {
+        var status = try self.status(of: descriptor, path: path)
+        guard status.kind == .regular else { throw .unsafeFile(path: path, problem: "it is not a regular file") }
+        guard status.owner == geteuid() else {
+            throw .unsafeFile(path: path, problem: "it belongs to uid \(status.owner), not to the user writing it (uid \(geteuid()))")
+        }
+        if status.permissions != UInt32(fileMode) {
+            guard fchmod(descriptor, fileMode) == 0 else {
+                throw .fileSystem(path: path, operation: "chmod 0600", errno: errno)
+            }
+            status = try self.status(of: descriptor, path: path)
+        }
+        guard status.permissions == UInt32(fileMode) else {
+            throw .unsafeFile(path: path, problem: "its mode is \(status.octalPermissions) and would not become 0600")
+        }
+    }
+
+    private static func status(of descriptor: Int32, path: String) throws(EventStoreError) -> FileStatus {
+        do throws(SystemError) {
+            return try FileStatus(descriptor: descriptor)
+        } catch {
+            throw .fileSystem(path: path, operation: "fstat", errno: error.code)
+        }
+    }
+
+    /// `mkdir -p` for the directory holding `path`; only directories it creates get 0700.
+    private static func createParentDirectories(of path: String) throws(EventStoreError) {
+        guard let slash = path.lastIndex(of: "/") else { return }
+        let parent = String(path[..<slash])
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in parent.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            if mkdir(prefix, directoryMode) == 0 {
+                guard chmod(prefix, directoryMode) == 0 else {
+                    throw .fileSystem(path: prefix, operation: "chmod 0700", errno: errno)
+                }
+            } else if errno != EEXIST {
+                throw .fileSystem(path: prefix, operation: "mkdir", errno: errno)
+            }
+        }
+    }
+}
