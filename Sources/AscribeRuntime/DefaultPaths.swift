@@ -15,6 +15,11 @@ public enum DefaultPaths {
         runningAsRoot ? "/var/lib/ascribe" : "./.ascribe"
     }
 
+    /// The append-only event log inside a state directory.
+    public static func eventStore(stateDirectory: String) -> String {
+        stateDirectory + "/events.db"
+    }
+
     public static func credentialStore(stateDirectory: String) -> String {
         runningAsRoot ? "/etc/ascribe/credentials" : stateDirectory + "/credentials"
     }

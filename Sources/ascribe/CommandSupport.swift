@@ -33,6 +33,26 @@ struct HostContext {
         return zone.instant(for: parsed)
     }
 
+    /// For looking back: `now`, RFC 3339, a wall-clock reading in the system zone, or an age
+    /// such as `90m`, `2h`, `7d` before now.
+    func pastTime(_ text: String, option: String) throws(UsageError) -> Instant {
+        if let age = try? TimeSpan(parsing: text) {
+            return SystemClock.now().adding(seconds: -Int64(age.seconds))
+        }
+        guard text == "now" || RFC3339.parse(text) != nil else {
+            throw UsageError(message: "\(option) \"\(text)\" is not a time: use now, an age such as 2h or 7d, or RFC 3339 such as 2026-11-23T08:00:00Z")
+        }
+        return try time(text, option: option, zone: systemZone)
+    }
+
+    func openStore(state: String, access: EventStore.Access) throws(UsageError) -> EventStore {
+        do {
+            return try EventStore.open(path: DefaultPaths.eventStore(stateDirectory: state), access: access)
+        } catch {
+            throw UsageError(message: error.description)
+        }
+    }
+
     func loadJobs(_ path: String) throws(UsageError) -> JobDirectoryLoad {
         do {
             return try JobDirectory.load(path: path, zones: { zones.rules(for: $0) })
