@@ -28,11 +28,16 @@ public struct JobDirectoryLoad: Hashable, Sendable {
     public var diagnostics: [JobFileDiagnostic]
     /// How many `*.job` entries were looked at, loaded or not.
     public var filesExamined: Int
+    /// SHA-256 (hex) of each loaded job's file bytes: the `config_hash` its events carry, so a
+    /// record leads to the exact definition that ran.
+    public var definitionHashes: [JobName: String]
 
-    public init(jobs: [JobDefinition], diagnostics: [JobFileDiagnostic], filesExamined: Int) {
+    public init(jobs: [JobDefinition], diagnostics: [JobFileDiagnostic], filesExamined: Int,
+                definitionHashes: [JobName: String] = [:]) {
         self.jobs = jobs
         self.diagnostics = diagnostics
         self.filesExamined = filesExamined
+        self.definitionHashes = definitionHashes
     }
 }
 
@@ -62,14 +67,19 @@ public enum JobDirectory {
         let candidates = names.filter(isJobFileName).sorted { $0.lexicographicallyPrecedes($1) }
         var jobs: [JobDefinition] = []
         var diagnostics: [JobFileDiagnostic] = []
+        var hashes: [JobName: String] = [:]
         for rawName in candidates {
-            let outcome = loadFile(rawName, in: path, root: root, directory: directory, zones: zones)
+            let (outcome, hash) = loadFile(rawName, in: path, root: root, directory: directory, zones: zones)
             diagnostics += outcome.diagnostics
-            if let definition = outcome.definition { jobs.append(definition) }
+            if let definition = outcome.definition {
+                jobs.append(definition)
+                hashes[definition.name] = hash
+            }
         }
         jobs.sort { $0.name < $1.name }
         diagnostics += JobSetFindings.check(jobs)
-        return JobDirectoryLoad(jobs: jobs, diagnostics: diagnostics, filesExamined: candidates.count)
+        return JobDirectoryLoad(jobs: jobs, diagnostics: diagnostics, filesExamined: candidates.count,
+                                definitionHashes: hashes)
     }
 
     private static func isJobFileName(_ name: [UInt8]) -> Bool {
@@ -84,7 +94,7 @@ public enum JobDirectory {
 
     private static func loadFile(
         _ rawName: [UInt8], in path: String, root: String, directory: FileStatus, zones: (String) -> ZoneRules?
-    ) -> JobFileParseResult {
+    ) -> (JobFileParseResult, String?) {
         guard let name = String(validating: rawName, as: UTF8.self) else {
             let shown = String(decoding: rawName, as: UTF8.self)
             return refused(joined(path, shown), "file name is not valid UTF-8; rename the file")
@@ -123,7 +133,7 @@ public enum JobDirectory {
                 guard status.kind == .regular else { throw .notRegular }
                 guard !status.isWorldWritable else { throw .worldWritable }
             }
-            return JobFile.parse(bytes, path: filePath, zones: zones)
+            return (JobFile.parse(bytes, path: filePath, zones: zones), try? SHA256.digest(bytes).hex)
         } catch {
             switch error {
             case .refused(.worldWritable):
@@ -136,10 +146,10 @@ public enum JobDirectory {
         }
     }
 
-    private static func refused(_ path: String, _ message: String) -> JobFileParseResult {
-        JobFileParseResult(definition: nil, diagnostics: [
+    private static func refused(_ path: String, _ message: String) -> (JobFileParseResult, String?) {
+        (JobFileParseResult(definition: nil, diagnostics: [
             JobFileDiagnostic(path: path, line: 1, column: 1, severity: .error, key: nil, message: message),
-        ])
+        ]), nil)
     }
 
     static func joined(_ directory: String, _ name: String) -> String {
