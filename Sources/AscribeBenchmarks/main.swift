@@ -151,3 +151,112 @@ if FileManager.default.isExecutableFile(atPath: executable) {
 }
 
 EventStoreBenchmark.run(includingLargeStore: false)
+
+// MARK: Launch burst
+
+/// Stands in for the libcrypto SHA-256 the scheduler will supply (FNV-1a; /bin/true writes
+/// nothing, so only a digest's set-up and finalisation are on this path).
+struct PlaceholderDigest: OutputDigest {
+    private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func update(_ bytes: ArraySlice<UInt8>) {
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    }
+    mutating func finalize() -> String { String(hash, radix: 16) }
+}
+
+/// Runs due at the same instant, a slice at a time: prepare the slice (where the scheduler
+/// makes its `run.fired` events durable in one transaction), start it, hand each run to one
+/// RunSupervisor; until the last completion. Slices of one use the single-run `start`.
+func launcherBurst(count: Int, slice: Int, directory: String) async -> (rate: Double, failures: Int)? {
+    let launcher = Launcher(configuration: LauncherConfiguration(
+        credentialsRuntimeDirectory: directory + "/credentials", makeDigest: { PlaceholderDigest() }))
+    guard let supervisor = try? RunSupervisor() else { return nil }
+    let runAs = DefaultPaths.runningAsRoot ? RunAsTarget(user: "nobody") : nil
+    let clock = ContinuousClock()
+    let began = clock.now
+    var failures = 0
+    for first in stride(from: 0, to: count, by: slice) {
+        var prepared: [PreparedLaunch] = []
+        for index in first..<min(count, first + slice) {
+            let runID = "burst-\(slice)-\(index)"
+            let request = LaunchRequest(
+                runID: runID, executable: "/bin/true", arguments: ["true"], runAs: runAs,
+                attribution: AttributionEnvironment(job: "burst", identity: "burst-runner", runID: runID, scheduledFor: nil),
+                outputPath: directory + "/\(runID).out")
+            do {
+                prepared.append(try launcher.prepare(request))
+            } catch {
+                failures += 1
+            }
+        }
+        let results = slice == 1 ? prepared.map { prepared in Result { () throws(LaunchFailure) in try launcher.start(prepared) } }
+                                 : launcher.start(prepared)
+        for result in results {
+            switch result {
+            case .success(let running): supervisor.supervise(running)
+            case .failure: failures += 1
+            }
+        }
+    }
+    supervisor.finish()
+    var succeeded = 0
+    for await completion in supervisor.completions where completion.outcome == .exited(code: 0) { succeeded += 1 }
+    let elapsed = seconds(clock.now - began)
+    return (Double(count) / elapsed, count - succeeded)
+}
+
+/// The floor: posix_spawn + waitpid, one run at a time, no privilege change, no capture.
+func bareSpawnLoop(count: Int) -> Double {
+    let clock = ContinuousClock()
+    let began = clock.now
+    var argv: [UnsafeMutablePointer<CChar>?] = [strdup("true"), nil]
+    defer { free(argv[0]) }
+    for _ in 0..<count {
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, "/bin/true", nil, nil, &argv, environ) == 0 else { continue }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+    return Double(count) / seconds(clock.now - began)
+}
+
+let burstDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("ascribe-burst-\(getpid())").path
+try? FileManager.default.createDirectory(atPath: burstDirectory, withIntermediateDirectories: false)
+print("\n## Launch burst: 1,000 `/bin/true` runs due at the same instant\n")
+print("Launcher path: prepare → start (exec helper, \(DefaultPaths.runningAsRoot ? "run as nobody" : "run as the invoking user")) → one RunSupervisor, until the last completion; no event store yet.\n")
+print("Three interleaved rounds (the cores are shared); median, with the range in brackets.\n")
+print("| path | runs/s | ratio to bare |")
+print("| --- | --- | --- |")
+let paths = [("Ascribe, prepare + batch start, slices of 64", 64), ("Ascribe, prepare + start one at a time", 1)]
+var bareRates: [Double] = []
+var pathRates = Array(repeating: [Double](), count: paths.count)
+var pathRatios = Array(repeating: [Double](), count: paths.count)
+var pathFailures = Array(repeating: 0, count: paths.count)
+var supervisorAvailable = true
+for _ in 0..<3 {
+    let bare = bareSpawnLoop(count: 1000)
+    bareRates.append(bare)
+    for (index, path) in paths.enumerated() {
+        guard let burst = await launcherBurst(count: 1000, slice: path.1, directory: burstDirectory) else {
+            supervisorAvailable = false
+            continue
+        }
+        pathRates[index].append(burst.rate)
+        pathRatios[index].append(burst.rate / bare)
+        pathFailures[index] += burst.failures
+    }
+}
+func summary(_ values: [Double], _ digits: Int = 0) -> String {
+    let sorted = values.sorted()
+    return "\(format(percentile(sorted, 0.5), digits)) [\(format(sorted.first ?? .nan, digits))–\(format(sorted.last ?? .nan, digits))]"
+}
+print("| bare posix_spawn + waitpid | \(summary(bareRates)) | 1.00 |")
+for (index, path) in paths.enumerated() {
+    guard supervisorAvailable else {
+        print("| \(path.0) | n/a (no supervisor: epoll or eventfd unavailable) | n/a |")
+        continue
+    }
+    let failed = pathFailures[index] > 0 ? " (\(pathFailures[index]) did not succeed)" : ""
+    print("| \(path.0)\(failed) | \(summary(pathRates[index])) | \(summary(pathRatios[index], 2)) |")
+}
+try? FileManager.default.removeItem(atPath: burstDirectory)

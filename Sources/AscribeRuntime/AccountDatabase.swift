@@ -10,60 +10,87 @@ enum AccountLookup: Equatable {
     case failed(SystemError)
 }
 
+/// A user's entry in the user database, copied out of the C record.
+struct UserRecord: Equatable, Sendable {
+    var name: String
+    var uid: UInt32
+    var gid: UInt32
+    var home: String
+    var shell: String
+}
+
 /// Reentrant lookups in the user and group databases. The C records point into a buffer that
-/// lives only inside each call; only the id is copied out.
+/// lives only inside each call; only Swift values are copied out.
 enum AccountDatabase {
     /// Buffers grow on ERANGE up to this size; NSS entries beyond it are not plausible.
     private static let maximumBuffer = 1 << 20
 
     static func user(named name: String) -> AccountLookup {
-        lookup { buffer, size in
-            var record = passwd()
-            var result: UnsafeMutablePointer<passwd>?
-            let code = getpwnam_r(name, &record, buffer, size, &result)
-            return (code, result == nil ? nil : UInt32(record.pw_uid))
+        switch userRecord(named: name) {
+        case .success(let record): record.map { .found(id: $0.uid) } ?? .notFound
+        case .failure(let error): .failed(error)
         }
     }
 
     static func group(named name: String) -> AccountLookup {
-        lookup { buffer, size in
+        let result = lookup { buffer, size -> (Int32, UInt32?) in
             var record = Glibc.group()
             var result: UnsafeMutablePointer<Glibc.group>?
             let code = getgrnam_r(name, &record, buffer, size, &result)
             return (code, result == nil ? nil : UInt32(record.gr_gid))
         }
+        switch result {
+        case .success(let gid): return gid.map { .found(id: $0) } ?? .notFound
+        case .failure(let error): return .failed(error)
+        }
     }
 
-    /// The user's home directory (`pw_dir`), or nil when the user is unknown or has none.
-    static func homeDirectory(ofUser name: String) -> String? {
-        let found: Result<String?, SystemError> = lookupValue { buffer, size in
+    /// The whole passwd entry for a name; nil when there is none.
+    static func userRecord(named name: String) -> Result<UserRecord?, SystemError> {
+        lookup { buffer, size in
             var record = passwd()
             var result: UnsafeMutablePointer<passwd>?
             let code = getpwnam_r(name, &record, buffer, size, &result)
-            guard result != nil, let directory = record.pw_dir else { return (code, nil) }
-            return (code, String(cString: directory))
+            return (code, result == nil ? nil : UserRecord(record))
         }
-        guard case .success(let directory?) = found, !directory.isEmpty else { return nil }
-        return directory
+    }
+
+    /// The whole passwd entry for a uid; nil when there is none.
+    static func userRecord(uid: UInt32) -> Result<UserRecord?, SystemError> {
+        lookup { buffer, size in
+            var record = passwd()
+            var result: UnsafeMutablePointer<passwd>?
+            let code = getpwuid_r(uid_t(uid), &record, buffer, size, &result)
+            return (code, result == nil ? nil : UserRecord(record))
+        }
+    }
+
+    /// Every group `user` belongs to according to the group database, `primary` included,
+    /// as `initgroups` would set them.
+    static func groupList(user: String, primary: UInt32) -> [UInt32] {
+        var capacity: Int32 = 32
+        // Linux's NGROUPS_MAX is 65536; the bound only stops a misbehaving NSS module.
+        while capacity <= 1 << 17 {
+            var groups = [gid_t](repeating: 0, count: Int(capacity))
+            var count = capacity
+            let result = groups.withUnsafeMutableBufferPointer { buffer in
+                getgrouplist(user, gid_t(primary), buffer.baseAddress, &count)
+            }
+            if result >= 0 { return groups.prefix(Int(count)).map { UInt32($0) } }
+            capacity = max(count, capacity * 2)
+        }
+        return [primary]
     }
 
     /// Calls `body` with a scratch buffer, doubling it while the library answers ERANGE.
-    private static func lookup(_ body: (UnsafeMutablePointer<CChar>, Int) -> (Int32, UInt32?)) -> AccountLookup {
-        switch lookupValue(body) {
-        case .success(let id?): .found(id: id)
-        case .success(nil): .notFound
-        case .failure(let error): .failed(error)
-        }
-    }
-
-    /// The value `body` copies out of the C record (nil: no such entry), growing the buffer
-    /// while the library answers ERANGE.
-    private static func lookupValue<Value>(_ body: (UnsafeMutablePointer<CChar>, Int) -> (Int32, Value?)) -> Result<Value?, SystemError> {
+    private static func lookup<Record>(
+        _ body: (UnsafeMutablePointer<CChar>, Int) -> (Int32, Record?)
+    ) -> Result<Record?, SystemError> {
         let suggested = sysconf(Int32(_SC_GETPW_R_SIZE_MAX))
         var size = suggested > 0 ? min(suggested, maximumBuffer) : 16 * 1024
         while true {
             var buffer = [CChar](repeating: 0, count: size)
-            let (code, value) = buffer.withUnsafeMutableBufferPointer { pointer -> (Int32, Value?) in
+            let (code, record) = buffer.withUnsafeMutableBufferPointer { pointer -> (Int32, Record?) in
                 guard let base = pointer.baseAddress else { return (EINVAL, nil) }
                 return body(base, pointer.count)
             }
@@ -72,10 +99,21 @@ enum AccountDatabase {
                 continue
             }
             if code == 0 || code == ENOENT || code == ESRCH || code == EBADF || code == EPERM {
-                return .success(value)
+                return .success(record)
             }
             return .failure(SystemError(code: code))
         }
+    }
+}
+
+extension UserRecord {
+    /// Copies the strings out while the C record's buffer is still alive.
+    fileprivate init(_ record: passwd) {
+        name = record.pw_name.map { String(cString: $0) } ?? ""
+        uid = UInt32(record.pw_uid)
+        gid = UInt32(record.pw_gid)
+        home = record.pw_dir.map { String(cString: $0) } ?? "/"
+        shell = record.pw_shell.map { String(cString: $0) } ?? "/bin/sh"
     }
 }
 
@@ -83,8 +121,10 @@ enum AccountDatabase {
 public enum HostAccounts {
     /// The home directory of `user` on this host, and whether it is a directory here.
     public static func homeDirectory(ofUser user: String) -> HomeDirectory {
-        guard let home = AccountDatabase.homeDirectory(ofUser: user) else { return .unknownUser }
-        let status = try? FileStatus(path: home, followingLinks: true)
-        return status?.kind == .directory ? .directory(home) : .missing
+        guard case .success(let record?) = AccountDatabase.userRecord(named: user), !record.home.isEmpty else {
+            return .unknownUser
+        }
+        let status = try? FileStatus(path: record.home, followingLinks: true)
+        return status?.kind == .directory ? .directory(record.home) : .missing
     }
 }

@@ -2,13 +2,33 @@
 import Glibc
 #endif
 
-/// A failed system call, with the C library's words for it.
-struct SystemError: Error, Equatable, CustomStringConvertible {
-    var code: Int32
+/// A failed system call: its errno with the C library's words for it, and, where the caller
+/// said, which call failed on what (`mkdir`, `/run/ascribe/credentials`).
+public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var code: Int32
+    /// The call that failed; empty when the message is clear without it.
+    public var call: String
+    /// What the call was working on (a path, a pid); may be empty.
+    public var context: String
 
-    static func current() -> SystemError { SystemError(code: errno) }
+    public init(code: Int32, call: String = "", context: String = "") {
+        self.code = code
+        self.call = call
+        self.context = context
+    }
 
-    var description: String { String(cString: strerror(code)) }
+    /// `errno` as the last call left it; read it before anything else can change it.
+    static func current(_ call: String = "", _ context: String = "") -> SystemError {
+        SystemError(code: errno, call: call, context: context)
+    }
+
+    /// The C library's words for the errno alone, for messages that name the call themselves.
+    public var reason: String { String(cString: strerror(code)) }
+
+    public var description: String {
+        guard !call.isEmpty else { return reason }
+        return context.isEmpty ? "\(call): \(reason)" : "\(call) \(context): \(reason)"
+    }
 }
 
 /// What `stat` says about a file, copied out of the C struct so nothing C-shaped leaves here.
@@ -21,6 +41,7 @@ struct FileStatus: Equatable {
     /// Permission bits, including set-id and sticky (`0o7777`).
     var permissions: UInt32
     var owner: UInt32
+    var group: UInt32
     var device: UInt64
     var inode: UInt64
 
@@ -42,7 +63,7 @@ struct FileStatus: Equatable {
         self.init(info)
     }
 
-    private init(_ info: stat) {
+    init(_ info: stat) {
         switch info.st_mode & S_IFMT {
         case S_IFREG: kind = .regular
         case S_IFDIR: kind = .directory
@@ -51,6 +72,7 @@ struct FileStatus: Equatable {
         }
         permissions = UInt32(info.st_mode & 0o7777)
         owner = UInt32(info.st_uid)
+        group = UInt32(info.st_gid)
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
     }
