@@ -1,0 +1,212 @@
+import AscribeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a run shares with every other run on this host: where things live and who records.
+public struct RunEnvironment: Sendable {
+    public var host: String
+    public var stateDirectory: String
+    public var credentialStore: String
+    /// A `--dev` scheduler: every job runs as the invoking user and every event says so.
+    public var development: Bool
+
+    public init(host: String, stateDirectory: String, credentialStore: String, development: Bool) {
+        self.host = host
+        self.stateDirectory = stateDirectory
+        self.credentialStore = credentialStore
+        self.development = development
+    }
+
+    var outputDirectory: String { stateDirectory + "/output" }
+}
+
+/// How one run ended, from the recorder's point of view.
+public enum RunResult: Sendable {
+    /// `run.fired` could not be made durable, so nothing was started (fail closed).
+    case notStarted(EventStoreError)
+    /// Recorded as `run.launch_failed` (after `run.fired`).
+    case launchFailed(LaunchFailure)
+    /// The process ran; its terminal event is recorded.
+    case completed(LaunchCompletion)
+    /// The process ran, but its terminal event could not be written.
+    case completedUnrecorded(LaunchCompletion, EventStoreError)
+}
+
+/// One run and its record: `run.fired`, then exactly one terminal event.
+public struct RunReport: Sendable {
+    public var runID: String
+    public var result: RunResult
+    /// The events written for this run, in order.
+    public var events: [Event]
+}
+
+/// Runs a job now through the launcher and records it in the event store, never starting a
+/// process whose `run.fired` is not durable.
+///
+/// Not `Sendable`: it owns the single-owner `EventStore`.
+public struct RunExecution {
+    let store: EventStore
+    let launcher: Launcher
+    let environment: RunEnvironment
+
+    public init(store: EventStore, environment: RunEnvironment, helperPath: String? = nil) {
+        self.store = store
+        self.environment = environment
+        self.launcher = Launcher(configuration: LauncherConfiguration(
+            credentialsRuntimeDirectory: LauncherConfiguration.defaultCredentialsRuntimeDirectory(
+                stateDirectory: environment.stateDirectory),
+            helperPath: helperPath, developmentMode: environment.development,
+            makeDigest: { SHA256OutputDigest() }))
+    }
+
+    /// A manual run (`ascribe run`): the job's identity is the actor, `principal` the human.
+    public func runNow(_ job: JobDefinition, definitionHash: String?, principal: Principal,
+                       reason: String?) -> RunReport {
+        let runID = RandomIdentifier.hex128()
+        let request = Self.launchRequest(for: job, runID: runID, environment: environment)
+        var fired = draft(.runFired, job: job, runID: runID, definitionHash: definitionHash,
+                          principal: principal, reason: reason, argv: request.arguments)
+        fired.details["trigger"] = "manual"
+        fired.details["principal_source"] = principal.source.rawValue
+
+        // Output lives beside the log, private to the scheduler (0700). If a directory cannot
+        // be made, `prepare` reports the output location as unavailable.
+        for directory in [environment.outputDirectory, "\(environment.outputDirectory)/\(job.name.rawValue)"] {
+            try? SystemCalls.makeDirectory(directory, mode: 0o700)
+        }
+        let prepared: PreparedLaunch
+        do {
+            prepared = try launcher.prepare(request)
+        } catch {
+            // Nothing started; the slot still gets its fired and terminal record, atomically.
+            let failed = launchFailedDraft(from: fired, failure: error)
+            do {
+                let events = try store.append([fired, failed])
+                return RunReport(runID: runID, result: .launchFailed(error), events: events)
+            } catch let storeError {
+                return RunReport(runID: runID, result: .notStarted(storeError), events: [])
+            }
+        }
+        fired.runAs = prepared.account.description
+        if prepared.developmentRun { fired.development = true }
+        let firedEvent: Event
+        do {
+            firedEvent = try store.append(fired)
+        } catch {
+            _ = launcher.cancel(prepared)
+            return RunReport(runID: runID, result: .notStarted(error), events: [])
+        }
+
+        let running: RunningLaunch
+        do {
+            running = try launcher.start(prepared)
+        } catch {
+            let failed = launchFailedDraft(from: fired, failure: error)
+            let events = [firedEvent] + ((try? store.append(failed)).map { [$0] } ?? [])
+            return RunReport(runID: runID, result: .launchFailed(error), events: events)
+        }
+        let completion = launcher.wait(running)
+        var terminal = terminalDraft(from: fired, completion: completion)
+        terminal.outputCapBytes = Int64(request.outputCapBytes)
+        do {
+            let event = try store.append(terminal)
+            return RunReport(runID: runID, result: .completed(completion), events: [firedEvent, event])
+        } catch {
+            return RunReport(runID: runID, result: .completedUnrecorded(completion, error), events: [firedEvent])
+        }
+    }
+
+    /// The launcher's view of a job: argv or shell script, account, environment, credentials.
+    public static func launchRequest(for job: JobDefinition, runID: String, environment: RunEnvironment,
+                                     scheduledFor: String? = nil) -> LaunchRequest {
+        let executable: String
+        let arguments: [String]
+        switch job.command {
+        case .argv(let words):
+            let program = words.first ?? ""
+            executable = LaunchRequest.resolveProgram(program) ?? program
+            arguments = words
+        case .shell(let program, let script):
+            executable = program
+            arguments = [program, "-c", script]
+        }
+        return LaunchRequest(
+            runID: runID, executable: executable, arguments: arguments,
+            runAs: job.runAs.map { RunAsTarget(user: $0.user, group: $0.group) },
+            workingDirectory: job.workingDirectory,
+            extraEnvironment: job.environment.map { LaunchRequest.Variable(name: $0.name, value: $0.value) },
+            attribution: AttributionEnvironment(job: job.name.rawValue, identity: job.identity.rawValue,
+                                                runID: runID, scheduledFor: scheduledFor),
+            credentials: job.credentials.map {
+                LaunchRequest.Credential(name: $0.rawValue,
+                                         source: "\(environment.credentialStore)/\(job.identity.rawValue)/\($0.rawValue)")
+            },
+            timeout: job.timeout.map { .seconds($0.seconds) },
+            killGrace: .seconds(job.killGrace.seconds),
+            outputPath: "\(environment.outputDirectory)/\(job.name.rawValue)/\(runID).log")
+    }
+
+    private func draft(_ type: EventType, job: JobDefinition, runID: String, definitionHash: String?,
+                       principal: Principal?, reason: String?, argv: [String]) -> EventDraft {
+        var draft = EventDraft(time: .now(), host: environment.host, type: type, actor: job.identity.rawValue)
+        draft.principal = principal?.name
+        draft.owner = job.owner.text
+        draft.job = job.name.rawValue
+        draft.identity = job.identity.rawValue
+        draft.runID = runID
+        draft.reason = reason
+        draft.argv = argv
+        draft.runAs = job.runAs?.description
+        draft.configSource = "\(job.source.path):\(job.source.line(of: .command) ?? 1)"
+        draft.configHash = definitionHash
+        draft.development = environment.development
+        return draft
+    }
+
+    private func launchFailedDraft(from fired: EventDraft, failure: LaunchFailure) -> EventDraft {
+        var failed = fired
+        failed.time = .now()
+        failed.type = .runLaunchFailed
+        failed.details["failure"] = failure.reasonCode
+        failed.details["error"] = failure.description
+        return failed
+    }
+
+    private func terminalDraft(from fired: EventDraft, completion: LaunchCompletion) -> EventDraft {
+        var terminal = fired
+        terminal.time = .now()
+        terminal.runAs = completion.account.description
+        terminal.development = fired.development || completion.developmentRun
+        terminal.pid = completion.pid
+        terminal.durationMs = completion.durationMilliseconds
+        switch completion.outcome {
+        case .exited(let code):
+            terminal.type = code == 0 ? .runSucceeded : .runFailed
+            terminal.exitCode = code
+        case .signaled(let signal):
+            terminal.type = .runFailed
+            terminal.signal = signal
+        case .timedOut(let signalUsed):
+            terminal.type = .runTimedOut
+            terminal.signal = signalUsed.signalNumber
+        case .statusUnavailable:
+            terminal.type = .runFailed
+            terminal.details["status"] = "unavailable"
+        }
+        let output = completion.output
+        terminal.stdoutBytes = Int64(output.stdoutBytes)
+        terminal.stderrBytes = Int64(output.stderrBytes)
+        terminal.outputSHA256 = output.sha256
+        terminal.outputTail = output.tail.isEmpty ? nil : output.tail
+        terminal.outputPath = output.path
+        if output.capped { terminal.details["output_capped"] = "yes" }
+        if output.drainCutShort { terminal.details["output_drain"] = "cut short: a process kept the pipe open" }
+        if let fileError = output.fileError { terminal.details["output_file_error"] = fileError.description }
+        if let warning = completion.loginUIDWarning { terminal.details["loginuid"] = warning }
+        if case .failed(let path, let error) = completion.credentials {
+            terminal.details["credentials_cleanup"] = "\(path): \(error)"
+        }
+        return terminal
+    }
+}

@@ -1,0 +1,86 @@
+import AscribeCore
+import AscribeRuntime
+
+enum RunCommand {
+    static let help = """
+        Usage: ascribe run JOB [--jobs DIR] [--state DIR] [--credentials DIR] [--reason TEXT] [--dev] [--json]
+
+        Runs one job now, in the foreground, through the same launcher and event log as the
+        scheduler: `run.fired` is made durable before anything starts (if it cannot be written,
+        nothing runs), then exactly one terminal event. The actor is the job's identity; the
+        principal is you, as the kernel knows you (your audit login uid, which survives sudo,
+        else your real uid) — never a flag or an environment variable.
+
+        Options:
+          --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectory))
+          --state DIR         state directory: events.db and run output (default \(DefaultPaths.stateDirectory))
+          --credentials DIR   credential store (default /etc/ascribe/credentials as root,
+                              <state>/credentials otherwise)
+          --reason TEXT       why you are running it; recorded with the events
+          --dev               a developer's laptop: run as yourself, mark the events as a development run
+          --json              print the recorded events as JSON lines
+
+        Exit status: 0 the run succeeded, 1 it failed, timed out, could not launch or could not
+        be recorded, 2 bad usage or input.
+
+        Examples:
+          ascribe run stale-lock-reaper --jobs jobs.d --reason "locks piling up after deploy"
+          ascribe run failure-drill --jobs jobs.d --state ./.ascribe --dev
+        """
+
+    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
+        if reader.wantsHelp {
+            output.line(help)
+            return .ok
+        }
+        let directory = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
+        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
+        let credentials = try reader.option("--credentials") ?? DefaultPaths.credentialStore(stateDirectory: state)
+        let reason = try reader.option("--reason")
+        let development = reader.flag("--dev")
+        let json = reader.flag("--json")
+        let names = try reader.positionals(max: 1)
+        guard let name = names.first else { throw UsageError(message: "name the job to run") }
+
+        let host = HostContext()
+        let load = try host.loadJobs(directory)
+        guard let job = load.jobs.first(where: { $0.name.rawValue == name }) else {
+            let failures = load.diagnostics.filter { $0.severity == .error && $0.path.hasSuffix("/\(name).job") }
+            for failure in failures { output.error(failure.description) }
+            throw UsageError(message: failures.isEmpty ? "no job \"\(name)\" in \(directory)" : "job \"\(name)\" does not load")
+        }
+        let store = try host.openStore(state: state, access: .readWrite)
+        let environment = RunEnvironment(host: HostName.current(), stateDirectory: state,
+                                         credentialStore: credentials, development: development)
+        let report = RunExecution(store: store, environment: environment)
+            .runNow(job, definitionHash: load.definitionHashes[job.name], principal: .current(), reason: reason)
+
+        if json {
+            for event in report.events { output.line(event.jsonObject.rendered) }
+        } else {
+            for event in report.events { output.line(event.logLine) }
+        }
+        switch report.result {
+        case .notStarted(let error):
+            output.error("ascribe run: \(job.name) was not started: its run.fired event could not be recorded: \(error.description)")
+            return .findings
+        case .launchFailed(let failure):
+            output.error("ascribe run: \(job.name) could not launch: \(failure.description)")
+            return .findings
+        case .completedUnrecorded(let completion, let error):
+            output.error("ascribe run: \(job.name) \(completion.outcome.description), but its terminal event could not be recorded: \(error.description)")
+            return .findings
+        case .completed(let completion):
+            if !json {
+                var summary = "\(job.name) as \(completion.account.user): \(completion.outcome.description) after \(duration(completion.durationMilliseconds))"
+                if let path = completion.output.path { summary += "; output \(completion.output.totalBytes) bytes in \(path)" }
+                output.line(summary)
+            }
+            return completion.outcome.succeeded ? .ok : .findings
+        }
+    }
+
+    private static func duration(_ milliseconds: Int64) -> String {
+        milliseconds < 1000 ? "\(milliseconds) ms" : "\(Double(milliseconds / 100) / 10) s"
+    }
+}
