@@ -98,6 +98,20 @@ enum EventStoreBenchmark {
             times.sort()
             print("| \(name) | \(returned) | \(format(percentile(times, 0.5), 2)) | \(format(times.last ?? .nan, 2)) |")
         }
+        // The target is for `ascribe log` as a whole process: start-up, open, query, print.
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("ascribe").path
+        if FileManager.default.isExecutableFile(atPath: executable) {
+            let state = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            print("\n| `ascribe log` as a whole process (20 runs) | p50 (ms) | max (ms) |")
+            print("| --- | --- | --- |")
+            for (name, extra) in [("--job job-23 --since T", [String]()), ("--job job-23 --since T --limit 100", ["--limit", "100"])] {
+                let times = processTimes(executable: executable, arguments: [
+                    "log", "--state", state, "--job", "job-23", "--since", since.rfc3339,
+                ] + extra, runs: 20)
+                print("| \(name) | \(format(percentile(times, 0.5), 1)) | \(format(times.last ?? .nan, 1)) |")
+            }
+        }
         let verifyBegan = clock.now
         let verification = try store.verify()
         print("\n`verify` of the whole store: \(verification) in \(format(seconds(clock.now - verifyBegan), 1)) s.")

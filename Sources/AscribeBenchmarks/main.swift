@@ -154,22 +154,36 @@ EventStoreBenchmark.run(includingLargeStore: false)
 
 // MARK: Launch burst
 
-/// Stands in for the libcrypto SHA-256 the scheduler will supply (FNV-1a; /bin/true writes
-/// nothing, so only a digest's set-up and finalisation are on this path).
-struct PlaceholderDigest: OutputDigest {
-    private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    mutating func update(_ bytes: ArraySlice<UInt8>) {
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+/// The product path for runs due together: `RunExecution.runTogether` — every `run.fired` in
+/// one durable transaction before anything starts, starts in slices of 64 handed to one
+/// RunSupervisor, each terminal event appended (and durable) as its run ends.
+@MainActor
+func recordedBurst(count: Int, directory: String) async -> (rate: Double, failures: Int)? {
+    var lines = ["schedule = * * * * *", "identity = burst-runner", "owner = bench <bench@example.com>", "command = /bin/true"]
+    if DefaultPaths.runningAsRoot { lines.append("run-as = nobody") }
+    let parsed = JobFile.parse(Array((lines.joined(separator: "\n") + "\n").utf8), path: "/bench/burst.job", zones: { _ in nil })
+    guard let job = parsed.definition,
+          let store = try? EventStore.open(path: directory + "/recorded-\(RandomIdentifier.hex128())/events.db") else { return nil }
+    let execution = RunExecution(store: store, environment: RunEnvironment(
+        host: "bench", stateDirectory: directory, credentialStore: directory + "/credentials",
+        development: !DefaultPaths.runningAsRoot))
+    let slot = EventTime.now()
+    let clock = ContinuousClock()
+    let began = clock.now
+    let reports = await execution.runTogether(Array(repeating: RunOrder(job: job, definitionHash: nil, scheduledFor: slot), count: count))
+    let elapsed = seconds(clock.now - began)
+    let recorded = reports.filter { report in
+        guard case .completed(let completion) = report.result else { return false }
+        return completion.outcome.succeeded && report.events.count == 2
     }
-    mutating func finalize() -> String { String(hash, radix: 16) }
+    return (Double(count) / elapsed, count - recorded.count)
 }
 
-/// Runs due at the same instant, a slice at a time: prepare the slice (where the scheduler
-/// makes its `run.fired` events durable in one transaction), start it, hand each run to one
-/// RunSupervisor; until the last completion. Slices of one use the single-run `start`.
+/// Launcher alone, no event store: prepare a slice, start it, hand each run to one
+/// RunSupervisor, until the last completion. Slices of one use the single-run `start`.
 func launcherBurst(count: Int, slice: Int, directory: String) async -> (rate: Double, failures: Int)? {
     let launcher = Launcher(configuration: LauncherConfiguration(
-        credentialsRuntimeDirectory: directory + "/credentials", makeDigest: { PlaceholderDigest() }))
+        credentialsRuntimeDirectory: directory + "/credentials", makeDigest: { SHA256OutputDigest() }))
     guard let supervisor = try? RunSupervisor() else { return nil }
     let runAs = DefaultPaths.runningAsRoot ? RunAsTarget(user: "nobody") : nil
     let clock = ContinuousClock()
@@ -177,8 +191,8 @@ func launcherBurst(count: Int, slice: Int, directory: String) async -> (rate: Do
     var failures = 0
     for first in stride(from: 0, to: count, by: slice) {
         var prepared: [PreparedLaunch] = []
-        for index in first..<min(count, first + slice) {
-            let runID = "burst-\(slice)-\(index)"
+        for _ in first..<min(count, first + slice) {
+            let runID = RandomIdentifier.hex128()
             let request = LaunchRequest(
                 runID: runID, executable: "/bin/true", arguments: ["true"], runAs: runAs,
                 attribution: AttributionEnvironment(job: "burst", identity: "burst-runner", runID: runID, scheduledFor: nil),
@@ -202,7 +216,7 @@ func launcherBurst(count: Int, slice: Int, directory: String) async -> (rate: Do
     var succeeded = 0
     for await completion in supervisor.completions where completion.outcome == .exited(code: 0) { succeeded += 1 }
     let elapsed = seconds(clock.now - began)
-    return (Double(count) / elapsed, count - succeeded)
+    return (Double(count) / elapsed, count - succeeded + failures)
 }
 
 /// The floor: posix_spawn + waitpid, one run at a time, no privilege change, no capture.
@@ -223,12 +237,15 @@ func bareSpawnLoop(count: Int) -> Double {
 let burstDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("ascribe-burst-\(getpid())").path
 try? FileManager.default.createDirectory(atPath: burstDirectory, withIntermediateDirectories: false)
 print("\n## Launch burst: 1,000 `/bin/true` runs due at the same instant\n")
-print("Launcher path: prepare → start (exec helper, \(DefaultPaths.runningAsRoot ? "run as nobody" : "run as the invoking user")) → one RunSupervisor, until the last completion; no event store yet.\n")
+print("Recorded path: `RunExecution.runTogether` — all 1,000 `run.fired` events in one durable transaction, then starts in slices of 64 (exec helper, \(DefaultPaths.runningAsRoot ? "run as nobody" : "run as the invoking user")) → one RunSupervisor → each terminal event appended durably as its run ends. The launcher-only rows leave the store out.\n")
 print("Three interleaved rounds (the cores are shared); median, with the range in brackets.\n")
 print("| path | runs/s | ratio to bare |")
 print("| --- | --- | --- |")
-let paths = [("Ascribe, prepare + batch start, slices of 64", 64), ("Ascribe, prepare + start one at a time", 1)]
+let paths = [("Ascribe launcher only, slices of 64", 64), ("Ascribe launcher only, one at a time", 1)]
 var bareRates: [Double] = []
+var recordedRates: [Double] = []
+var recordedRatios: [Double] = []
+var recordedFailures = 0
 var pathRates = Array(repeating: [Double](), count: paths.count)
 var pathRatios = Array(repeating: [Double](), count: paths.count)
 var pathFailures = Array(repeating: 0, count: paths.count)
@@ -236,6 +253,11 @@ var supervisorAvailable = true
 for _ in 0..<3 {
     let bare = bareSpawnLoop(count: 1000)
     bareRates.append(bare)
+    if let recorded = await recordedBurst(count: 1000, directory: burstDirectory) {
+        recordedRates.append(recorded.rate)
+        recordedRatios.append(recorded.rate / bare)
+        recordedFailures += recorded.failures
+    }
     for (index, path) in paths.enumerated() {
         guard let burst = await launcherBurst(count: 1000, slice: path.1, directory: burstDirectory) else {
             supervisorAvailable = false
@@ -251,6 +273,7 @@ func summary(_ values: [Double], _ digits: Int = 0) -> String {
     return "\(format(percentile(sorted, 0.5), digits)) [\(format(sorted.first ?? .nan, digits))–\(format(sorted.last ?? .nan, digits))]"
 }
 print("| bare posix_spawn + waitpid | \(summary(bareRates)) | 1.00 |")
+print("| Ascribe, recorded (runTogether: launcher + event store)\(recordedFailures > 0 ? " (\(recordedFailures) not recorded as succeeded)" : "") | \(summary(recordedRates)) | \(summary(recordedRatios, 2)) |")
 for (index, path) in paths.enumerated() {
     guard supervisorAvailable else {
         print("| \(path.0) | n/a (no supervisor: epoll or eventfd unavailable) | n/a |")

@@ -70,6 +70,9 @@ enum RunCommand {
         case .completedUnrecorded(let completion, let error):
             output.error("ascribe run: \(job.name) \(completion.outcome.description), but its terminal event could not be recorded: \(error.description)")
             return .findings
+        case .unaccounted:
+            output.error("ascribe run: \(job.name) started, but its end was not reported; its record stays open until the next daemon start marks it lost")
+            return .findings
         case .completed(let completion):
             if !json {
                 var summary = "\(job.name) as \(completion.account.user): \(completion.outcome.description) after \(duration(completion.durationMilliseconds))"

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+@testable import AscribeCore
+import AscribeRuntime
 
 /// `ascribe run`, `log` and `verify` end to end: the real binary, real processes, a real store.
 /// As root (CI) jobs run as `nobody`; elsewhere they run with `--dev` as the invoking user.
@@ -169,5 +171,56 @@ import Testing
         let verify = try AscribeBinary.run(["verify", "--state", scratch.state])
         #expect(verify.status == 1)
         #expect(verify.stdout.hasPrefix("chain broken at seq 4:"))
+    }
+}
+
+/// Runs due together: each gets its `run.fired` before anything starts and exactly one
+/// terminal event, and the chain stays intact.
+@Suite struct RunTogetherTests {
+    func job(_ name: String, command: String) throws -> JobDefinition {
+        var lines = ["schedule = * * * * *", "identity = \(name)", "owner = test-team <test@example.com>",
+                     "shell = /bin/sh", "command = \(command)"]
+        if isRoot { lines.append("run-as = nobody") }
+        let parsed = JobFile.parse(Array((lines.joined(separator: "\n") + "\n").utf8), path: "/jobs/\(name).job",
+                                   zones: { _ in nil })
+        return try #require(parsed.definition, "\(parsed.diagnostics)")
+    }
+
+    @Test func manyRunsFinishingAtOnceAreEachRecordedOnce() async throws {
+        let state = NSTemporaryDirectory() + "ascribe-together-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let store = try EventStore.open(path: state + "/events.db")
+        let execution = RunExecution(store: store, environment: RunEnvironment(
+            host: "test-host", stateDirectory: state, credentialStore: state + "/credentials", development: !isRoot))
+        let quick = try job("quick-runner", command: "exit 0")
+        let failing = try job("failing-runner", command: "echo no; exit 4")
+        let missing = try job("missing-runner", command: "x")
+        var broken = missing
+        broken.command = .argv(["/nonexistent/tool"])
+        let slot = EventTime(millisecondsSinceEpoch: 1_800_000_000_000)
+        var orders = (0..<150).map { RunOrder(job: $0 % 3 == 0 ? failing : quick, definitionHash: nil, scheduledFor: slot) }
+        orders.append(RunOrder(job: broken, definitionHash: nil, scheduledFor: slot))
+
+        let reports = await execution.runTogether(orders)
+        #expect(reports.count == orders.count)
+        #expect(Set(reports.map(\.runID)).count == orders.count)
+        for (order, report) in zip(orders, reports) {
+            let types = report.events.map(\.content.type)
+            #expect(types.count == 2, "\(order.job.name): \(types)")
+            #expect(types.first == .runFired)
+            #expect(report.events.allSatisfy { $0.content.runID == report.runID && $0.content.scheduledFor == slot })
+            switch order.job.name.rawValue {
+            case "quick-runner": #expect(types.last == .runSucceeded)
+            case "failing-runner": #expect(types.last == .runFailed && report.events.last?.content.exitCode == 4)
+            default: #expect(types.last == .runLaunchFailed)
+            }
+        }
+        // Every fired event was written before the first run ended.
+        let all = try store.events(matching: EventFilter(order: .oldestFirst))
+        let lastFired = try #require(all.lastIndex { $0.content.type == .runFired })
+        let firstTerminal = try #require(all.firstIndex { $0.content.type == .runSucceeded || $0.content.type == .runFailed })
+        #expect(lastFired < firstTerminal)
+        #expect(all.count == orders.count * 2)
+        #expect(try store.verify() == .intact(count: orders.count * 2))
     }
 }

@@ -31,6 +31,9 @@ public enum RunResult: Sendable {
     case completed(LaunchCompletion)
     /// The process ran, but its terminal event could not be written.
     case completedUnrecorded(LaunchCompletion, EventStoreError)
+    /// Started, but supervision ended without reporting its end (the next daemon start
+    /// records such a run as `run.lost`).
+    case unaccounted
 }
 
 /// One run and its record: `run.fired`, then exactly one terminal event.
@@ -41,7 +44,27 @@ public struct RunReport: Sendable {
     public var events: [Event]
 }
 
-/// Runs a job now through the launcher and records it in the event store, never starting a
+/// One run to start: the job, the slot it stands for, and who asked.
+public struct RunOrder: Sendable {
+    public var job: JobDefinition
+    public var definitionHash: String?
+    /// The scheduled slot; nil for a manual run.
+    public var scheduledFor: EventTime?
+    /// The human behind a manual run; nil when the schedule fired it.
+    public var principal: Principal?
+    public var reason: String?
+
+    public init(job: JobDefinition, definitionHash: String?, scheduledFor: EventTime? = nil,
+                principal: Principal? = nil, reason: String? = nil) {
+        self.job = job
+        self.definitionHash = definitionHash
+        self.scheduledFor = scheduledFor
+        self.principal = principal
+        self.reason = reason
+    }
+}
+
+/// Runs jobs now through the launcher and records them in the event store, never starting a
 /// process whose `run.fired` is not durable.
 ///
 /// Not `Sendable`: it owns the single-owner `EventStore`.
@@ -65,16 +88,9 @@ public struct RunExecution {
                        reason: String?) -> RunReport {
         let runID = RandomIdentifier.hex128()
         let request = Self.launchRequest(for: job, runID: runID, environment: environment)
-        var fired = draft(.runFired, job: job, runID: runID, definitionHash: definitionHash,
-                          principal: principal, reason: reason, argv: request.arguments)
-        fired.details["trigger"] = "manual"
-        fired.details["principal_source"] = principal.source.rawValue
-
-        // Output lives beside the log, private to the scheduler (0700). If a directory cannot
-        // be made, `prepare` reports the output location as unavailable.
-        for directory in [environment.outputDirectory, "\(environment.outputDirectory)/\(job.name.rawValue)"] {
-            try? SystemCalls.makeDirectory(directory, mode: 0o700)
-        }
+        var fired = firedDraft(for: RunOrder(job: job, definitionHash: definitionHash, principal: principal, reason: reason),
+                               runID: runID, argv: request.arguments)
+        makeOutputDirectories(for: job)
         let prepared: PreparedLaunch
         do {
             prepared = try launcher.prepare(request)
@@ -114,6 +130,127 @@ public struct RunExecution {
             return RunReport(runID: runID, result: .completed(completion), events: [firedEvent, event])
         } catch {
             return RunReport(runID: runID, result: .completedUnrecorded(completion, error), events: [firedEvent])
+        }
+    }
+
+    /// How many runs `runTogether` starts before handing them to the supervisor.
+    static let startSlice = 64
+
+    /// Runs that are due together (a scheduler minute, a burst): every `run.fired` in one
+    /// durable transaction before any of them starts, then each terminal event as its run ends.
+    /// Reports come back in the order of `orders`.
+    nonisolated(nonsending) public func runTogether(_ orders: [RunOrder]) async -> [RunReport] {
+        var runIDs: [String] = []
+        var results: [RunResult] = []
+        var events: [[Event]] = Array(repeating: [], count: orders.count)
+        var fired: [EventDraft] = []
+        var prepared: [(index: Int, launch: PreparedLaunch)] = []
+        var drafts: [EventDraft] = []
+        for (index, order) in orders.enumerated() {
+            let runID = RandomIdentifier.hex128()
+            let request = Self.launchRequest(for: order.job, runID: runID, environment: environment,
+                                             scheduledFor: order.scheduledFor?.rfc3339)
+            var draft = firedDraft(for: order, runID: runID, argv: request.arguments)
+            makeOutputDirectories(for: order.job)
+            do {
+                let launch = try launcher.prepare(request)
+                draft.runAs = launch.account.description
+                if launch.developmentRun { draft.development = true }
+                prepared.append((index, launch))
+                drafts.append(draft)
+            } catch {
+                drafts += [draft, launchFailedDraft(from: draft, failure: error)]
+                results.append(.launchFailed(error))
+                runIDs.append(runID)
+                fired.append(draft)
+                continue
+            }
+            results.append(.unaccounted)
+            runIDs.append(runID)
+            fired.append(draft)
+        }
+        func reports() -> [RunReport] {
+            (0..<orders.count).map { RunReport(runID: runIDs[$0], result: results[$0], events: events[$0]) }
+        }
+        let written: [Event]
+        do {
+            written = try store.append(drafts)
+        } catch {
+            for item in prepared { _ = launcher.cancel(item.launch) }
+            return runIDs.map { RunReport(runID: $0, result: .notStarted(error), events: []) }
+        }
+        let indexOfRun = Dictionary(uniqueKeysWithValues: runIDs.enumerated().map { ($1, $0) })
+        for event in written {
+            guard let runID = event.content.runID, let index = indexOfRun[runID] else { continue }
+            events[index].append(event)
+        }
+
+        let supervisor: RunSupervisor
+        do {
+            supervisor = try RunSupervisor()
+        } catch {
+            // Fired is durable but nothing can be watched: record each as a launch failure.
+            for item in prepared {
+                let failure = LaunchFailure.spawnFailed(error)
+                results[item.index] = .launchFailed(failure)
+                _ = launcher.cancel(item.launch)
+                if let event = try? store.append(launchFailedDraft(from: fired[item.index], failure: failure)) {
+                    events[item.index].append(event)
+                }
+            }
+            return reports()
+        }
+        // Started in slices, each handed to the supervisor at once, so a large burst never
+        // holds more than a slice of not-yet-watched pipes (each run holds 3–4 descriptors).
+        var started: [Result<RunningLaunch, LaunchFailure>] = []
+        for first in stride(from: 0, to: prepared.count, by: Self.startSlice) {
+            let slice = prepared[first..<min(prepared.count, first + Self.startSlice)]
+            for result in launcher.start(slice.map(\.launch)) {
+                if case .success(let running) = result { supervisor.supervise(running) }
+                started.append(result)
+            }
+        }
+        var byRunID: [String: Int] = [:]
+        for (item, result) in zip(prepared, started) {
+            switch result {
+            case .success(let running):
+                byRunID[running.runID] = item.index
+            case .failure(let failure):
+                results[item.index] = .launchFailed(failure)
+                if let event = try? store.append(launchFailedDraft(from: fired[item.index], failure: failure)) {
+                    events[item.index].append(event)
+                }
+            }
+        }
+        supervisor.finish()
+        for await completion in supervisor.completions {
+            guard let index = byRunID[completion.runID] else { continue }
+            var terminal = terminalDraft(from: fired[index], completion: completion)
+            terminal.outputCapBytes = Int64(prepared.first { $0.index == index }?.launch.request.outputCapBytes ?? 0)
+            do {
+                events[index].append(try store.append(terminal))
+                results[index] = .completed(completion)
+            } catch {
+                results[index] = .completedUnrecorded(completion, error)
+            }
+        }
+        return reports()
+    }
+
+    private func firedDraft(for order: RunOrder, runID: String, argv: [String]) -> EventDraft {
+        var draft = draft(.runFired, job: order.job, runID: runID, definitionHash: order.definitionHash,
+                          principal: order.principal, reason: order.reason, argv: argv)
+        draft.scheduledFor = order.scheduledFor
+        draft.details["trigger"] = order.principal == nil ? "schedule" : "manual"
+        if let principal = order.principal { draft.details["principal_source"] = principal.source.rawValue }
+        return draft
+    }
+
+    /// Output lives beside the log, private to the scheduler (0700). If a directory cannot be
+    /// made, `prepare` reports the output location as unavailable.
+    private func makeOutputDirectories(for job: JobDefinition) {
+        for directory in [environment.outputDirectory, "\(environment.outputDirectory)/\(job.name.rawValue)"] {
+            try? SystemCalls.makeDirectory(directory, mode: 0o700)
         }
     }
 
