@@ -142,6 +142,44 @@ import AscribeRuntime
         #expect((details["error"] as? String)?.contains("/nonexistent/program") == true)
     }
 
+    /// Each way a launch can fail becomes `run.fired` + `run.launch_failed` with its reason.
+    @Test(arguments: [
+        ("not-executable", ["command = DROP/plain-file"]),
+        ("credential-missing", ["command = /bin/true", "credentials = api-token"]),
+        ("working-directory", ["command = /bin/true", "working-directory = /nonexistent-ascribe-dir"]),
+    ])
+    func launchFailuresMapToTheirReasons(code: String, lines: [String]) throws {
+        try expectLaunchFailure(code: code, lines: lines)
+    }
+
+    /// The same for failures only a root scheduler meets (a `--dev` run ignores run-as).
+    @Test(.enabled(if: isRoot, "needs root: a non-root scheduler runs --dev, which ignores run-as"), arguments: [
+        ("unknown-user", ["command = /bin/true", "run-as = no-such-user-ascribe"]),
+        ("run-as-required", ["command = /bin/true"]),
+    ])
+    func rootLaunchFailuresMapToTheirReasons(code: String, lines: [String]) throws {
+        try expectLaunchFailure(code: code, lines: lines)
+    }
+
+    private func expectLaunchFailure(code: String, lines: [String]) throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try "#!/bin/sh\n".write(toFile: scratch.drop + "/plain-file", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: scratch.drop + "/plain-file")
+        var text = ["schedule = @daily", "identity = failing-launcher", "owner = test-team <test@example.com>"]
+        text += lines.map { $0.replacingOccurrences(of: "DROP", with: scratch.drop) }
+        if isRoot, !lines.contains(where: { $0.hasPrefix("run-as") }), code != "run-as-required" { text.append("run-as = nobody") }
+        try (text.joined(separator: "\n") + "\n").write(toFile: scratch.jobs + "/launcher.job", atomically: true, encoding: .utf8)
+        let result = try AscribeBinary.run(["run", "launcher", "--jobs", scratch.jobs, "--state", scratch.state,
+                                            "--credentials", scratch.root + "/empty-store"] + (isRoot ? [] : ["--dev"]))
+        #expect(result.status == 1)
+        let events = try scratch.events()
+        #expect(events.map { $0["type"] as? String } == ["run.fired", "run.launch_failed"])
+        let details = try #require(events.last?["details"] as? [String: Any])
+        #expect(details["failure"] as? String == code, "\(details)")
+        #expect(!((details["error"] as? String) ?? "").isEmpty)
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3"),
                    "the sqlite3 command-line tool is missing (apt-get install sqlite3): tamper test skipped"))
     func verifyNamesAnEditedEvent() throws {
