@@ -54,13 +54,13 @@ enum PlanCommand {
                     ("identity", .string(job.identity.rawValue)), ("owner", .string(job.owner.text)),
                     ("run_as", .optional(job.runAs?.description)), ("command", .string(job.command.displayText)),
                     ("timezone", .string(fire.zone.identifier)), ("enabled", .bool(job.enabled)),
-                    ("dst_shifted_from", .optional(fire.shiftedFrom.map(Self.wallClock))),
+                    ("dst_shifted_from", .optional(fire.shiftedFrom.map(\.wallClockText))),
                     ("jobs_in_same_minute", .int(fire.jobsInSameMinute)),
                 ]).rendered)
                 continue
             }
             var marks: [String] = []
-            if let shifted = fire.shiftedFrom { marks.append("DST: \(Self.wallClock(shifted)) moved") }
+            if let shifted = fire.shiftedFrom { marks.append("DST: \(shifted.wallClockText) moved") }
             if fire.jobsInSameMinute > 1 { marks.append("pile-up: \(fire.jobsInSameMinute) jobs") }
             if !job.enabled { marks.append("disabled: would be skipped") }
             let runAs = job.runAs.map { "run-as \($0)" } ?? "run-as (daemon user)"
@@ -77,10 +77,5 @@ enum PlanCommand {
                         + (plan.truncated ? " (truncated: window too large, showing the first \(plan.fires.count))" : ""))
         }
         return failures.isEmpty ? .ok : .findings
-    }
-
-    static func wallClock(_ time: CivilDateTime) -> String {
-        let twoDigits = { (value: Int) in value < 10 ? "0\(value)" : "\(value)" }
-        return "\(time.date.year)-\(twoDigits(time.date.month))-\(twoDigits(time.date.day)) \(twoDigits(time.hour)):\(twoDigits(time.minute))"
     }
 }

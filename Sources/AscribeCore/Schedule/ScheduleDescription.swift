@@ -26,18 +26,18 @@ extension CronExpression {
             return "at minutes \(Self.list(minuteList.map(String.init))) of every hour"
         }
         if minuteList.count == 60 {
-            return "every minute during hour\(hourList.count == 1 ? "" : "s") \(Self.list(hourList.map { Self.twoDigits($0) }))"
+            return "every minute during hour\(hourList.count == 1 ? "" : "s") \(Self.list(hourList.map { RFC3339.pad($0, 2) }))"
         }
         if minuteList.count == 1 {
             if let step = Self.uniformStep(hourList, in: 0...23), step > 1 {
                 return "at minute \(minuteList[0]) of every \(step) hours"
             }
             if hourList.count <= 6 {
-                return "at " + Self.list(hourList.map { "\(Self.twoDigits($0)):\(Self.twoDigits(minuteList[0]))" })
+                return "at " + Self.list(hourList.map { "\(RFC3339.pad($0, 2)):\(RFC3339.pad(minuteList[0], 2))" })
             }
         }
         if minuteList.count <= 4 && hourList.count * minuteList.count <= 6 {
-            let times = hourList.flatMap { hour in minuteList.map { "\(Self.twoDigits(hour)):\(Self.twoDigits($0))" } }
+            let times = hourList.flatMap { hour in minuteList.map { "\(RFC3339.pad(hour, 2)):\(RFC3339.pad($0, 2))" } }
             return "at " + Self.list(times)
         }
         return "at minutes \(Self.list(minuteList.map(String.init))) past hours \(Self.list(hourList.map(String.init)))"
@@ -102,9 +102,6 @@ extension CronExpression {
         return step
     }
 
-    private static func twoDigits(_ value: Int) -> String {
-        value < 10 ? "0\(value)" : "\(value)"
-    }
 
     private static func list(_ items: [String], conjunction: String = "and") -> String {
         switch items.count {

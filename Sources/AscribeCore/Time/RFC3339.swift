@@ -76,8 +76,16 @@ public enum RFC3339 {
         return .instant(Instant(secondsSinceEpoch: local.secondsSinceEpoch - offset))
     }
 
-    private static func pad(_ value: Int, _ width: Int) -> String {
+    static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+}
+
+extension CivilDateTime {
+    /// `2026-03-29 02:30`: a wall-clock slot as people write it (no zone, no seconds).
+    public var wallClockText: String {
+        RFC3339.pad(date.year, 4) + "-" + RFC3339.pad(date.month, 2) + "-" + RFC3339.pad(date.day, 2) + " "
+            + RFC3339.pad(hour, 2) + ":" + RFC3339.pad(minute, 2)
     }
 }
