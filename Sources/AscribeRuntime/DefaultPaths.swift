@@ -7,13 +7,23 @@ import Glibc
 public enum DefaultPaths {
     public static var runningAsRoot: Bool { geteuid() == 0 }
 
+    public static let systemJobsDirectory = "/etc/ascribe/jobs.d"
+    public static let localJobsDirectory = "./jobs.d"
+    public static let systemStateDirectory = "/var/lib/ascribe"
+    public static let localStateDirectory = "./.ascribe"
+
     public static var jobsDirectory: String {
-        runningAsRoot ? "/etc/ascribe/jobs.d" : "./jobs.d"
+        runningAsRoot ? systemJobsDirectory : localJobsDirectory
     }
 
     public static var stateDirectory: String {
-        runningAsRoot ? "/var/lib/ascribe" : "./.ascribe"
+        runningAsRoot ? systemStateDirectory : localStateDirectory
     }
+
+    /// Both defaults in words, for `--help`: help texts (and the man page and completions
+    /// generated from them) must read the same whoever runs the command.
+    public static let jobsDirectoryHelp = "\(systemJobsDirectory) as root, \(localJobsDirectory) otherwise"
+    public static let stateDirectoryHelp = "\(systemStateDirectory) as root, \(localStateDirectory) otherwise"
 
     /// The append-only event log inside a state directory.
     public static func eventStore(stateDirectory: String) -> String {

@@ -5,7 +5,7 @@ enum CheckCommand {
     static let help = """
         Usage: ascribe check [DIR] [--strict] [--json] [--credentials DIR]
 
-        Validates every *.job file in DIR (default \(DefaultPaths.jobsDirectory)) and reports every
+        Validates every *.job file in DIR (default \(DefaultPaths.jobsDirectoryHelp)) and reports every
         problem in every file in one run, as file:line:column: message. A file with errors is
         not loaded; the other files still are.
 

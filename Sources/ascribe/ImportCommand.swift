@@ -21,13 +21,13 @@ enum ImportCommand {
         human has to decide; each file's header repeats what concerns it. See docs/IMPORT.md.
 
         Options:
-          --out DIR            jobs directory to write into (created 0755 if missing)
-          --owner TEXT         owner for every job, e.g. 'storage-team <storage-oncall@example.com>'
-          --run-as USER        run-as for jobs from user crontabs (their lines name no user)
-          --format FORMAT      user or system, for every input (default: by path, see above)
-          --force              replace existing files in DIR (default: pick another name)
-          --dry-run            print the files instead of writing them
-          --json               one JSON document: jobs, findings, counts
+          --out DIR             jobs directory to write into (created 0755 if missing)
+          --owner TEXT          owner for every job, e.g. 'storage-team <storage-oncall@example.com>'
+          --run-as USER         run-as for jobs from user crontabs (their lines name no user)
+          --format user|system  for every input (default: by path, see above)
+          --force               replace existing files in DIR (default: pick another name)
+          --dry-run             print the files instead of writing them
+          --json                one JSON document: jobs, findings, counts
 
         Exit status: 0 every line imported (owners may still be missing: that is expected),
         1 lines skipped, commands awaiting a decision or files not written, 2 bad usage or

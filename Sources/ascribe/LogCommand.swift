@@ -3,17 +3,17 @@ import AscribeRuntime
 
 enum LogCommand {
     static let help = """
-        Usage: ascribe log [--state DIR] [--job J] [--identity I] [--type T] [--since T] [--until T]
+        Usage: ascribe log [--state DIR] [--job JOB] [--identity I] [--type TYPE] [--since T] [--until T]
                            [--limit N] [--json]
 
         The event log, oldest first: every run fired, succeeded, failed, timed out, skipped, missed
         or lost, and every configuration and enable/disable change, with who did it.
 
         Options:
-          --state DIR    state directory holding events.db (default \(DefaultPaths.stateDirectory))
-          --job J        only events of job J
+          --state DIR    state directory holding events.db (default \(DefaultPaths.stateDirectoryHelp))
+          --job JOB      only events of job JOB
           --identity I   only events of identity I
-          --type T       only one type: \(EventType.allCases.map(\.rawValue).joined(separator: ", "))
+          --type TYPE    only one type: \(EventType.allCases.map(\.rawValue).joined(separator: ", "))
           --since T      from T on: RFC 3339, now, or an age such as 90m, 2h, 7d
           --until T      before T (same forms)
           --limit N      only the newest N matching events (still printed oldest first)
@@ -73,7 +73,7 @@ enum VerifyCommand {
         inserted event breaks the chain; see docs/EVENTS.md for what a chain alone cannot show.
 
         Options:
-          --state DIR    state directory holding events.db (default \(DefaultPaths.stateDirectory))
+          --state DIR    state directory holding events.db (default \(DefaultPaths.stateDirectoryHelp))
 
         Examples:
           ascribe verify

@@ -24,7 +24,7 @@ enum NextCommand {
           --tz ZONE      IANA zone for --expr (default: the system zone, from TZ or /etc/localtime)
           --from TIME    now (default), RFC 3339 with an offset, or a wall-clock time in the zone
           --count N      how many fire times (default 5; 1...10000)
-          --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectory))
+          --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
           --json         one JSON object per job
 
         Examples:

@@ -11,7 +11,7 @@ enum PlanCommand {
         start together ("pile-up: 3 jobs").
 
         Options:
-          --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectory))
+          --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
           --from TIME    window start: now (default), RFC 3339, or a wall-clock time in the system zone
           --to TIME      window end (default: 24 hours after --from)
           --json         one JSON object per fire

@@ -12,8 +12,8 @@ enum RunCommand {
         else your real uid) — never a flag or an environment variable.
 
         Options:
-          --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectory))
-          --state DIR         state directory: events.db and run output (default \(DefaultPaths.stateDirectory))
+          --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
+          --state DIR         state directory: events.db and run output (default \(DefaultPaths.stateDirectoryHelp))
           --credentials DIR   credential store (default /etc/ascribe/credentials as root,
                               <state>/credentials otherwise)
           --reason TEXT       why you are running it; recorded with the events

@@ -7,17 +7,25 @@ import Glibc
 #endif
 
 /// Exit codes shared by every command (PRODUCT.md section 6).
-enum ExitCode: Int32 {
+enum ExitCode: Int32, CaseIterable {
     case ok = 0
     case findings = 1
     case badInput = 2
+
+    var meaning: String {
+        switch self {
+        case .ok: "ok"
+        case .findings: "findings or failure"
+        case .badInput: "bad usage or input"
+        }
+    }
 }
 
 struct Output {
     private(set) var standardOutput = ""
     private(set) var standardError = ""
 
-    mutating func line(_ text: String) { standardOutput += text + "\n" }
+    mutating func line(_ text: String, terminator: String = "\n") { standardOutput += text + terminator }
     mutating func error(_ text: String) { standardError += text + "\n" }
 }
 
@@ -41,19 +49,17 @@ let topLevelHelp = """
     \(commands.map { "  " + $0.name.padding(8) + $0.summary }.joined(separator: "\n"))
 
     Run `ascribe <command> --help` for a command's options and examples.
-    Exit codes: 0 ok, 1 findings or failure, 2 bad usage or input.
+    Exit codes: \(ExitCode.allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: ", ")).
     """
 
-func run(_ arguments: [String]) -> (ExitCode, Output) {
+/// Runs one command line; `help` reads every command's help back through here.
+func ascribe(_ arguments: [String]) -> (ExitCode, Output) {
     var output = Output()
-    guard let name = arguments.first, name != "--help", name != "-h", name != "help" else {
+    guard var name = arguments.first, name != "--help", name != "-h" else {
         output.line(topLevelHelp)
         return (arguments.isEmpty ? .badInput : .ok, output)
     }
-    if name == "--version" || name == "version" {
-        output.line("ascribe \(AscribeVersion.current)")
-        return (.ok, output)
-    }
+    if name == "--version" { name = "version" }
     var reader = ArgumentReader(command: name, arguments: Array(arguments.dropFirst()))
     do {
         switch name {
@@ -64,6 +70,8 @@ func run(_ arguments: [String]) -> (ExitCode, Output) {
         case "run": return (try RunCommand.run(&reader, output: &output), output)
         case "log": return (try LogCommand.run(&reader, output: &output), output)
         case "verify": return (try VerifyCommand.run(&reader, output: &output), output)
+        case "version": return (try VersionCommand.run(&reader, output: &output), output)
+        case "help": return (try HelpCommand.run(&reader, output: &output), output)
         default:
             output.error("ascribe: unknown command \"\(name)\"; commands: \(commands.map(\.name).joined(separator: ", "))")
             return (.badInput, output)
@@ -74,7 +82,7 @@ func run(_ arguments: [String]) -> (ExitCode, Output) {
     }
 }
 
-let (code, output) = run(Array(CommandLine.arguments.dropFirst()))
+let (code, output) = ascribe(Array(CommandLine.arguments.dropFirst()))
 FileHandle.standardError.write(Data(output.standardError.utf8))
 FileHandle.standardOutput.write(Data(output.standardOutput.utf8))
 exit(code.rawValue)
