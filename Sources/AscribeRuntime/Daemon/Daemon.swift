@@ -425,7 +425,7 @@ public actor Daemon {
         record(drafts)
         for (name, runs) in catchUps {
             guard let job = jobs[name], let first = runs.first else { continue }
-            pending[name, default: []] += runs.dropFirst()
+            if runs.count > 1 { pending[name, default: []] += runs.dropFirst() }
             dispatch([(job, first)])
         }
     }
