@@ -34,6 +34,7 @@ let commands: [(name: String, summary: String)] = [
     ("next", "show upcoming fire times of jobs or of an expression"),
     ("plan", "dry-run a window: every fire, in order, nothing runs"),
     ("import", "convert crontabs into job files, listing what needs a human"),
+    ("daemon", "the scheduler: fire every slot, record every outcome"),
     ("run", "run one job now, recorded with you as the principal"),
     ("log", "show recorded events, filtered by job, identity, type and time"),
     ("verify", "re-walk the event log's hash chain and report the first broken link"),
@@ -67,6 +68,7 @@ func ascribe(_ arguments: [String]) -> (ExitCode, Output) {
         case "next": return (try NextCommand.run(&reader, output: &output), output)
         case "plan": return (try PlanCommand.run(&reader, output: &output), output)
         case "import": return (try ImportCommand.run(&reader, output: &output), output)
+        case "daemon": return (try DaemonCommand.run(&reader, output: &output), output)
         case "run": return (try RunCommand.run(&reader, output: &output), output)
         case "log": return (try LogCommand.run(&reader, output: &output), output)
         case "verify": return (try VerifyCommand.run(&reader, output: &output), output)

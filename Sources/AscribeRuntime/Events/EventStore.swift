@@ -48,6 +48,9 @@ public final class EventStore {
     }
 
     public let path: String
+    /// Told of every batch once it is durable, in append order (the daemon prints each event
+    /// as it happens). Called on the appending thread, inside the store's single owner.
+    public var appended: (([Event]) -> Void)?
     let database: SQLiteDatabase
 
     private init(path: String, database: SQLiteDatabase) {
@@ -90,7 +93,7 @@ public final class EventStore {
             if let refusal = Self.refusal(for: draft) { throw .refused(draftIndex: index, refusal) }
         }
         guard !drafts.isEmpty else { return [] }
-        return try database.immediateTransaction(reporting: EventStoreError.sqlite) { () throws(EventStoreError) in
+        let events = try database.immediateTransaction(reporting: EventStoreError.sqlite) { () throws(EventStoreError) in
             var (seq, prevHash) = try head()
             let insert = try sqlite { () throws(SQLiteError) in try database.prepare(EventSchema.insertSQL) }
             var events: [Event] = []
@@ -117,6 +120,8 @@ public final class EventStore {
             }
             return events
         }
+        appended?(events)
+        return events
     }
 
     /// Appends one event durably; see `append(_:)` for a batch.

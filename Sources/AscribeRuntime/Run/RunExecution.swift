@@ -53,14 +53,36 @@ public struct RunOrder: Sendable {
     /// The human behind a manual run; nil when the schedule fired it.
     public var principal: Principal?
     public var reason: String?
+    /// The run id, when the caller must know it before the run is recorded (the daemon's
+    /// overlap decisions name the run in progress); otherwise a fresh one.
+    public var runID: String?
+    /// Extra fields for `run.fired` and its terminal event (e.g. `trigger = catch-up`).
+    public var details: [String: String]
 
     public init(job: JobDefinition, definitionHash: String?, scheduledFor: EventTime? = nil,
-                principal: Principal? = nil, reason: String? = nil) {
+                principal: Principal? = nil, reason: String? = nil, runID: String? = nil,
+                details: [String: String] = [:]) {
+        self.runID = runID
+        self.details = details
         self.job = job
         self.definitionHash = definitionHash
         self.scheduledFor = scheduledFor
         self.principal = principal
         self.reason = reason
+    }
+}
+
+/// Observers of `runTogether`, called in the caller's isolation: each run's process id when
+/// it starts, and each run's report as soon as that run is accounted for (not when the whole
+/// batch is), so a scheduler knows which job is still running.
+public struct RunProgress {
+    public var started: (_ runID: String, _ pid: Int32) -> Void
+    public var ended: (RunReport) -> Void
+
+    public init(started: @escaping (_ runID: String, _ pid: Int32) -> Void = { _, _ in },
+                ended: @escaping (RunReport) -> Void = { _ in }) {
+        self.started = started
+        self.ended = ended
     }
 }
 
@@ -139,7 +161,8 @@ public struct RunExecution {
     /// Runs that are due together (a scheduler minute, a burst): every `run.fired` in one
     /// durable transaction before any of them starts, then each terminal event as its run ends.
     /// Reports come back in the order of `orders`.
-    nonisolated(nonsending) public func runTogether(_ orders: [RunOrder]) async -> [RunReport] {
+    nonisolated(nonsending) public func runTogether(_ orders: [RunOrder],
+                                                    progress: RunProgress = RunProgress()) async -> [RunReport] {
         var runIDs: [String] = []
         var results: [RunResult] = []
         var events: [[Event]] = Array(repeating: [], count: orders.count)
@@ -147,7 +170,7 @@ public struct RunExecution {
         var prepared: [(index: Int, launch: PreparedLaunch)] = []
         var drafts: [EventDraft] = []
         for (index, order) in orders.enumerated() {
-            let runID = RandomIdentifier.hex128()
+            let runID = order.runID ?? RandomIdentifier.hex128()
             let request = Self.launchRequest(for: order.job, runID: runID, environment: environment,
                                              scheduledFor: order.scheduledFor?.rfc3339)
             var draft = firedDraft(for: order, runID: runID, argv: request.arguments)
@@ -169,20 +192,30 @@ public struct RunExecution {
             runIDs.append(runID)
             fired.append(draft)
         }
+        var reported = Set<Int>()
+        func report(_ index: Int) {
+            guard reported.insert(index).inserted else { return }
+            progress.ended(RunReport(runID: runIDs[index], result: results[index], events: events[index]))
+        }
         func reports() -> [RunReport] {
-            (0..<orders.count).map { RunReport(runID: runIDs[$0], result: results[$0], events: events[$0]) }
+            for index in orders.indices { report(index) }
+            return (0..<orders.count).map { RunReport(runID: runIDs[$0], result: results[$0], events: events[$0]) }
         }
         let written: [Event]
         do {
             written = try store.append(drafts)
         } catch {
             for item in prepared { _ = launcher.cancel(item.launch) }
-            return runIDs.map { RunReport(runID: $0, result: .notStarted(error), events: []) }
+            results = runIDs.map { _ in .notStarted(error) }
+            return reports()
         }
         let indexOfRun = Dictionary(uniqueKeysWithValues: runIDs.enumerated().map { ($1, $0) })
         for event in written {
             guard let runID = event.content.runID, let index = indexOfRun[runID] else { continue }
             events[index].append(event)
+        }
+        for (index, result) in results.enumerated() {
+            if case .launchFailed = result { report(index) }
         }
 
         let supervisor: RunSupervisor
@@ -215,11 +248,13 @@ public struct RunExecution {
             switch result {
             case .success(let running):
                 byRunID[running.runID] = item.index
+                progress.started(running.runID, running.pid)
             case .failure(let failure):
                 results[item.index] = .launchFailed(failure)
                 if let event = try? store.append(launchFailedDraft(from: fired[item.index], failure: failure)) {
                     events[item.index].append(event)
                 }
+                report(item.index)
             }
         }
         supervisor.finish()
@@ -233,6 +268,7 @@ public struct RunExecution {
             } catch {
                 results[index] = .completedUnrecorded(completion, error)
             }
+            report(index)
         }
         return reports()
     }
@@ -242,6 +278,7 @@ public struct RunExecution {
                           principal: order.principal, reason: order.reason, argv: argv)
         draft.scheduledFor = order.scheduledFor
         draft.details["trigger"] = order.principal == nil ? "schedule" : "manual"
+        draft.details.merge(order.details) { $1 }
         if let principal = order.principal { draft.details["principal_source"] = principal.source.rawValue }
         return draft
     }

@@ -1,0 +1,72 @@
+/// One job's slot: the job and the fire instant the schedule gave it.
+public struct DueSlot: Hashable, Sendable {
+    public var job: JobName
+    public var fire: Fire
+
+    public init(job: JobName, fire: Fire) {
+        self.job = job
+        self.fire = fire
+    }
+}
+
+/// The slots of a window too long to keep them all: the count, the first and last, and the
+/// latest `kept` slots (what `catch-up = once | all` runs).
+public struct SlotWindow: Hashable, Sendable {
+    public var count: Int
+    public var first: Fire?
+    public var last: Fire?
+    /// The latest slots, oldest first, at most the `keep` asked for.
+    public var latest: [Fire]
+}
+
+/// What the scheduler must do between two instants, computed without side effects so the
+/// daemon's decisions can be tested with any clock.
+public enum SlotPlanner {
+    /// Every calendar slot in `(after, through]`, ordered by instant, then job name.
+    /// `@reboot` jobs have no calendar slots.
+    public static func due(jobs: [JobDefinition], defaultZone: ZoneRules, after: Instant,
+                           through: Instant) -> [DueSlot] {
+        var slots: [DueSlot] = []
+        for job in jobs {
+            guard case .calendar(let expression) = job.schedule else { continue }
+            for fire in expression.fires(after: after, until: through, in: job.timezone ?? defaultZone) {
+                slots.append(DueSlot(job: job.name, fire: fire))
+            }
+        }
+        return slots.sorted { ($0.fire.instant, $0.job.rawValue) < ($1.fire.instant, $1.job.rawValue) }
+    }
+
+    /// The earliest slot of any job strictly after `instant`; nil when no job can fire.
+    public static func nextSlot(jobs: [JobDefinition], defaultZone: ZoneRules, after instant: Instant) -> Instant? {
+        var earliest: Instant?
+        for job in jobs {
+            guard case .calendar(let expression) = job.schedule,
+                  let fire = expression.nextFire(after: instant, in: job.timezone ?? defaultZone) else { continue }
+            if earliest.map({ fire.instant < $0 }) ?? true { earliest = fire.instant }
+        }
+        return earliest
+    }
+
+    /// One job's slots in `(after, through]`, summarised: counting stops at `countLimit` so a
+    /// year of a minutely job cannot stall a start-up.
+    public static func window(of job: JobDefinition, defaultZone: ZoneRules, after: Instant, through: Instant,
+                              keep: Int, countLimit: Int = 1_000_000) -> SlotWindow {
+        guard case .calendar(let expression) = job.schedule else {
+            return SlotWindow(count: 0, first: nil, last: nil, latest: [])
+        }
+        let zone = job.timezone ?? defaultZone
+        var window = SlotWindow(count: 0, first: nil, last: nil, latest: [])
+        var cursor = after
+        while window.count < countLimit, let fire = expression.nextFire(after: cursor, in: zone), fire.instant <= through {
+            window.count += 1
+            if window.first == nil { window.first = fire }
+            window.last = fire
+            window.latest.append(fire)
+            // Trimmed in blocks so keeping the latest slots stays linear.
+            if window.latest.count >= 2 * max(keep, 1) { window.latest.removeFirst(window.latest.count - keep) }
+            cursor = fire.instant
+        }
+        if window.latest.count > keep { window.latest.removeFirst(window.latest.count - keep) }
+        return window
+    }
+}

@@ -1,0 +1,527 @@
+import AscribeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The scheduler: sleeps until the next slot, fires what is due through
+/// `RunExecution.runTogether`, and accounts for every slot (fired, skipped, missed) in the log.
+///
+/// Concurrency: an actor on its own serial Dispatch queue (`SerialQueueExecutor`), which owns
+/// the single-owner `EventStore`. Every store write — the loop's, and each batch's fired and
+/// terminal events inside `runTogether` (which runs in its caller's isolation) — happens on
+/// that one queue, so writes are serialised and SQLite never blocks the cooperative pool.
+/// Each batch runs in its own task on the actor; while a batch awaits its runs' ends the actor
+/// is free, so a long job never delays the next minute's slots.
+public actor Daemon {
+    private let executor = SerialQueueExecutor(label: "ascribe.daemon")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// A loaded job and the hash that names its definition in events.
+    struct LoadedJob {
+        var definition: JobDefinition
+        var hash: String?
+    }
+
+    /// A slot waiting for its job's current run to end (`overlap = queue`, `catch-up`).
+    struct PendingRun {
+        var slot: Instant
+        var reason: String?
+        var details: [String: String]
+    }
+
+    private let configuration: DaemonConfiguration
+    private let clock: any DaemonClock
+    private let actor: String
+    private let output: @Sendable (DaemonOutput) -> Void
+
+    private var store: EventStore?
+    private var execution: RunExecution?
+    private var jobs: [JobName: LoadedJob] = [:]
+    private var lastProcessed = Instant(secondsSinceEpoch: 0)
+    private var nextHeartbeat = Instant(secondsSinceEpoch: 0)
+    private var steppedBack = false
+    /// Run ids in progress per job, oldest first.
+    private var active: [JobName: [String]] = [:]
+    private var jobOfRun: [String: JobName] = [:]
+    private var processGroups: [String: Int32] = [:]
+    private var pending: [JobName: [PendingRun]] = [:]
+    private var batchesInFlight = 0
+    private var stopping = false
+    private var stopSignal: Int32?
+    private var sleeper: Task<Void, Never>?
+
+    public init(configuration: DaemonConfiguration, clock: any DaemonClock = SystemDaemonClock(),
+                output: @escaping @Sendable (DaemonOutput) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.clock = clock
+        self.actor = HostName.schedulerActor(host: configuration.host)
+        self.output = output
+    }
+
+    /// Starts, schedules until `stop`, drains, and records `daemon.stopped`.
+    public func run() async -> DaemonOutcome {
+        do {
+            try start(now: clock.now())
+        } catch {
+            return .failedToStart(error.description)
+        }
+        while !stopping {
+            let now = clock.now()
+            tick(now: now)
+            guard !stopping else { break }
+            var wake = now.adding(seconds: configuration.maxSleepSeconds)
+            if let next = SlotPlanner.nextSlot(jobs: definitions, defaultZone: configuration.defaultZone,
+                                               after: lastProcessed), next < wake {
+                wake = next
+            }
+            if nextHeartbeat < wake { wake = nextHeartbeat }
+            let clock = self.clock
+            let sleep = Task { await clock.sleep(until: wake) }
+            sleeper = sleep
+            await sleep.value
+            sleeper = nil
+        }
+        let drained = await drain()
+        var stopped = schedulerDraft(.daemonStopped, at: clock.now())
+        stopped.reason = stopSignal.map { "received \(Self.signalName($0))" } ?? "stop requested"
+        stopped.details["terminated_runs"] = String(drained.terminated)
+        stopped.details["unstarted_queued_runs"] = String(drained.unstarted)
+        record([stopped])
+        store = nil
+        execution = nil
+        return .stopped
+    }
+
+    /// Stops firing and begins the drain; safe to call from a signal handler's task, any time.
+    public func stop(signal: Int32? = nil) {
+        guard !stopping else { return }
+        stopping = true
+        stopSignal = signal
+        sleeper?.cancel()
+    }
+
+    /// True when no run is in progress, queued or still being recorded (for tests and status).
+    public var isIdle: Bool { active.isEmpty && pending.isEmpty && batchesInFlight == 0 }
+
+    // MARK: Start
+
+    private var definitions: [JobDefinition] {
+        jobs.values.map(\.definition).sorted { $0.name.rawValue < $1.name.rawValue }
+    }
+
+    private func start(now: Instant) throws(DaemonStartError) {
+        let store: EventStore
+        do {
+            store = try EventStore.open(path: DefaultPaths.eventStore(stateDirectory: configuration.stateDirectory))
+        } catch {
+            throw DaemonStartError(description: error.description)
+        }
+        let output = self.output
+        store.appended = { events in
+            for event in events { output(.event(event)) }
+        }
+        self.store = store
+        execution = RunExecution(
+            store: store,
+            environment: RunEnvironment(host: configuration.host, stateDirectory: configuration.stateDirectory,
+                                        credentialStore: configuration.credentialStore,
+                                        development: configuration.development),
+            helperPath: configuration.helperPath)
+        let zones = configuration.zones
+        let load: JobDirectoryLoad
+        do {
+            load = try JobDirectory.load(path: configuration.jobsDirectory, zones: { zones.rules(for: $0) })
+        } catch {
+            throw DaemonStartError(description: error.description)
+        }
+        for job in load.jobs { jobs[job.name] = LoadedJob(definition: job, hash: load.definitionHashes[job.name]) }
+
+        // Read before this start writes anything: the previous daemon's last sign of life.
+        let downSince = lastSignOfLife()
+
+        var started = schedulerDraft(.daemonStarted, at: now)
+        started.details = ["jobs": String(jobs.count), "version": AscribeVersion.current,
+                           "dev": configuration.development ? "yes" : "no", "pid": String(getpid())]
+        var loaded = schedulerDraft(.configLoaded, at: now)
+        loaded.reason = "loaded \(jobs.count) job(s) from \(configuration.jobsDirectory)"
+        loaded.details = ["directory": configuration.jobsDirectory, "jobs": definitions.map {
+            "\($0.name)=\(jobs[$0.name]?.hash.map { String($0.prefix(12)) } ?? "-")"
+        }.joined(separator: ",")]
+        var rejected: [EventDraft] = []
+        for diagnostic in load.diagnostics where diagnostic.severity == .error {
+            var draft = schedulerDraft(.configRejected, at: now)
+            draft.configSource = "\(diagnostic.path):\(diagnostic.line)"
+            draft.reason = diagnostic.message
+            rejected.append(draft)
+        }
+        record([started, loaded] + rejected)
+        recordLostRuns(now: now)
+        if let downSince, downSince < now {
+            recordMissed(after: downSince, through: now, now: now, cause: .daemonDown, catchUp: true)
+        }
+        lastProcessed = now
+        nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
+        let rebootRuns = definitions.filter { $0.schedule == .reboot && $0.enabled }.compactMap { job -> (LoadedJob, PendingRun)? in
+            jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: ["trigger": "reboot"])) }
+        }
+        if !rebootRuns.isEmpty { dispatch(rebootRuns) }
+    }
+
+    /// The time of the newest `daemon.started`, `daemon.heartbeat` or `daemon.stopped`.
+    private func lastSignOfLife() -> Instant? {
+        guard let store else { return nil }
+        var latest: EventTime?
+        for type in [EventType.daemonStarted, .daemonHeartbeat, .daemonStopped] {
+            guard let event = try? store.events(matching: EventFilter(type: type, limit: 1)).first else { continue }
+            if latest.map({ event.time > $0 }) ?? true { latest = event.time }
+        }
+        return latest?.instant
+    }
+
+    /// Every `run.fired` with no terminal event belongs to a daemon (or `ascribe run`) that
+    /// died mid-run: it is closed as `run.lost`.
+    private func recordLostRuns(now: Instant) {
+        guard let store else { return }
+        var fired: [Event] = []
+        try? store.forEachEvent(matching: EventFilter(type: .runFired, order: .oldestFirst)) { fired.append($0) }
+        var lost: [EventDraft] = []
+        for event in fired {
+            guard let runID = event.runID,
+                  let last = try? store.lastEvent(forRunID: runID), !last.type.isRunTerminal else { continue }
+            var draft = event.content
+            draft.type = .runLost
+            draft.time = EventTime(now)
+            draft.actor = actor
+            draft.principal = nil
+            draft.development = draft.development || configuration.development
+            draft.reason = "fired at \(event.time.rfc3339), but no end was recorded before the daemon stopped"
+            draft.details["fired_seq"] = String(event.seq)
+            if let pid = event.pid {
+                draft.details["process_group"] = (try? SystemCalls.signalGroup(pid, 0)) == true ? "exists" : "gone"
+            } else {
+                draft.details["process_group"] = "unknown (run.fired records no pid)"
+            }
+            lost.append(draft)
+        }
+        record(lost)
+    }
+
+    // MARK: The loop
+
+    enum MissCause {
+        case daemonDown, clockJump
+
+        var words: String {
+            switch self {
+            case .daemonDown: "the daemon was down"
+            case .clockJump: "the wall clock jumped forward"
+            }
+        }
+    }
+
+    private func tick(now: Instant) {
+        let step = now.secondsSinceEpoch - lastProcessed.secondsSinceEpoch
+        if step < 0 {
+            if -step >= configuration.largeJumpSeconds {
+                noteClock(now: now, "stepped back \(-step) s: schedule re-based at the new time")
+                lastProcessed = now
+                nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
+            } else if !steppedBack {
+                steppedBack = true
+                noteClock(now: now, "stepped back \(-step) s: slots up to \(lastProcessed) are not repeated")
+            }
+            return
+        }
+        steppedBack = false
+        if step >= configuration.largeJumpSeconds {
+            noteClock(now: now, "jumped forward \(step) s: slots in between are missed and the schedule re-based")
+            recordMissed(after: lastProcessed, through: now, now: now, cause: .clockJump, catchUp: false)
+            lastProcessed = now
+            return
+        }
+        let due = SlotPlanner.due(jobs: definitions, defaultZone: configuration.defaultZone,
+                                  after: lastProcessed, through: now)
+        lastProcessed = now
+        fire(due, now: now)
+        if now >= nextHeartbeat {
+            var heartbeat = schedulerDraft(.daemonHeartbeat, at: now)
+            heartbeat.details["running_runs"] = String(active.values.reduce(0) { $0 + $1.count })
+            record([heartbeat])
+            nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
+        }
+    }
+
+    private func noteClock(now: Instant, _ words: String) {
+        var note = schedulerDraft(.daemonHeartbeat, at: now)
+        note.reason = "wall clock " + words
+        note.details["clock"] = words
+        record([note])
+    }
+
+    /// Applies each slot's policy; slots due at the same instant start as one batch.
+    private func fire(_ due: [DueSlot], now: Instant) {
+        var skipped: [EventDraft] = []
+        var batch: [(LoadedJob, PendingRun)] = []
+        var batchInstant: Instant?
+        for slot in due {
+            guard let job = jobs[slot.job] else { continue }
+            if batchInstant != slot.fire.instant {
+                if !batch.isEmpty { dispatch(batch) }
+                batch = []
+                batchInstant = slot.fire.instant
+            }
+            var details: [String: String] = [:]
+            if let shifted = slot.fire.shiftedFrom { details["dst_shifted_from"] = Self.wallClock(shifted) }
+            let run = PendingRun(slot: slot.fire.instant, reason: nil, details: details)
+            switch decide(job, at: slot.fire.instant) {
+            case .start: batch.append((job, run))
+            case .enqueue(let behind):
+                var queued = run
+                queued.details["queued_behind"] = behind
+                pending[job.definition.name, default: []].append(queued)
+            case .skip(let skipReason, let reason, let extra):
+                var draft = runDraft(.runSkipped, job: job, slot: slot.fire.instant, at: now)
+                draft.reason = reason
+                draft.details = extra.merging(["skip_reason": skipReason]) { $1 }
+                skipped.append(draft)
+            }
+        }
+        record(skipped)
+        if !batch.isEmpty { dispatch(batch) }
+    }
+
+    enum Decision {
+        case start
+        case enqueue(behind: String)
+        case skip(skipReason: String, reason: String, details: [String: String])
+    }
+
+    private func decide(_ job: LoadedJob, at slot: Instant) -> Decision {
+        let definition = job.definition
+        guard definition.enabled else {
+            let source = "\(definition.source.path):\(definition.source.line(of: .enabled) ?? 1)"
+            return .skip(skipReason: "job-disabled", reason: "job \(definition.name) is disabled by its job file \(source)",
+                         details: ["disabled_by": source])
+        }
+        guard let running = active[definition.name]?.first else { return .start }
+        switch definition.overlap {
+        case .allow:
+            return .start
+        case .skip:
+            return .skip(skipReason: "overlap", reason: "run \(running) of \(definition.name) is still in progress",
+                         details: ["running_run_id": running])
+        case .queue:
+            guard pending[definition.name]?.isEmpty ?? true else {
+                return .skip(skipReason: "overlap",
+                             reason: "run \(running) of \(definition.name) is still in progress and one run is already queued",
+                             details: ["running_run_id": running])
+            }
+            return .enqueue(behind: running)
+        }
+    }
+
+    /// Starts one batch in its own task: `runTogether` records every fired event in one
+    /// transaction, then each terminal event as its run ends.
+    private func dispatch(_ runs: [(LoadedJob, PendingRun)]) {
+        var orders: [RunOrder] = []
+        for (job, run) in runs {
+            let runID = RandomIdentifier.hex128()
+            active[job.definition.name, default: []].append(runID)
+            jobOfRun[runID] = job.definition.name
+            orders.append(RunOrder(job: job.definition, definitionHash: job.hash, scheduledFor: EventTime(run.slot),
+                                   reason: run.reason, runID: runID, details: run.details))
+        }
+        batchesInFlight += 1
+        Task { await self.execute(orders) }
+    }
+
+    private func execute(_ orders: [RunOrder]) async {
+        if let execution {
+            _ = await execution.runTogether(orders, progress: RunProgress(
+                started: { runID, pid in self.processGroups[runID] = pid },
+                ended: { report in self.runEnded(report.runID) }))
+        } else {
+            for order in orders { runEnded(order.runID ?? "") }
+        }
+        batchesInFlight -= 1
+    }
+
+    private func runEnded(_ runID: String) {
+        processGroups[runID] = nil
+        guard let name = jobOfRun.removeValue(forKey: runID) else { return }
+        active[name]?.removeAll { $0 == runID }
+        guard active[name]?.isEmpty ?? true else { return }
+        active[name] = nil
+        guard !stopping, let job = jobs[name], var queue = pending[name], !queue.isEmpty else { return }
+        let next = queue.removeFirst()
+        pending[name] = queue.isEmpty ? nil : queue
+        dispatch([(job, next)])
+    }
+
+    // MARK: Missed slots
+
+    /// The most slots of one job recorded one by one, and caught up by `catch-up = all`.
+    static let missedLimit = 100
+
+    private func recordMissed(after start: Instant, through end: Instant, now: Instant, cause: MissCause, catchUp: Bool) {
+        guard let store else { return }
+        var drafts: [EventDraft] = []
+        var catchUps: [(JobName, [PendingRun])] = []
+        let window = ["down_from": EventTime(start).rfc3339, "down_until": EventTime(end).rfc3339]
+        for definition in definitions {
+            guard let job = jobs[definition.name] else { continue }
+            let slots = SlotPlanner.window(of: definition, defaultZone: configuration.defaultZone,
+                                           after: start, through: end, keep: Self.missedLimit)
+            guard slots.count > 0, let first = slots.first, let last = slots.last else { continue }
+            // A slot the previous daemon already fired or skipped (after its last heartbeat) is not missed.
+            var accounted = Set<Int64>()
+            try? store.forEachEvent(matching: EventFilter(job: definition.name.rawValue, since: EventTime(start))) {
+                if $0.type == .runFired || $0.type == .runSkipped, let slot = $0.scheduledFor {
+                    accounted.insert(slot.millisecondsSinceEpoch)
+                }
+            }
+            let missed = slots.latest.filter { !accounted.contains(EventTime($0.instant).millisecondsSinceEpoch) }
+            let reason = "\(cause.words) from \(EventTime(start).rfc3339) to \(EventTime(end).rfc3339)"
+            var policy = catchUp && definition.enabled ? definition.catchUp : .none
+            var runs: [Instant] = []
+            if slots.count <= Self.missedLimit {
+                for fire in missed {
+                    var draft = runDraft(.runMissed, job: job, slot: fire.instant, at: now)
+                    draft.reason = reason
+                    draft.details = window.merging(["catch_up": policy.rawValue]) { $1 }
+                    drafts.append(draft)
+                }
+                runs = missed.map(\.instant)
+            } else {
+                var draft = runDraft(.runMissed, job: job, slot: last.instant, at: now)
+                draft.reason = reason + " (\(slots.count) slots, collapsed into this event)"
+                draft.details = window.merging([
+                    "count": String(slots.count), "first": EventTime(first.instant).rfc3339,
+                    "last": EventTime(last.instant).rfc3339, "catch_up": policy.rawValue,
+                ]) { $1 }
+                if policy == .all {
+                    draft.details["caught_up"] = String(slots.latest.count)
+                    draft.details["not_caught_up"] = String(slots.count - slots.latest.count)
+                }
+                drafts.append(draft)
+                runs = slots.latest.map(\.instant)
+            }
+            if runs.isEmpty { policy = .none }
+            switch policy {
+            case .none: break
+            case .once:
+                if let latest = runs.last {
+                    catchUps.append((definition.name, [PendingRun(
+                        slot: latest, reason: "catch-up (once): the latest slot missed while \(cause.words)",
+                        details: ["trigger": "catch-up", "catch_up": "once"])]))
+                }
+            case .all:
+                catchUps.append((definition.name, runs.map {
+                    PendingRun(slot: $0, reason: "catch-up (all): a slot missed while \(cause.words)",
+                               details: ["trigger": "catch-up", "catch_up": "all"])
+                }))
+            }
+        }
+        record(drafts)
+        for (name, runs) in catchUps {
+            guard let job = jobs[name], let first = runs.first else { continue }
+            if runs.count > 1 { pending[name, default: []] += runs.dropFirst() }
+            dispatch([(job, first)])
+        }
+    }
+
+    // MARK: Stopping
+
+    /// Queued runs that never started are recorded as skipped; running ones get the grace,
+    /// then SIGTERM to their process group, then SIGKILL; the loop waits for every terminal
+    /// event to be written.
+    private func drain() async -> (terminated: Int, unstarted: Int) {
+        let now = clock.now()
+        var skipped: [EventDraft] = []
+        for (name, runs) in pending.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            guard let job = jobs[name] else { continue }
+            for run in runs {
+                var draft = runDraft(.runSkipped, job: job, slot: run.slot, at: now)
+                draft.reason = "the daemon stopped before this queued run could start"
+                draft.details = ["skip_reason": "daemon-stopping"]
+                skipped.append(draft)
+            }
+        }
+        pending = [:]
+        record(skipped)
+        var terminated = 0
+        if await !waitForRuns(upTo: configuration.drainGrace) {
+            terminated = processGroups.count
+            for group in processGroups.values { _ = try? SystemCalls.signalGroup(group, SIGTERM) }
+            if await !waitForRuns(upTo: configuration.terminateGrace) {
+                for group in processGroups.values { _ = try? SystemCalls.signalGroup(group, SIGKILL) }
+            }
+        }
+        while batchesInFlight > 0 { try? await Task.sleep(for: .milliseconds(20)) }
+        return (terminated, skipped.count)
+    }
+
+    /// Polls (every 20 ms, only while draining) until no run is active or `limit` passes.
+    private func waitForRuns(upTo limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while !active.isEmpty, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return active.isEmpty
+    }
+
+    // MARK: Events
+
+    /// Appends the daemon's own events; a failed write cannot be recorded anywhere else, so it
+    /// is printed.
+    private func record(_ drafts: [EventDraft]) {
+        guard let store, !drafts.isEmpty else { return }
+        do {
+            try store.append(drafts)
+        } catch {
+            output(.problem("could not record \(drafts.map(\.type.rawValue).joined(separator: ", ")): \(error.description)"))
+        }
+    }
+
+    private func schedulerDraft(_ type: EventType, at time: Instant) -> EventDraft {
+        EventDraft(time: EventTime(time), host: configuration.host, type: type, actor: actor,
+                   development: configuration.development)
+    }
+
+    private func runDraft(_ type: EventType, job: LoadedJob, slot: Instant, at time: Instant) -> EventDraft {
+        let definition = job.definition
+        var draft = schedulerDraft(type, at: time)
+        draft.owner = definition.owner.text
+        draft.job = definition.name.rawValue
+        draft.identity = definition.identity.rawValue
+        draft.scheduledFor = EventTime(slot)
+        draft.runAs = definition.runAs?.description
+        draft.configSource = "\(definition.source.path):\(definition.source.line(of: .schedule) ?? 1)"
+        draft.configHash = job.hash
+        return draft
+    }
+
+    static func wallClock(_ time: CivilDateTime) -> String {
+        let twoDigits = { (value: Int) in value < 10 ? "0\(value)" : "\(value)" }
+        return "\(time.date.year)-\(twoDigits(time.date.month))-\(twoDigits(time.date.day)) \(twoDigits(time.hour)):\(twoDigits(time.minute))"
+    }
+
+    static func signalName(_ number: Int32) -> String {
+        switch number {
+        case SIGTERM: "SIGTERM"
+        case SIGINT: "SIGINT"
+        case SIGHUP: "SIGHUP"
+        default: "signal \(number)"
+        }
+    }
+}
+
+/// What the daemon reports as it goes: each event once durable, and problems it could not
+/// record in the log itself.
+public enum DaemonOutput: Sendable {
+    case event(Event)
+    case problem(String)
+}
+
+/// The daemon could not begin: nothing was scheduled.
+public struct DaemonStartError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}

@@ -1,0 +1,32 @@
+import AscribeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The wall clock the scheduler reads and sleeps on. Injected so tests drive a day of slots
+/// in milliseconds; the daemon never reads time any other way for its decisions.
+public protocol DaemonClock: Sendable {
+    /// The wall-clock time now.
+    func now() -> Instant
+    /// Returns once `now()` has reached `deadline`, or earlier when the calling task is
+    /// cancelled (the daemon cancels its sleep to stop or to wake up early).
+    func sleep(until deadline: Instant) async
+}
+
+/// The host's real-time clock. Sleeping measures a duration on the monotonic clock, so a
+/// wall-clock step during a sleep is only noticed when the (capped) sleep ends.
+public struct SystemDaemonClock: DaemonClock {
+    public init() {}
+
+    public func now() -> Instant { SystemClock.now() }
+
+    public func sleep(until deadline: Instant) async {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        let nowNanoseconds = Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+        // A few milliseconds past the deadline, so the reading after waking is at or past it.
+        let remaining = deadline.secondsSinceEpoch * 1_000_000_000 - nowNanoseconds + 5_000_000
+        guard remaining > 0 else { return }
+        try? await Task.sleep(for: .nanoseconds(remaining))
+    }
+}

@@ -1,0 +1,46 @@
+import AscribeCore
+
+/// Where the daemon reads and writes, and its timings (shortened by tests).
+public struct DaemonConfiguration: Sendable {
+    public var jobsDirectory: String
+    public var stateDirectory: String
+    public var credentialStore: String
+    /// `--dev`: every job runs as the invoking user; every event is marked development.
+    public var development: Bool
+    public var host: String
+    public var zones: ZoneDatabase
+    /// The zone of jobs that name none.
+    public var defaultZone: ZoneRules
+    /// How often `daemon.heartbeat` is written; it bounds how much of a crash's downtime the
+    /// next start cannot see.
+    public var heartbeatSeconds: Int64 = 300
+    /// The longest the loop sleeps, so a wall-clock step is noticed within this time.
+    public var maxSleepSeconds: Int64 = 60
+    /// A wall-clock move at least this large is a jump: slots it skips are missed, not fired.
+    public var largeJumpSeconds: Int64 = 3 * 3600
+    /// On SIGTERM, how long running jobs may finish before they are sent SIGTERM.
+    public var drainGrace: Duration = .seconds(30)
+    /// After that SIGTERM, how long before SIGKILL.
+    public var terminateGrace: Duration = .seconds(10)
+    public var helperPath: String?
+
+    public init(jobsDirectory: String, stateDirectory: String, credentialStore: String, development: Bool,
+                host: String, zones: ZoneDatabase = ZoneDatabase(), defaultZone: ZoneRules, helperPath: String? = nil) {
+        self.jobsDirectory = jobsDirectory
+        self.stateDirectory = stateDirectory
+        self.credentialStore = credentialStore
+        self.development = development
+        self.host = host
+        self.zones = zones
+        self.defaultZone = defaultZone
+        self.helperPath = helperPath
+    }
+}
+
+/// How a daemon's run ended.
+public enum DaemonOutcome: Sendable, Equatable {
+    /// Drained and recorded `daemon.stopped`.
+    case stopped
+    /// Nothing was scheduled: the store or the jobs directory could not be opened.
+    case failedToStart(String)
+}

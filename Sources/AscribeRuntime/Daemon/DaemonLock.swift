@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the daemon could not take its state directory.
+public enum DaemonLockError: Error, Sendable, CustomStringConvertible {
+    /// Another process holds the lock; its pid as written in the file, when readable.
+    case held(path: String, pid: Int32?)
+    case unavailable(path: String, SystemError)
+
+    public var description: String {
+        switch self {
+        case .held(let path, let pid):
+            "another daemon (pid \(pid.map(String.init) ?? "unknown")) holds \(path)"
+        case .unavailable(let path, let error):
+            "cannot lock \(path): \(error)"
+        }
+    }
+}
+
+/// One daemon per state directory: an exclusive `flock` on `<state>/daemon.lock`, held for
+/// the life of the process (the kernel drops it when the process dies, so a crash never leaves
+/// a stale lock), with the holder's pid written inside for the message a second daemon prints.
+public final class DaemonLock: Sendable {
+    public let path: String
+    private let descriptor: Int32
+
+    public init(stateDirectory: String) throws(DaemonLockError) {
+        let path = stateDirectory + "/daemon.lock"
+        self.path = path
+        do throws(SystemError) {
+            try Self.makeDirectories(stateDirectory)
+            descriptor = try SystemCalls.open(path, flags: O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
+        } catch {
+            throw .unavailable(path: path, error)
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let lockError = errno
+            let holder = (try? SystemCalls.readToEnd(descriptor)).flatMap {
+                Int32(String(decoding: $0, as: UTF8.self).filter { !$0.isWhitespace })
+            }
+            SystemCalls.close(descriptor)
+            if lockError == EWOULDBLOCK { throw .held(path: path, pid: holder) }
+            throw .unavailable(path: path, SystemError(code: lockError, call: "flock", context: path))
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = try? SystemCalls.writeAll(descriptor, pid[...], context: path)
+    }
+
+    /// `mkdir -p`; directories it creates are private to the scheduler (0700).
+    private static func makeDirectories(_ path: String) throws(SystemError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            if mkdir(prefix, 0o700) != 0, errno != EEXIST { throw .current("mkdir", prefix) }
+        }
+    }
+
+    deinit { SystemCalls.close(descriptor) }
+}

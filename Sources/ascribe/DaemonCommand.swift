@@ -1,0 +1,88 @@
+import AscribeCore
+import AscribeRuntime
+import Dispatch
+import Foundation
+import Synchronization
+
+enum DaemonCommand {
+    static let help = """
+        Usage: ascribe daemon [--jobs DIR] [--state DIR] [--credentials DIR] [--dev] [--quiet]
+
+        The scheduler. Sleeps until the next slot of any job, fires it, and records every slot in
+        the event log: fired (then succeeded, failed, timed out), skipped with a reason (overlap,
+        job disabled), missed while the daemon was down (then `catch-up` applies), or lost (fired
+        by a daemon that died before recording its end). Prints each event as it is written.
+        One daemon per state directory (<state>/daemon.lock). SIGTERM or SIGINT: stop firing,
+        give running jobs 30 s, terminate the rest, record daemon.stopped, exit 0.
+
+        Options:
+          --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectory))
+          --state DIR         state directory: events.db, daemon.lock, run output (default \(DefaultPaths.stateDirectory))
+          --credentials DIR   credential store (default /etc/ascribe/credentials as root,
+                              <state>/credentials otherwise)
+          --dev               a developer's laptop: run every job as yourself, mark every event as development
+          --quiet             do not print events
+
+        Exit status: 0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.
+
+        Examples:
+          ascribe daemon                                   # as root: /etc/ascribe/jobs.d, /var/lib/ascribe
+          ascribe daemon --jobs jobs.d --state ./.ascribe --dev
+        """
+
+    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
+        if reader.wantsHelp {
+            output.line(help)
+            return .ok
+        }
+        let jobs = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
+        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
+        let credentials = try reader.option("--credentials") ?? DefaultPaths.credentialStore(stateDirectory: state)
+        let development = reader.flag("--dev")
+        let quiet = reader.flag("--quiet")
+        _ = try reader.positionals(max: 0)
+
+        let lock: DaemonLock
+        do {
+            lock = try DaemonLock(stateDirectory: state)
+        } catch {
+            output.error("ascribe daemon: \(error.description)")
+            if case .held = error { return .badInput }
+            return .findings
+        }
+        let host = HostContext()
+        let configuration = DaemonConfiguration(
+            jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
+            host: HostName.current(), zones: host.zones, defaultZone: host.systemZone)
+        let daemon = Daemon(configuration: configuration) { line in
+            switch line {
+            case .event(let event):
+                if !quiet { FileHandle.standardOutput.write(Data((event.logLine + "\n").utf8)) }
+            case .problem(let text):
+                FileHandle.standardError.write(Data("ascribe daemon: \(text)\n".utf8))
+            }
+        }
+        // Registered before the daemon starts anything that could raise them.
+        let signals = DaemonSignals { number in
+            Task { await daemon.stop(signal: number) }
+        }
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = Mutex<DaemonOutcome?>(nil)
+        Task {
+            let result = await daemon.run()
+            outcome.withLock { $0 = result }
+            finished.signal()
+        }
+        finished.wait()
+        withExtendedLifetime((lock, signals)) {}
+        switch outcome.withLock({ $0 }) {
+        case .stopped:
+            return .ok
+        case .failedToStart(let message):
+            output.error("ascribe daemon: \(message)")
+            return .findings
+        case nil:
+            return .findings
+        }
+    }
+}

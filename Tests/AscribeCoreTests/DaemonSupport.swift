@@ -1,0 +1,130 @@
+import Foundation
+import Synchronization
+@testable import AscribeCore
+@testable import AscribeRuntime
+
+/// A wall clock the test moves by hand: `sleep` returns when the test advances past the
+/// deadline (or the sleeping task is cancelled), so a day of slots takes milliseconds.
+final class FakeDaemonClock: DaemonClock {
+    private struct Sleeper {
+        var deadline: Instant
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State {
+        var now: Instant
+        var sleepers: [Int: Sleeper] = [:]
+        var nextID = 0
+    }
+
+    private let state: Mutex<State>
+
+    init(now: Instant) {
+        state = Mutex(State(now: now))
+    }
+
+    func now() -> Instant { state.withLock { $0.now } }
+
+    func sleep(until deadline: Instant) async {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let wakeNow = state.withLock { state in
+                    if deadline <= state.now || Task.isCancelled { return true }
+                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
+                    return false
+                }
+                if wakeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume()
+        }
+    }
+
+    /// Moves the clock and wakes every sleeper whose deadline has come.
+    func advance(by seconds: Int64) {
+        let woken = state.withLock { state in
+            state.now = state.now.adding(seconds: seconds)
+            let due = state.sleepers.filter { $0.value.deadline <= state.now }
+            for id in due.keys { state.sleepers[id] = nil }
+            return due.values.map(\.continuation)
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
+    /// Waits (real time, polling) until the daemon is asleep again, i.e. done with this instant.
+    func waitForSleeper() async {
+        while state.withLock({ $0.sleepers.isEmpty }) { try? await Task.sleep(for: .milliseconds(2)) }
+    }
+}
+
+/// A daemon in this process over a scratch jobs and state directory, driven by a fake clock.
+struct DaemonHarness {
+    let root: String
+    var jobs: String { root + "/jobs" }
+    var state: String { root + "/state" }
+    var storePath: String { DefaultPaths.eventStore(stateDirectory: state) }
+
+    /// Slots are whole minutes; start on an hour so `*/15` lands exactly.
+    static func startOfHour() -> Instant {
+        let now = SystemClock.now().secondsSinceEpoch
+        return Instant(secondsSinceEpoch: now - now % 3600)
+    }
+
+    init() throws {
+        root = NSTemporaryDirectory() + "ascribe-daemon-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root + "/jobs", withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root)
+    }
+
+    /// A job running `command` (argv), as nobody when root, else in dev mode as the tester.
+    func job(_ name: String, schedule: String, command: String, _ extra: [String] = []) throws {
+        var lines = ["schedule = \(schedule)", "identity = \(name)-runner", "owner = test-team <test@example.com>",
+                     "command = \(command)"]
+        if isRoot { lines.append("run-as = nobody") }
+        lines += extra
+        try (lines.joined(separator: "\n") + "\n").write(toFile: "\(jobs)/\(name).job", atomically: true, encoding: .utf8)
+    }
+
+    func configuration() -> DaemonConfiguration {
+        var configuration = DaemonConfiguration(
+            jobsDirectory: jobs, stateDirectory: state, credentialStore: state + "/credentials",
+            development: !isRoot, host: "testhost", defaultZone: .utc)
+        configuration.drainGrace = .seconds(5)
+        configuration.terminateGrace = .seconds(2)
+        return configuration
+    }
+
+    /// Starts the daemon; returns it and the task that ends with its outcome.
+    func start(clock: FakeDaemonClock, configure: (inout DaemonConfiguration) -> Void = { _ in })
+        async -> (Daemon, Task<DaemonOutcome, Never>) {
+        var configuration = configuration()
+        configure(&configuration)
+        let daemon = Daemon(configuration: configuration, clock: clock)
+        let task = Task { await daemon.run() }
+        await clock.waitForSleeper()
+        return (daemon, task)
+    }
+
+    /// Waits (real time) until no run is in progress, queued or being recorded.
+    static func waitUntilIdle(_ daemon: Daemon) async {
+        while await !daemon.isIdle { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    func events() throws -> [Event] {
+        let store = try EventStore.open(path: storePath, access: .readOnly)
+        return try store.events(matching: EventFilter(order: .oldestFirst))
+    }
+
+    func seed(_ drafts: [EventDraft]) throws {
+        let store = try EventStore.open(path: storePath)
+        try store.append(drafts)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}

@@ -1,0 +1,278 @@
+import Foundation
+import Testing
+@testable import AscribeCore
+@testable import AscribeRuntime
+
+/// The scheduler in-process, driven through time by a fake clock, with real job processes.
+@Suite struct DaemonSchedulingTests {
+    @Test func aDayOfAQuarterHourJobFiresEverySlot() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("reaper", schedule: "*/15 * * * *", command: "/bin/true")
+        let start = DaemonHarness.startOfHour()
+        let clock = FakeDaemonClock(now: start)
+        let (daemon, task) = await harness.start(clock: clock)
+        for _ in 0..<96 {
+            clock.advance(by: 900)
+            await clock.waitForSleeper()
+            await DaemonHarness.waitUntilIdle(daemon)
+        }
+        await daemon.stop()
+        #expect(await task.value == .stopped)
+
+        let events = try harness.events()
+        let fired = events.filter { $0.type == .runFired }
+        #expect(fired.count == 96)
+        #expect(events.filter { $0.type == .runSucceeded }.count == 96)
+        let expected = (1...96).map { EventTime(start.adding(seconds: Int64($0) * 900)) }
+        #expect(fired.map(\.scheduledFor) == expected)
+        #expect(fired.allSatisfy { $0.details["trigger"] == "schedule" && $0.actor == "reaper-runner" })
+        let types = events.map(\.type)
+        #expect(types.first == .daemonStarted && types.last == .daemonStopped)
+        #expect(types.contains(.configLoaded) && types.contains(.daemonHeartbeat))
+        #expect(events.first?.actor == "ascribe-scheduler@testhost")
+    }
+
+    @Test func overlapSkipNamesTheRunInProgress() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("slow", schedule: "* * * * *", command: "/bin/sleep 1")
+        let start = DaemonHarness.startOfHour()
+        let clock = FakeDaemonClock(now: start)
+        let (daemon, task) = await harness.start(clock: clock)
+        clock.advance(by: 60)
+        await clock.waitForSleeper()
+        clock.advance(by: 60)
+        await clock.waitForSleeper()
+        await DaemonHarness.waitUntilIdle(daemon)
+        clock.advance(by: 60)
+        await clock.waitForSleeper()
+        await DaemonHarness.waitUntilIdle(daemon)
+        await daemon.stop()
+        _ = await task.value
+
+        let events = try harness.events()
+        let fired = events.filter { $0.type == .runFired }
+        let skipped = events.filter { $0.type == .runSkipped }
+        #expect(fired.map(\.scheduledFor) == [EventTime(start.adding(seconds: 60)), EventTime(start.adding(seconds: 180))])
+        #expect(skipped.count == 1)
+        let skip = try #require(skipped.first)
+        #expect(skip.scheduledFor == EventTime(start.adding(seconds: 120)))
+        #expect(skip.details["skip_reason"] == "overlap")
+        #expect(skip.details["running_run_id"] == fired.first?.runID)
+        #expect(skip.reason?.contains(fired.first?.runID ?? "?") == true)
+    }
+
+    @Test func overlapQueueRunsOnceAfterTheCurrentRun() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("slow", schedule: "* * * * *", command: "/bin/sleep 1", ["overlap = queue"])
+        let start = DaemonHarness.startOfHour()
+        let clock = FakeDaemonClock(now: start)
+        let (daemon, task) = await harness.start(clock: clock)
+        for _ in 0..<3 {
+            clock.advance(by: 60)
+            await clock.waitForSleeper()
+        }
+        await DaemonHarness.waitUntilIdle(daemon)
+        await daemon.stop()
+        _ = await task.value
+
+        let events = try harness.events()
+        let fired = events.filter { $0.type == .runFired }
+        #expect(fired.map(\.scheduledFor) == [EventTime(start.adding(seconds: 60)), EventTime(start.adding(seconds: 120))])
+        #expect(fired.last?.details["queued_behind"] == fired.first?.runID)
+        // The queued run starts only after the first has ended.
+        let firstEnd = try #require(events.firstIndex { $0.type == .runSucceeded && $0.runID == fired.first?.runID })
+        let secondStart = try #require(events.firstIndex { $0.runID == fired.last?.runID })
+        #expect(firstEnd < secondStart)
+        let skipped = events.filter { $0.type == .runSkipped }
+        #expect(skipped.map(\.scheduledFor) == [EventTime(start.adding(seconds: 180))])
+        #expect(skipped.first?.details["skip_reason"] == "overlap")
+    }
+
+    @Test func overlapAllowRunsConcurrently() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("slow", schedule: "* * * * *", command: "/bin/sleep 1", ["overlap = allow"])
+        let clock = FakeDaemonClock(now: DaemonHarness.startOfHour())
+        let (daemon, task) = await harness.start(clock: clock)
+        for _ in 0..<2 {
+            clock.advance(by: 60)
+            await clock.waitForSleeper()
+        }
+        await DaemonHarness.waitUntilIdle(daemon)
+        await daemon.stop()
+        _ = await task.value
+
+        let runTypes = try harness.events().filter { $0.type.isRun }.map(\.type)
+        #expect(runTypes == [.runFired, .runFired, .runSucceeded, .runSucceeded])
+    }
+
+    @Test func disabledJobSlotsAreSkippedNamingTheFile() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("paused", schedule: "*/15 * * * *", command: "/bin/true", ["enabled = no"])
+        let clock = FakeDaemonClock(now: DaemonHarness.startOfHour())
+        let (daemon, task) = await harness.start(clock: clock)
+        clock.advance(by: 1800)
+        await clock.waitForSleeper()
+        await daemon.stop()
+        _ = await task.value
+
+        let events = try harness.events()
+        #expect(!events.contains { $0.type == .runFired })
+        let skipped = events.filter { $0.type == .runSkipped }
+        #expect(skipped.count == 2)
+        #expect(skipped.allSatisfy { $0.details["skip_reason"] == "job-disabled" })
+        #expect(skipped.first?.details["disabled_by"]?.hasPrefix(harness.jobs + "/paused.job:") == true)
+    }
+
+    @Test func stopTerminatesRunsAfterTheGraceAndRecordsThem() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("stuck", schedule: "* * * * *", command: "/bin/sleep 60")
+        let clock = FakeDaemonClock(now: DaemonHarness.startOfHour())
+        let (daemon, task) = await harness.start(clock: clock) { $0.drainGrace = .milliseconds(200) }
+        clock.advance(by: 60)
+        await clock.waitForSleeper()
+        while try !harness.events().contains(where: { $0.type == .runFired }) { try await Task.sleep(for: .milliseconds(10)) }
+        let began = ContinuousClock.now
+        await daemon.stop(signal: SIGTERM)
+        #expect(await task.value == .stopped)
+        #expect(ContinuousClock.now - began < .seconds(5))
+
+        let events = try harness.events()
+        let failed = try #require(events.first { $0.type == .runFailed })
+        #expect(failed.signal == SIGTERM)
+        // Written last (by seq); its time is the fake clock's, the run's the real one.
+        let stopped = try #require(events.max { $0.seq < $1.seq })
+        #expect(stopped.type == .daemonStopped)
+        #expect(stopped.details["terminated_runs"] == "1")
+        #expect(stopped.reason == "received SIGTERM")
+    }
+}
+
+/// Start-up accounting: downtime becomes `run.missed` (then catch-up), open runs become `run.lost`.
+@Suite struct DaemonStartupTests {
+    func seedStopped(_ harness: DaemonHarness, at time: Instant) throws {
+        try harness.seed([EventDraft(time: EventTime(time), host: "testhost", type: .daemonStopped,
+                                     actor: "ascribe-scheduler@testhost")])
+    }
+
+    @Test(arguments: [CatchUpPolicy.none, .once, .all])
+    func threeHourDowntime(policy: CatchUpPolicy) async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("reaper", schedule: "*/15 * * * *", command: "/bin/true", ["catch-up = \(policy.rawValue)"])
+        let now = DaemonHarness.startOfHour()
+        try seedStopped(harness, at: now.adding(seconds: -3 * 3600))
+        let clock = FakeDaemonClock(now: now)
+        let (daemon, task) = await harness.start(clock: clock)
+        await DaemonHarness.waitUntilIdle(daemon)
+        await daemon.stop()
+        _ = await task.value
+
+        let events = try harness.events()
+        let slots = (0..<12).map { EventTime(now.adding(seconds: -3 * 3600 + Int64($0 + 1) * 900)) }
+        let missed = events.filter { $0.type == .runMissed }
+        #expect(missed.map(\.scheduledFor) == slots)
+        #expect(missed.allSatisfy { $0.details["catch_up"] == policy.rawValue && $0.actor == "ascribe-scheduler@testhost" })
+        #expect(missed.first?.reason?.contains("the daemon was down") == true)
+        let fired = events.filter { $0.type == .runFired }
+        switch policy {
+        case .none: #expect(fired.isEmpty)
+        case .once: #expect(fired.map(\.scheduledFor) == [slots.last])
+        case .all: #expect(fired.map(\.scheduledFor) == slots)
+        }
+        #expect(fired.allSatisfy { $0.details["trigger"] == "catch-up" })
+        #expect(events.filter { $0.type == .runSucceeded }.count == fired.count)
+    }
+
+    @Test func moreThanAHundredMissedSlotsCollapseIntoOneEvent() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("ticker", schedule: "* * * * *", command: "/bin/true")
+        let now = DaemonHarness.startOfHour()
+        try seedStopped(harness, at: now.adding(seconds: -3 * 3600))
+        let clock = FakeDaemonClock(now: now)
+        let (daemon, task) = await harness.start(clock: clock)
+        await daemon.stop()
+        _ = await task.value
+
+        let missed = try harness.events().filter { $0.type == .runMissed }
+        #expect(missed.count == 1)
+        let event = try #require(missed.first)
+        #expect(event.details["count"] == "180")
+        #expect(event.details["first"] == EventTime(now.adding(seconds: -3 * 3600 + 60)).rfc3339)
+        #expect(event.details["last"] == EventTime(now).rfc3339)
+    }
+
+    @Test func firedWithoutAnEndBecomesLost() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("reaper", schedule: "0 0 1 1 *", command: "/bin/true")
+        let now = DaemonHarness.startOfHour()
+        var fired = EventDraft(time: EventTime(now.adding(seconds: -600)), host: "testhost", type: .runFired,
+                               actor: "reaper-runner", owner: "test-team <test@example.com>", job: "reaper",
+                               identity: "reaper-runner", runID: "0123456789abcdef0123456789abcdef",
+                               scheduledFor: EventTime(now.adding(seconds: -600)))
+        fired.details["trigger"] = "schedule"
+        var ended = fired
+        ended.runID = "fedcba9876543210fedcba9876543210"
+        var succeeded = ended
+        succeeded.type = .runSucceeded
+        try harness.seed([fired, ended, succeeded])
+        try seedStopped(harness, at: now.adding(seconds: -60))
+        let clock = FakeDaemonClock(now: now)
+        let (daemon, task) = await harness.start(clock: clock)
+        await daemon.stop()
+        _ = await task.value
+
+        let events = try harness.events()
+        let lost = events.filter { $0.type == .runLost }
+        #expect(lost.count == 1)
+        let event = try #require(lost.first)
+        #expect(event.runID == fired.runID)
+        #expect(event.scheduledFor == fired.scheduledFor)
+        #expect(event.job == "reaper" && event.identity == "reaper-runner" && event.owner == fired.owner)
+        #expect(event.details["process_group"]?.hasPrefix("unknown") == true)
+        let store = try EventStore.open(path: harness.storePath, access: .readOnly)
+        #expect(try store.verify() == .intact(count: events.count))
+    }
+}
+
+/// The real executable: one daemon per state directory, SIGTERM drains and exits 0.
+@Suite struct DaemonCommandLineTests {
+    @Test func secondDaemonExitsTwoNamingTheHolderAndSigtermStopsTheFirst() throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        let arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state] + (isRoot ? [] : ["--dev"])
+        let first = Process()
+        first.executableURL = URL(fileURLWithPath: AscribeBinary.path)
+        first.arguments = arguments
+        let out = Pipe()
+        first.standardOutput = out
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        let lockPath = harness.state + "/daemon.lock"
+        let deadline = Date().addingTimeInterval(10)
+        while (try? String(contentsOfFile: lockPath, encoding: .utf8))?.contains("\(first.processIdentifier)") != true,
+              Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+
+        let second = try AscribeBinary.run(arguments)
+        #expect(second.status == 2)
+        #expect(second.stderr.contains("another daemon (pid \(first.processIdentifier)) holds \(lockPath)"))
+
+        first.terminate()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+        #expect(output.contains("daemon.started"))
+        #expect(output.contains("daemon.stopped") && output.contains("received SIGTERM"))
+        let verify = try AscribeBinary.run(["verify", "--state", harness.state])
+        #expect(verify.status == 0)
+    }
+}
