@@ -32,7 +32,7 @@ _ascribe() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     COMPREPLY=()
     if (( COMP_CWORD == 1 )); then
-        COMPREPLY=($(compgen -W 'check next plan import run log verify version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check next plan import daemon run log verify version --help --version' -- "$cur"))
         return
     fi
     case ${COMP_WORDS[1]} in
@@ -77,6 +77,12 @@ _ascribe() {
             else
                 _ascribe_values "$cur" file
             fi
+            ;;
+        daemon)
+            case $prev in
+                --jobs|--state|--credentials) _ascribe_values "$cur" directory; return ;;
+            esac
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --dev --quiet --help' -- "$cur"))
             ;;
         run)
             case $prev in

@@ -16,8 +16,8 @@ enum DaemonCommand {
         give running jobs 30 s, terminate the rest, record daemon.stopped, exit 0.
 
         Options:
-          --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectory))
-          --state DIR         state directory: events.db, daemon.lock, run output (default \(DefaultPaths.stateDirectory))
+          --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
+          --state DIR         state directory: events.db, daemon.lock, run output (default \(DefaultPaths.stateDirectoryHelp))
           --credentials DIR   credential store (default /etc/ascribe/credentials as root,
                               <state>/credentials otherwise)
           --dev               a developer's laptop: run every job as yourself, mark every event as development
