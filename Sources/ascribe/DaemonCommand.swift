@@ -12,8 +12,10 @@ enum DaemonCommand {
         the event log: fired (then succeeded, failed, timed out), skipped with a reason (overlap,
         job disabled), missed while the daemon was down (then `catch-up` applies), or lost (fired
         by a daemon that died before recording its end). Prints each event as it is written.
-        One daemon per state directory (<state>/daemon.lock). SIGTERM or SIGINT: stop firing,
-        give running jobs 30 s, terminate the rest, record daemon.stopped, exit 0.
+        One daemon per state directory (<state>/daemon.lock). SIGHUP: reload the jobs directory
+        (valid files swap in; a broken file is rejected and its previous definition stays).
+        SIGTERM or SIGINT: stop firing, give running jobs 30 s, terminate the rest, record
+        daemon.stopped, exit 0.
 
         Options:
           --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
@@ -63,8 +65,14 @@ enum DaemonCommand {
             }
         }
         // Registered before the daemon starts anything that could raise them.
-        let signals = DaemonSignals { number in
-            Task { await daemon.stop(signal: number) }
+        let signals = DaemonSignals([SIGTERM, SIGINT, SIGHUP]) { number in
+            Task {
+                if number == SIGHUP {
+                    await daemon.reload(signal: number)
+                } else {
+                    await daemon.stop(signal: number)
+                }
+            }
         }
         let finished = DispatchSemaphore(value: 0)
         let outcome = Mutex<DaemonOutcome?>(nil)

@@ -276,3 +276,47 @@ import Testing
         #expect(verify.status == 0)
     }
 }
+
+@Suite struct DaemonReloadTests {
+    /// SIGHUP's reload: a valid change swaps in, a new file adds a job, a removed file drops
+    /// one, and a broken file is rejected with file:line while its previous definition keeps
+    /// firing.
+    @Test func reloadSwapsValidFilesAndKeepsThePreviousDefinitionOfABrokenOne() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("steady", schedule: "*/15 * * * *", command: "/bin/true")
+        try harness.job("edited", schedule: "*/15 * * * *", command: "/bin/true")
+        try harness.job("leaving", schedule: "*/15 * * * *", command: "/bin/true")
+        let clock = FakeDaemonClock(now: DaemonHarness.startOfHour())
+        let (daemon, task) = await harness.start(clock: clock)
+
+        try harness.job("edited", schedule: "*/15 * * * *", command: "/bin/echo edited")
+        try harness.job("arriving", schedule: "*/15 * * * *", command: "/bin/true")
+        try FileManager.default.removeItem(atPath: harness.jobs + "/leaving.job")
+        try "schedule = 61 * * * *\nidentity = steady-runner\n".write(
+            toFile: harness.jobs + "/steady.job", atomically: true, encoding: .utf8)
+        await daemon.reload(signal: SIGHUP)
+        await clock.waitForSleeper()
+        clock.advance(by: 900)
+        await clock.waitForSleeper()
+        await DaemonHarness.waitUntilIdle(daemon)
+        await daemon.stop()
+        _ = await task.value
+
+        let events = try harness.events()
+        let loaded = try #require(events.last { $0.type == .configLoaded })
+        #expect(loaded.details["added"]?.hasPrefix("arriving=") == true)
+        #expect(loaded.details["changed"]?.hasPrefix("edited=") == true)
+        #expect(loaded.details["removed"]?.hasPrefix("leaving=") == true)
+        #expect(loaded.reason?.contains("SIGHUP") == true)
+        let rejected = events.filter { $0.type == .configRejected }
+        #expect(rejected.count >= 1)
+        #expect(rejected.allSatisfy { $0.configSource?.hasPrefix(harness.jobs + "/steady.job:") == true })
+        #expect(rejected.contains { $0.reason?.contains("minute field") == true })
+        #expect(rejected.allSatisfy { $0.job == "steady" })
+        let fired = Set(events.filter { $0.type == .runFired }.compactMap(\.job))
+        #expect(fired == ["steady", "edited", "arriving"])
+        let editedRun = try #require(events.last { $0.type == .runSucceeded && $0.job == "edited" })
+        #expect(editedRun.outputTail == "edited\n")
+    }
+}

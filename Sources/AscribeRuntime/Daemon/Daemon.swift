@@ -100,6 +100,58 @@ public actor Daemon {
         sleeper?.cancel()
     }
 
+    /// Re-reads the jobs directory (SIGHUP): validate, then swap. Valid files replace their
+    /// jobs; a file with errors gets `config.rejected` (file:line and message) and the job's
+    /// previous definition stays in force; jobs whose file is gone are removed. One
+    /// `config.loaded` names what was added, changed and removed, with definition hashes.
+    public func reload(signal: Int32? = nil) {
+        guard !stopping else { return }
+        let now = clock.now()
+        let zones = configuration.zones
+        let load: JobDirectoryLoad
+        do {
+            load = try JobDirectory.load(path: configuration.jobsDirectory, zones: { zones.rules(for: $0) })
+        } catch {
+            var rejected = schedulerDraft(.configRejected, at: now)
+            rejected.reason = "reload failed, every previous definition stays in force: \(error.description)"
+            rejected.configSource = configuration.jobsDirectory
+            record([rejected])
+            return
+        }
+        var rejected: [EventDraft] = []
+        var keptByRejection = Set<JobName>()
+        for diagnostic in load.diagnostics where diagnostic.severity == .error {
+            var draft = schedulerDraft(.configRejected, at: now)
+            draft.configSource = "\(diagnostic.path):\(diagnostic.line)"
+            draft.reason = diagnostic.message
+            if let name = try? JobName(JobFile.stem(of: diagnostic.path)), jobs[name] != nil {
+                draft.job = name.rawValue
+                draft.details["kept"] = "the previous definition stays in force"
+                keptByRejection.insert(name)
+            }
+            rejected.append(draft)
+        }
+        var next: [JobName: LoadedJob] = [:]
+        for job in load.jobs { next[job.name] = LoadedJob(definition: job, hash: load.definitionHashes[job.name]) }
+        for name in keptByRejection where next[name] == nil { next[name] = jobs[name] }
+        let added = next.keys.filter { jobs[$0] == nil }.sorted()
+        let removed = jobs.keys.filter { next[$0] == nil }.sorted()
+        let changed = next.keys.filter { name in jobs[name].map { $0.hash != next[name]?.hash } ?? false }.sorted()
+        func listed(_ names: [JobName]) -> String {
+            names.map { "\($0)=\(next[$0]?.hash.map { String($0.prefix(12)) } ?? jobs[$0]?.hash.map { String($0.prefix(12)) } ?? "-")" }
+                .joined(separator: ",")
+        }
+        var loaded = schedulerDraft(.configLoaded, at: now)
+        loaded.reason = "reloaded \(configuration.jobsDirectory)" + (signal.map { " on \(Self.signalName($0))" } ?? "")
+        loaded.details = ["directory": configuration.jobsDirectory, "jobs": String(next.count),
+                          "added": listed(added), "changed": listed(changed), "removed": listed(removed)]
+        jobs = next
+        for name in removed { pending[name] = nil }
+        record(rejected + [loaded])
+        // The next wake-up may now be earlier (a new job); re-plan from the same point.
+        sleeper?.cancel()
+    }
+
     /// True when no run is in progress, queued or still being recorded (for tests and status).
     public var isIdle: Bool { active.isEmpty && pending.isEmpty && batchesInFlight == 0 }
 
