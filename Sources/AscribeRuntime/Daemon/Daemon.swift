@@ -323,7 +323,7 @@ public actor Daemon {
                 batchInstant = slot.fire.instant
             }
             var details: [String: String] = [:]
-            if let shifted = slot.fire.shiftedFrom { details["dst_shifted_from"] = Self.wallClock(shifted) }
+            if let shifted = slot.fire.shiftedFrom { details["dst_shifted_from"] = shifted.wallClockText }
             let run = PendingRun(slot: slot.fire.instant, reason: nil, details: details)
             switch decide(job, at: slot.fire.instant) {
             case .start: batch.append((job, run))
@@ -549,11 +549,6 @@ public actor Daemon {
         draft.configSource = "\(definition.source.path):\(definition.source.line(of: .schedule) ?? 1)"
         draft.configHash = job.hash
         return draft
-    }
-
-    static func wallClock(_ time: CivilDateTime) -> String {
-        let twoDigits = { (value: Int) in value < 10 ? "0\(value)" : "\(value)" }
-        return "\(time.date.year)-\(twoDigits(time.date.month))-\(twoDigits(time.date.day)) \(twoDigits(time.hour)):\(twoDigits(time.minute))"
     }
 
     static func signalName(_ number: Int32) -> String {
