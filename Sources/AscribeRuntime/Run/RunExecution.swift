@@ -332,7 +332,7 @@ public struct RunExecution {
         draft.reason = reason
         draft.argv = argv
         draft.runAs = job.runAs?.description
-        draft.configSource = "\(job.source.path):\(job.source.line(of: .command) ?? 1)"
+        draft.configSource = "\(job.source.path):\(job.source.line(of: .schedule) ?? 1)"
         draft.configHash = definitionHash
         draft.development = environment.development
         return draft
