@@ -176,11 +176,13 @@ public enum SlotHistory {
     public static func answer(job: JobDefinition, zone: ZoneRules, window: WhyWindow, now: Instant,
                               store: EventStore) throws(EventStoreError) -> SlotHistoryReport {
         let slots = slots(of: job, zone: zone, window: window)
+        // Manual runs have no slot, so only a range lists them.
+        let manualWindow: (Instant, Instant)?
         let start: Instant
         let end: Instant
         switch window {
-        case .range(let since, let until): (start, end) = (since, until)
-        case .at: (start, end) = (slots.first ?? now, slots.first ?? now)
+        case .range(let since, let until): (start, end, manualWindow) = (since, until, (since, until))
+        case .at: (start, end, manualWindow) = (slots.first ?? now, slots.first ?? now, nil)
         }
         let from = EventTime(min(start, slots.first ?? start))
         let jobEvents = try store.events(matching: EventFilter(job: job.name.rawValue, since: from, order: .oldestFirst))
@@ -192,7 +194,7 @@ public enum SlotHistory {
         }
         daemonEvents.sort { ($0.time, $0.seq) < ($1.time, $1.seq) }
         let configEvents = try store.events(matching: EventFilter(type: .configLoaded, order: .oldestFirst))
-        return answer(job: job, zone: zone, slots: slots, manualWindow: window == .at(start) ? nil : (start, end),
+        return answer(job: job, zone: zone, slots: slots, manualWindow: manualWindow,
                       now: now, jobEvents: jobEvents, daemonEvents: daemonEvents, configEvents: configEvents)
     }
 
