@@ -32,7 +32,7 @@ _ascribe() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     COMPREPLY=()
     if (( COMP_CWORD == 1 )); then
-        COMPREPLY=($(compgen -W 'check next plan import daemon run log verify version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check next plan import daemon run log why verify version --help --version' -- "$cur"))
         return
     fi
     case ${COMP_WORDS[1]} in
@@ -103,6 +103,17 @@ _ascribe() {
                 --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled' -- "$cur")); return ;;
             esac
             COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --json --help' -- "$cur"))
+            ;;
+        why)
+            case $prev in
+                --jobs|--state) _ascribe_values "$cur" directory; return ;;
+                --at|--since|--until) return ;;
+            esac
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W '--jobs --state --at --since --until --json --help' -- "$cur"))
+            else
+                _ascribe_values "$cur" job
+            fi
             ;;
         verify)
             case $prev in

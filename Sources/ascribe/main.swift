@@ -37,6 +37,7 @@ let commands: [(name: String, summary: String)] = [
     ("daemon", "the scheduler: fire every slot, record every outcome"),
     ("run", "run one job now, recorded with you as the principal"),
     ("log", "show recorded events, filtered by job, identity, type and time"),
+    ("why", "every slot of a job in a window and what became of it, with evidence"),
     ("verify", "re-walk the event log's hash chain and report the first broken link"),
     ("version", "print the version (also --version)"),
 ]
@@ -71,6 +72,7 @@ func ascribe(_ arguments: [String]) -> (ExitCode, Output) {
         case "daemon": return (try DaemonCommand.run(&reader, output: &output), output)
         case "run": return (try RunCommand.run(&reader, output: &output), output)
         case "log": return (try LogCommand.run(&reader, output: &output), output)
+        case "why": return (try WhyCommand.run(&reader, output: &output), output)
         case "verify": return (try VerifyCommand.run(&reader, output: &output), output)
         case "version": return (try VersionCommand.run(&reader, output: &output), output)
         case "help": return (try HelpCommand.run(&reader, output: &output), output)

@@ -1,0 +1,333 @@
+import AscribeCore
+
+/// Which slots `ascribe why` accounts for.
+public enum WhyWindow: Sendable, Equatable {
+    /// Every slot in `[since, until]`.
+    case range(since: Instant, until: Instant)
+    /// The single slot at or just before the instant.
+    case at(Instant)
+}
+
+/// An event an answer rests on.
+public struct Evidence: Sendable, Equatable {
+    public var seq: Int64
+    public var eventID: String
+    public var type: EventType
+
+    init(_ event: Event) {
+        seq = event.seq
+        eventID = event.eventID
+        type = event.type
+    }
+}
+
+/// What became of one slot (or one manual run).
+public enum SlotOutcome: Sendable, Equatable {
+    case succeeded(durationMs: Int64?)
+    case failed(exitCode: Int32?, signal: Int32?, durationMs: Int64?, lastLines: String?)
+    case timedOut(durationMs: Int64?, signal: Int32?)
+    case launchFailed(error: String)
+    case lost(recordedAt: EventTime)
+    case running(firedAt: EventTime)
+    case skipped(because: String)
+    /// Missed while the daemon was down (or the clock jumped); `catchUp` is what the catch-up
+    /// run became, `catchUpPolicy` the policy when none ran.
+    case missed(cause: String, from: EventTime?, until: EventTime?, catchUp: Box?, catchUpPolicy: String?)
+    case notYetDefined(addedAt: EventTime?)
+    case noRecord(daemonStartedSince: EventTime?)
+
+    /// A catch-up run's own outcome, kept indirect so `missed` can hold one.
+    public final class Box: Sendable, Equatable {
+        public let outcome: SlotOutcome
+        init(_ outcome: SlotOutcome) { self.outcome = outcome }
+        public static func == (lhs: Box, rhs: Box) -> Bool { lhs.outcome == rhs.outcome }
+    }
+
+    /// A stable name for scripts (`--json` `kind`).
+    public var kind: String {
+        switch self {
+        case .succeeded: "succeeded"
+        case .failed: "failed"
+        case .timedOut: "timed_out"
+        case .launchFailed: "launch_failed"
+        case .lost: "lost"
+        case .running: "running"
+        case .skipped: "skipped"
+        case .missed: "missed"
+        case .notYetDefined: "not_yet_defined"
+        case .noRecord: "no_record"
+        }
+    }
+
+    /// The outcome in plain words; times as RFC 3339 in `zone`.
+    public func words(in zone: ZoneRules) -> String {
+        func time(_ value: EventTime) -> String { zone.rfc3339(value.instant) }
+        func after(_ ms: Int64?) -> String { ms.map { " after \(Event.duration($0))" } ?? "" }
+        switch self {
+        case .succeeded(let ms):
+            return "ran and succeeded" + (ms.map { " in \(Event.duration($0))" } ?? "")
+        case .failed(let exitCode, let signal, let ms, let lastLines):
+            var text = exitCode.map { "failed with exit \($0)" }
+                ?? signal.map { "failed: killed by \(Self.signalName($0))" } ?? "failed (exit status unavailable)"
+            text += after(ms)
+            if let lastLines { text += "; last lines: " + lastLines }
+            return text
+        case .timedOut(let ms, let signal):
+            return "timed out" + after(ms) + (signal.map { " (\(Self.signalName($0)))" } ?? "")
+        case .launchFailed(let error):
+            return "could not launch: " + error
+        case .lost(let recordedAt):
+            return "lost: the daemon died while it ran (recorded at next start, \(time(recordedAt)))"
+        case .running(let firedAt):
+            return "fired at \(time(firedAt)), still running"
+        case .skipped(let because):
+            return "skipped because " + because
+        case .missed(let cause, let from, let until, let catchUp, let policy):
+            var text = "missed because " + cause
+            if let from { text += " from \(time(from))" }
+            if let until { text += " to \(time(until))" }
+            if let catchUp {
+                text += "; caught up: " + catchUp.outcome.words(in: zone)
+            } else {
+                text += "; not caught up" + (policy.map { " (catch-up = \($0))" } ?? "")
+            }
+            return text
+        case .notYetDefined(let addedAt):
+            return addedAt.map { "not yet defined then (added by config change at \(time($0)))" }
+                ?? "not yet defined then (no daemon has loaded this job yet)"
+        case .noRecord(let started):
+            return started.map { "no record, although the daemon started at \(time($0)) after this slot" }
+                ?? "no record: the daemon was not running and has not started since"
+        }
+    }
+
+    static func signalName(_ number: Int32) -> String {
+        switch number {
+        case 15: "SIGTERM"
+        case 9: "SIGKILL"
+        case 2: "SIGINT"
+        case 1: "SIGHUP"
+        default: "signal \(number)"
+        }
+    }
+}
+
+/// One line of the answer: a scheduled slot, or a manual run in the window.
+public struct SlotAccount: Sendable, Equatable {
+    /// The slot; nil for a manual run.
+    public var slot: Instant?
+    /// The slot, or when a manual run fired: what the answer is ordered by.
+    public var time: Instant
+    public var outcome: SlotOutcome
+    /// For a manual run: who asked, and why.
+    public var manual: (principal: String, reason: String?)?
+    public var evidence: [Evidence]
+
+    /// Plain words, a manual run prefixed with who ran it.
+    public func words(in zone: ZoneRules) -> String {
+        let outcome = self.outcome.words(in: zone)
+        guard let manual else { return outcome }
+        return "manual run by \(manual.principal)" + (manual.reason.map { " (\(Event.escaped($0)))" } ?? "") + ": " + outcome
+    }
+
+    public static func == (lhs: SlotAccount, rhs: SlotAccount) -> Bool {
+        lhs.slot == rhs.slot && lhs.time == rhs.time && lhs.outcome == rhs.outcome
+            && lhs.manual?.principal == rhs.manual?.principal && lhs.manual?.reason == rhs.manual?.reason
+            && lhs.evidence == rhs.evidence
+    }
+}
+
+/// `ascribe why`'s answer for one job.
+public struct SlotHistoryReport: Sendable {
+    public var job: JobName
+    public var zone: ZoneRules
+    /// Slots and manual runs, in time order.
+    public var accounts: [SlotAccount]
+    /// The schedule's next fire after now, said when the window holds no slot.
+    public var nextFire: Instant?
+}
+
+/// Accounts for each slot of a job from the event log: the run it fired and how it ended, the
+/// skip and its reason, the downtime that missed it, or why nothing covers it. Slots come from
+/// the job's current definition.
+public enum SlotHistory {
+    /// How far back `at` looks for the slot at or before its instant (ten years).
+    static let atLookBack: Int64 = 10 * 366 * 86_400
+
+    /// The slots of `job` in `window`.
+    public static func slots(of job: JobDefinition, zone: ZoneRules, window: WhyWindow) -> [Instant] {
+        guard case .calendar(let cron) = job.schedule else { return [] }
+        switch window {
+        case .range(let since, let until):
+            return cron.fires(after: since.adding(seconds: -1), until: until, in: zone).map(\.instant)
+        case .at(let instant):
+            var span: Int64 = 86_400
+            while span <= atLookBack {
+                if let last = cron.fires(after: instant.adding(seconds: -span), until: instant, in: zone).last {
+                    return [last.instant]
+                }
+                span *= 8
+            }
+            return []
+        }
+    }
+
+    /// Reads what the answer needs from `store` and builds it.
+    public static func answer(job: JobDefinition, zone: ZoneRules, window: WhyWindow, now: Instant,
+                              store: EventStore) throws(EventStoreError) -> SlotHistoryReport {
+        let slots = slots(of: job, zone: zone, window: window)
+        // Manual runs have no slot, so only a range lists them.
+        let manualWindow: (Instant, Instant)?
+        let start: Instant
+        let end: Instant
+        switch window {
+        case .range(let since, let until): (start, end, manualWindow) = (since, until, (since, until))
+        case .at: (start, end, manualWindow) = (slots.first ?? now, slots.first ?? now, nil)
+        }
+        let from = EventTime(min(start, slots.first ?? start))
+        let jobEvents = try store.events(matching: EventFilter(job: job.name.rawValue, since: from, order: .oldestFirst))
+        var daemonEvents: [Event] = []
+        for type in [EventType.daemonStarted, .daemonHeartbeat, .daemonStopped] {
+            daemonEvents += try store.events(matching: EventFilter(type: type, until: from, limit: 1))
+            let until = type == .daemonStarted ? nil : EventTime(end.adding(seconds: 1))
+            daemonEvents += try store.events(matching: EventFilter(type: type, since: from, until: until, order: .oldestFirst))
+        }
+        daemonEvents.sort { ($0.time, $0.seq) < ($1.time, $1.seq) }
+        let configEvents = try store.events(matching: EventFilter(type: .configLoaded, order: .oldestFirst))
+        return answer(job: job, zone: zone, slots: slots, manualWindow: manualWindow,
+                      now: now, jobEvents: jobEvents, daemonEvents: daemonEvents, configEvents: configEvents)
+    }
+
+    /// The answer from events already read: `jobEvents` oldest first, `daemonEvents` the
+    /// scheduler's started/heartbeat/stopped events in time order, `configEvents` every `config.loaded`.
+    public static func answer(job: JobDefinition, zone: ZoneRules, slots: [Instant], manualWindow: (Instant, Instant)?,
+                              now: Instant, jobEvents: [Event], daemonEvents: [Event],
+                              configEvents: [Event]) -> SlotHistoryReport {
+        var bySlot: [Int64: [Event]] = [:]
+        var terminal: [String: Event] = [:]
+        var collapsed: [(first: EventTime, last: EventTime, event: Event)] = []
+        for event in jobEvents {
+            if event.type.isRunTerminal, let runID = event.runID { terminal[runID] = event }
+            guard let slot = event.scheduledFor else { continue }
+            bySlot[slot.millisecondsSinceEpoch, default: []].append(event)
+            if event.type == .runMissed, let first = event.details["first"].flatMap(parseTime),
+               let last = event.details["last"].flatMap(parseTime) {
+                collapsed.append((first, last, event))
+            }
+        }
+        let addedAt = configEvents.first { lists(job.name.rawValue, $0) }?.time
+
+        var accounts: [SlotAccount] = []
+        for slot in slots {
+            let slotTime = EventTime(slot)
+            let events = bySlot[slotTime.millisecondsSinceEpoch] ?? []
+            let fired = events.last { $0.type == .runFired }
+            var evidence: [Evidence] = []
+            var ran: SlotOutcome?
+            if let fired {
+                let end = fired.runID.flatMap { terminal[$0] }
+                evidence += [Evidence(fired)] + (end.map { [Evidence($0)] } ?? [])
+                ran = outcome(of: fired, end: end)
+            }
+            let outcome: SlotOutcome
+            if let missed = events.first(where: { $0.type == .runMissed })
+                ?? collapsed.first(where: { $0.first <= slotTime && slotTime <= $0.last })?.event {
+                let (cause, down, downEvidence) = downtime(for: slot, missed: missed, daemonEvents: daemonEvents)
+                evidence = [Evidence(missed)] + downEvidence + evidence
+                outcome = .missed(cause: cause, from: down.from, until: down.until, catchUp: ran.map(SlotOutcome.Box.init),
+                                  catchUpPolicy: missed.details["catch_up"])
+            } else if let ran {
+                outcome = ran
+            } else if let skipped = events.last(where: { $0.type == .runSkipped }) {
+                evidence = [Evidence(skipped)]
+                outcome = .skipped(because: skipWords(skipped))
+            } else if addedAt.map({ slotTime < $0 }) ?? true {
+                outcome = .notYetDefined(addedAt: addedAt)
+                if let added = configEvents.first(where: { lists(job.name.rawValue, $0) }) { evidence = [Evidence(added)] }
+            } else {
+                let started = daemonEvents.first { $0.type == .daemonStarted && $0.time >= slotTime }
+                evidence = started.map { [Evidence($0)] } ?? []
+                outcome = .noRecord(daemonStartedSince: started?.time)
+            }
+            accounts.append(SlotAccount(slot: slot, time: slot, outcome: outcome, manual: nil, evidence: evidence))
+        }
+        if let (start, end) = manualWindow {
+            for event in jobEvents where event.type == .runFired && event.scheduledFor == nil
+                && event.details["trigger"] == "manual" && event.time.instant >= start && event.time.instant <= end {
+                let endEvent = event.runID.flatMap { terminal[$0] }
+                accounts.append(SlotAccount(
+                    slot: nil, time: event.time.instant, outcome: outcome(of: event, end: endEvent),
+                    manual: (event.principal ?? event.actor, event.reason),
+                    evidence: [Evidence(event)] + (endEvent.map { [Evidence($0)] } ?? [])))
+            }
+        }
+        accounts.sort { $0.time < $1.time }
+        var nextFire: Instant?
+        if slots.isEmpty, case .calendar(let cron) = job.schedule { nextFire = cron.nextFire(after: now, in: zone)?.instant }
+        return SlotHistoryReport(job: job.name, zone: zone, accounts: accounts, nextFire: nextFire)
+    }
+
+    /// How a fired run ended, or that it has not.
+    static func outcome(of fired: Event, end: Event?) -> SlotOutcome {
+        guard let end else { return .running(firedAt: fired.time) }
+        switch end.type {
+        case .runSucceeded: return .succeeded(durationMs: end.durationMs)
+        case .runTimedOut: return .timedOut(durationMs: end.durationMs, signal: end.signal)
+        case .runLaunchFailed: return .launchFailed(error: Event.escaped(end.details["error"] ?? end.reason ?? "no error recorded"))
+        case .runLost: return .lost(recordedAt: end.time)
+        default:
+            return .failed(exitCode: end.exitCode, signal: end.signal, durationMs: end.durationMs,
+                           lastLines: end.outputTail.flatMap(lastLines))
+        }
+    }
+
+    /// The last three non-blank lines of a tail, escaped and joined with ` | `.
+    static func lastLines(_ tail: String) -> String? {
+        let lines = tail.split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }.suffix(3)
+        guard !lines.isEmpty else { return nil }
+        return lines.map { Event.escaped($0.count > 120 ? String($0.prefix(119)) + "…" : String($0)) }.joined(separator: " | ")
+    }
+
+    static func skipWords(_ skipped: Event) -> String {
+        switch skipped.details["skip_reason"] {
+        case "overlap":
+            return "run \(skipped.details["running_run_id"] ?? "(unnamed)") was still in progress (overlap)"
+        case "job-disabled":
+            return "the job was disabled by \(skipped.details["disabled_by"] ?? "its job file")"
+        case "daemon-stopping":
+            return "the daemon stopped before this queued run could start"
+        default:
+            return Event.escaped(skipped.reason ?? skipped.details["skip_reason"] ?? "no reason recorded")
+        }
+    }
+
+    /// The cause of a miss, and its window: for a daemon outage, the last sign of life before
+    /// the slot and the next `daemon.started` after it, found in the log.
+    static func downtime(for slot: Instant, missed: Event, daemonEvents: [Event])
+        -> (String, (from: EventTime?, until: EventTime?), [Evidence]) {
+        let recordedFrom = missed.details["down_from"].flatMap(parseTime)
+        let recordedUntil = missed.details["down_until"].flatMap(parseTime)
+        if missed.reason?.hasPrefix("the wall clock") == true {
+            return ("the wall clock jumped forward", (recordedFrom, recordedUntil), [])
+        }
+        let slotTime = EventTime(slot)
+        let before = daemonEvents.last { $0.time < slotTime }
+        let after = daemonEvents.first { $0.type == .daemonStarted && $0.time >= slotTime }
+        return ("the daemon was down", (before?.time ?? recordedFrom, after?.time ?? recordedUntil),
+                [before, after].compactMap { $0.map(Evidence.init) })
+    }
+
+    /// Whether a `config.loaded` names `job` among its loaded (`jobs`) or `added` entries.
+    static func lists(_ job: String, _ event: Event) -> Bool {
+        ["jobs", "added"].contains { key in
+            (event.details[key] ?? "").split(separator: ",").contains { entry in
+                entry.contains("=") && entry.prefix { $0 != "=" } == job
+            }
+        }
+    }
+
+    static func parseTime(_ text: String) -> EventTime? {
+        guard let parsed = RFC3339.parse(text) else { return nil }
+        return EventTime(ZoneRules.utc.instant(for: parsed))
+    }
+}

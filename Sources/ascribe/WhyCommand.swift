@@ -1,0 +1,106 @@
+import AscribeCore
+import AscribeRuntime
+
+enum WhyCommand {
+    static let help = """
+        Usage: ascribe why JOB [--jobs DIR] [--state DIR] [--at T | --since T] [--until T] [--json]
+
+        Every scheduled slot of JOB in the window and what became of it, in plain words, with
+        the events that show it: ran and succeeded, failed (exit code, last lines), timed out,
+        could not launch, lost, still running, skipped (and why), missed (the daemon's downtime),
+        not yet defined then, or no record. Manual runs in the window are listed too. Slots come
+        from the job's current definition. Times are in the job's zone.
+
+        Options:
+          --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
+          --state DIR    state directory holding events.db (default \(DefaultPaths.stateDirectoryHelp))
+          --at T         only the slot at or just before T
+          --since T      slots from T on (default: 24h ago): RFC 3339, now, or an age such as 90m, 2h, 7d
+          --until T      slots up to T (default: now; same forms)
+          --json         one JSON object per slot: slot, kind, words, evidence
+
+        Examples:
+          ascribe why stale-lock-reaper
+          ascribe why stale-lock-reaper --at 2026-11-23T02:55:00Z
+          ascribe why backup-uploader --since 7d --json
+        """
+
+    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
+        if reader.wantsHelp {
+            output.line(help)
+            return .ok
+        }
+        let host = HostContext()
+        let jobsDirectory = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
+        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
+        let atText = try reader.option("--at")
+        let sinceText = try reader.option("--since")
+        let untilText = try reader.option("--until")
+        let json = reader.flag("--json")
+        let names = try reader.positionals(max: 1)
+        guard let name = names.first else { throw UsageError(message: "name the job to explain") }
+        if atText != nil, sinceText != nil || untilText != nil {
+            throw UsageError(message: "--at names one slot; it cannot be combined with --since or --until")
+        }
+        let now = SystemClock.now()
+        let window: WhyWindow
+        if let atText {
+            window = .at(try host.pastTime(atText, option: "--at"))
+        } else {
+            let since = try sinceText.map { (text) throws(UsageError) in try host.pastTime(text, option: "--since") }
+                ?? now.adding(seconds: -86_400)
+            let until = try untilText.map { (text) throws(UsageError) in try host.pastTime(text, option: "--until") } ?? now
+            window = .range(since: since, until: until)
+        }
+        let load = try host.loadJobs(jobsDirectory)
+        guard let job = load.jobs.first(where: { $0.name.rawValue == name }) else {
+            output.error("ascribe why: no loadable job \"\(name)\" in \(jobsDirectory)")
+            return .badInput
+        }
+        let store = try host.openStore(state: state, access: .readOnly)
+        let zone = job.timezone ?? host.systemZone
+        let report: SlotHistoryReport
+        do throws(EventStoreError) {
+            report = try SlotHistory.answer(job: job, zone: zone, window: window, now: now, store: store)
+        } catch {
+            output.error("ascribe why: \(error.description)")
+            return .findings
+        }
+        if report.accounts.isEmpty {
+            let next = report.nextFire.map { "the schedule's next fire is \(zone.rfc3339($0))" }
+                ?? "the schedule (\(job.schedule)) has no next fire time"
+            let words = "no slot of \(name) in the window; \(next)"
+            if json {
+                output.line(JSONValue.object([
+                    ("slot", .null), ("kind", .string("no_slot")), ("words", .string(words)),
+                    ("next", .optional(report.nextFire.map { zone.rfc3339($0) })), ("evidence", .array([])),
+                ]).rendered)
+            } else {
+                output.line(words)
+            }
+            return .ok
+        }
+        for account in report.accounts {
+            let words = account.words(in: zone)
+            let evidence = account.evidence
+            if json {
+                output.line(JSONValue.object([
+                    ("slot", .optional(account.slot.map { zone.rfc3339($0) })),
+                    ("time", .string(zone.rfc3339(account.time))),
+                    ("kind", .string(account.outcome.kind)),
+                    ("manual", .bool(account.manual != nil)),
+                    ("words", .string(words)),
+                    ("evidence", .array(evidence.map {
+                        .object([("seq", .int($0.seq)), ("event_id", .string($0.eventID)), ("type", .string($0.type.rawValue))])
+                    })),
+                ]).rendered)
+                continue
+            }
+            output.line(zone.rfc3339(account.time) + "  " + words)
+            if !evidence.isEmpty {
+                output.line("    evidence: " + evidence.map { "#\($0.seq) \($0.type.rawValue)" }.joined(separator: ", "))
+            }
+        }
+        return .ok
+    }
+}
