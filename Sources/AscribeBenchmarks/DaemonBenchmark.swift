@@ -17,7 +17,7 @@ enum DaemonBenchmark {
         let limit = raiseFileLimit()
         print("RLIMIT_NOFILE inherited by the daemon: soft \(limit.soft), hard \(limit.hard) (\(limit.raised ? "raised by the benchmark" : "not raised: the soft limit was already enough")).\n")
         print("## Jobs due at the same minute: delay from the slot instant\n")
-        print("`run.fired` = the event's `time` (all of a slot's `run.fired` share one durable transaction); spawn = the terminal event's `time` − `duration_ms`.\n")
+        print("`run.fired` = the event's `time` (all of a slot's `run.fired` share one durable transaction); spawn = the terminal event's `time` − `duration_ms` (an upper bound: that `time` is taken after earlier terminal events' durable commits, so it includes the wait in that queue).\n")
         print("| jobs | slot | fired / succeeded | run.fired p50 / p99 / max (ms) | spawn p50 / p99 / max (ms) | peak open fds | target (p99 spawn) |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         burst(executable: executable, jobs: 1000, target: "< 1000 ms")
