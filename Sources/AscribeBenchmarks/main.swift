@@ -5,6 +5,7 @@ import Foundation
 /// Release-build benchmarks that print figures (never timed assertions in tests).
 /// Run: swift run -c release ascribe-benchmarks   (figures go to BENCHMARKS.md by hand)
 /// `ascribe-benchmarks events` runs only the event store section, with the 1M-event store.
+/// `ascribe-benchmarks daemon [idle-seconds]` runs only the daemon section (issue 4, a few minutes).
 
 /// A realistic mix: what crontabs and job directories actually hold, with varied values.
 func realisticExpressions(count: Int, rng: inout SplitMix64) -> [String] {
@@ -113,6 +114,13 @@ func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
 }
 
 func format(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
+
+if CommandLine.arguments.dropFirst().first == "daemon" {
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ascribe").path
+    let idleSeconds = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 300
+    DaemonBenchmark.run(executable: executable, idleSeconds: idleSeconds)
+    exit(0)
+}
 
 if CommandLine.arguments.dropFirst().first == "events" {
     EventStoreBenchmark.run(includingLargeStore: true)
