@@ -1,4 +1,5 @@
 import AscribeCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -258,18 +259,55 @@ public struct RunExecution {
             }
         }
         supervisor.finish()
-        for await completion in supervisor.completions {
-            guard let index = byRunID[completion.runID] else { continue }
-            var terminal = terminalDraft(from: fired[index], completion: completion)
-            terminal.outputCapBytes = Int64(prepared.first { $0.index == index }?.launch.request.outputCapBytes ?? 0)
-            do {
-                events[index].append(try store.append(terminal))
-                results[index] = .completed(completion)
-            } catch {
-                results[index] = .completedUnrecorded(completion, error)
+        // Group commit: completions collect while a commit is in flight, and the next commit
+        // takes all of them at once, so a burst pays one fsync per group rather than per run,
+        // and no terminal event waits for anything but the commit before it.
+        let arrived = CompletionQueue()
+        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let pump = Task {
+            for await completion in supervisor.completions {
+                arrived.push(completion)
+                wake.yield()
             }
-            report(index)
+            wake.finish()
         }
+        let caps = Dictionary(prepared.map { ($0.index, Int64($0.launch.request.outputCapBytes)) }) { first, _ in first }
+        func commit(_ completions: [LaunchCompletion]) {
+            let indices = completions.map { byRunID[$0.runID] }
+            var drafts: [EventDraft] = []
+            for (completion, index) in zip(completions, indices) {
+                guard let index else { continue }
+                var terminal = terminalDraft(from: fired[index], completion: completion)
+                terminal.outputCapBytes = caps[index]
+                drafts.append(terminal)
+            }
+            let written: Result<[Event], EventStoreError>
+            do {
+                written = .success(try store.append(drafts))
+            } catch {
+                written = .failure(error)
+            }
+            var position = 0
+            for (completion, index) in zip(completions, indices) {
+                guard let index else { continue }
+                switch written {
+                case .success(let stored):
+                    events[index].append(stored[position])
+                    results[index] = .completed(completion)
+                case .failure(let error):
+                    results[index] = .completedUnrecorded(completion, error)
+                }
+                position += 1
+                report(index)
+            }
+        }
+        for await _ in wakeups {
+            let batch = arrived.takeAll()
+            if !batch.isEmpty { commit(batch) }
+        }
+        await pump.value
+        let rest = arrived.takeAll()
+        if !rest.isEmpty { commit(rest) }
         return reports()
     }
 
@@ -382,5 +420,21 @@ public struct RunExecution {
             terminal.details["credentials_cleanup"] = "\(path): \(error)"
         }
         return terminal
+    }
+}
+
+/// Completions handed from the supervisor's stream to the committing loop.
+private final class CompletionQueue: Sendable {
+    private let items = Mutex<[LaunchCompletion]>([])
+
+    func push(_ completion: LaunchCompletion) {
+        items.withLock { $0.append(completion) }
+    }
+
+    func takeAll() -> [LaunchCompletion] {
+        items.withLock { items in
+            defer { items.removeAll() }
+            return items
+        }
     }
 }
