@@ -1,5 +1,7 @@
 import AscribeCore
 import AscribeRuntime
+import Dispatch
+import Synchronization
 
 enum RunCommand {
     static let help = """
@@ -52,8 +54,22 @@ enum RunCommand {
         let store = try host.openStore(state: state, access: .readWrite)
         let environment = RunEnvironment(host: HostName.current(), stateDirectory: state,
                                          credentialStore: credentials, development: development)
-        let report = RunExecution(store: store, environment: environment)
-            .runNow(job, definitionHash: load.definitionHashes[job.name], principal: .current(), reason: reason)
+        let execution = RunExecution(store: store, environment: environment)
+        let order = RunOrder(job: job, definitionHash: load.definitionHashes[job.name], principal: .current(),
+                             reason: reason)
+        // The same path the daemon takes for due slots, waited for in the foreground.
+        let finished = DispatchSemaphore(value: 0)
+        let reports = Mutex<[RunReport]>([])
+        Task {
+            let result = await execution.runTogether([order])
+            reports.withLock { $0 = result }
+            finished.signal()
+        }
+        finished.wait()
+        guard let report = reports.withLock({ $0.first }) else {
+            output.error("ascribe run: \(job.name): no report came back")
+            return .findings
+        }
 
         if json {
             for event in report.events { output.line(event.jsonObject.rendered) }

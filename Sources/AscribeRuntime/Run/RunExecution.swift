@@ -106,56 +106,6 @@ public struct RunExecution {
             makeDigest: { SHA256OutputDigest() }))
     }
 
-    /// A manual run (`ascribe run`): the job's identity is the actor, `principal` the human.
-    public func runNow(_ job: JobDefinition, definitionHash: String?, principal: Principal,
-                       reason: String?) -> RunReport {
-        let runID = RandomIdentifier.hex128()
-        let request = Self.launchRequest(for: job, runID: runID, environment: environment)
-        var fired = firedDraft(for: RunOrder(job: job, definitionHash: definitionHash, principal: principal, reason: reason),
-                               runID: runID, argv: request.arguments)
-        makeOutputDirectories(for: job)
-        let prepared: PreparedLaunch
-        do {
-            prepared = try launcher.prepare(request)
-        } catch {
-            // Nothing started; the slot still gets its fired and terminal record, atomically.
-            let failed = launchFailedDraft(from: fired, failure: error)
-            do {
-                let events = try store.append([fired, failed])
-                return RunReport(runID: runID, result: .launchFailed(error), events: events)
-            } catch let storeError {
-                return RunReport(runID: runID, result: .notStarted(storeError), events: [])
-            }
-        }
-        fired.runAs = prepared.account.description
-        if prepared.developmentRun { fired.development = true }
-        let firedEvent: Event
-        do {
-            firedEvent = try store.append(fired)
-        } catch {
-            _ = launcher.cancel(prepared)
-            return RunReport(runID: runID, result: .notStarted(error), events: [])
-        }
-
-        let running: RunningLaunch
-        do {
-            running = try launcher.start(prepared)
-        } catch {
-            let failed = launchFailedDraft(from: fired, failure: error)
-            let events = [firedEvent] + ((try? store.append(failed)).map { [$0] } ?? [])
-            return RunReport(runID: runID, result: .launchFailed(error), events: events)
-        }
-        let completion = launcher.wait(running)
-        var terminal = terminalDraft(from: fired, completion: completion)
-        terminal.outputCapBytes = Int64(request.outputCapBytes)
-        do {
-            let event = try store.append(terminal)
-            return RunReport(runID: runID, result: .completed(completion), events: [firedEvent, event])
-        } catch {
-            return RunReport(runID: runID, result: .completedUnrecorded(completion, error), events: [firedEvent])
-        }
-    }
-
     /// How many runs `runTogether` starts before handing them to the supervisor.
     static let startSlice = 64
 
