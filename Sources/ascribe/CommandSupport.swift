@@ -1,6 +1,7 @@
 import AscribeCore
 import AscribeRuntime
 import Foundation
+import Synchronization
 
 extension String {
     func padding(_ width: Int) -> String {
@@ -77,4 +78,23 @@ extension JobCommand {
         }
         return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
+}
+
+/// Waits, from a command's synchronous entry point, for asynchronous work (the daemon's loop,
+/// a run through `runTogether`) and returns its result (nil only if the work never reported).
+func waitFor<Value: Sendable>(_ work: sending @escaping () async -> Value) -> Value? {
+    let box = AsyncResultBox<Value>()
+    Task {
+        let result = await work()
+        box.value.withLock { $0 = result }
+        box.finished.signal()
+    }
+    box.finished.wait()
+    return box.value.withLock { $0 }
+}
+
+/// Where `waitFor`'s task leaves its result for the waiting thread.
+private final class AsyncResultBox<Value: Sendable>: Sendable {
+    let value = Mutex<Value?>(nil)
+    let finished = DispatchSemaphore(value: 0)
 }

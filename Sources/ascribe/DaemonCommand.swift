@@ -1,8 +1,6 @@
 import AscribeCore
 import AscribeRuntime
-import Dispatch
 import Foundation
-import Synchronization
 
 enum DaemonCommand {
     static let help = """
@@ -74,16 +72,9 @@ enum DaemonCommand {
                 }
             }
         }
-        let finished = DispatchSemaphore(value: 0)
-        let outcome = Mutex<DaemonOutcome?>(nil)
-        Task {
-            let result = await daemon.run()
-            outcome.withLock { $0 = result }
-            finished.signal()
-        }
-        finished.wait()
+        let outcome = waitFor { await daemon.run() }
         withExtendedLifetime((lock, signals)) {}
-        switch outcome.withLock({ $0 }) {
+        switch outcome {
         case .stopped:
             return .ok
         case .failedToStart(let message):

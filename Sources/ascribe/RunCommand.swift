@@ -1,7 +1,5 @@
 import AscribeCore
 import AscribeRuntime
-import Dispatch
-import Synchronization
 
 enum RunCommand {
     static let help = """
@@ -58,15 +56,7 @@ enum RunCommand {
         let order = RunOrder(job: job, definitionHash: load.definitionHashes[job.name], principal: .current(),
                              reason: reason)
         // The same path the daemon takes for due slots, waited for in the foreground.
-        let finished = DispatchSemaphore(value: 0)
-        let reports = Mutex<[RunReport]>([])
-        Task {
-            let result = await execution.runTogether([order])
-            reports.withLock { $0 = result }
-            finished.signal()
-        }
-        finished.wait()
-        guard let report = reports.withLock({ $0.first }) else {
+        guard let report = waitFor({ await execution.runTogether([order]) })?.first else {
             output.error("ascribe run: \(job.name): no report came back")
             return .findings
         }
