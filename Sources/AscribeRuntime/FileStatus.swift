@@ -34,7 +34,7 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
 /// What `stat` says about a file, copied out of the C struct so nothing C-shaped leaves here.
 struct FileStatus: Equatable {
     enum Kind: Equatable {
-        case regular, directory, symbolicLink, other
+        case regular, directory, symbolicLink, socket, other
     }
 
     var kind: Kind
@@ -68,6 +68,7 @@ struct FileStatus: Equatable {
         case S_IFREG: kind = .regular
         case S_IFDIR: kind = .directory
         case S_IFLNK: kind = .symbolicLink
+        case S_IFSOCK: kind = .socket
         default: kind = .other
         }
         permissions = UInt32(info.st_mode & 0o7777)

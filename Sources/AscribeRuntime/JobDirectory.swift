@@ -119,7 +119,7 @@ public enum JobDirectory {
                     containerPath = parent
                     container = try FileStatus(path: parent, followingLinks: true)
                 }
-            case .directory, .other:
+            case .directory, .socket, .other:
                 return refused(filePath, "not a regular file; a job file must be a plain file")
             }
         } catch {

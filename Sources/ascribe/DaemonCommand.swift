@@ -4,7 +4,7 @@ import Foundation
 
 enum DaemonCommand {
     static let help = """
-        Usage: ascribe daemon [--jobs DIR] [--state DIR] [--credentials DIR] [--dev] [--quiet]
+        Usage: ascribe daemon [--jobs DIR] [--state DIR] [--credentials DIR] [--control-group GROUP] [--dev] [--quiet]
 
         The scheduler. Sleeps until the next slot of any job, fires it, and records every slot in
         the event log: fired (then succeeded, failed, timed out), skipped with a reason (overlap,
@@ -13,13 +13,18 @@ enum DaemonCommand {
         One daemon per state directory (<state>/daemon.lock). SIGHUP: reload the jobs directory
         (valid files swap in; a broken file is rejected and its previous definition stays).
         SIGTERM or SIGINT: stop firing, give running jobs 30 s, terminate the rest, record
-        daemon.stopped, exit 0.
+        daemon.stopped, exit 0. Control socket <state>/control.sock (mode 0660, the control group):
+        `ascribe run`, `disable`, `enable` and `status` talk to the daemon through it; callers are
+        identified by the kernel (SO_PEERCRED) and only root, the daemon's user and members of the
+        control group are served; refusals are recorded as control.refused.
 
         Options:
           --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
           --state DIR         state directory: events.db, daemon.lock, run output (default \(DefaultPaths.stateDirectoryHelp))
           --credentials DIR   credential store (default /etc/ascribe/credentials as root,
                               <state>/credentials otherwise)
+          --control-group GROUP  who besides root and the daemon's user may control it (default: the
+                              group "ascribe" when it exists, else none); `none` for nobody else
           --dev               a developer's laptop: run every job as yourself, mark every event as development
           --quiet             do not print events
 
@@ -38,10 +43,21 @@ enum DaemonCommand {
         let jobs = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
         let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
         let credentials = try reader.option("--credentials") ?? DefaultPaths.credentialStore(stateDirectory: state)
+        let controlGroup = try reader.option("--control-group")
         let development = reader.flag("--dev")
         let quiet = reader.flag("--quiet")
         _ = try reader.positionals(max: 0)
 
+        let access: ControlAccess
+        do {
+            switch controlGroup {
+            case "none"?: access = ControlAccess(group: nil)
+            case let name?: access = try ControlAccess.resolve(groupName: name)
+            case nil: access = (try? ControlAccess.resolve(groupName: ControlAccess.defaultGroupName)) ?? ControlAccess(group: nil)
+            }
+        } catch {
+            throw UsageError(message: error.description)
+        }
         let lock: DaemonLock
         do {
             lock = try DaemonLock(stateDirectory: state)
@@ -53,7 +69,7 @@ enum DaemonCommand {
         let host = HostContext()
         let configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
-            host: HostName.current(), zones: host.zones, defaultZone: host.systemZone)
+            host: HostName.current(), zones: host.zones, defaultZone: host.systemZone, control: access)
         let daemon = Daemon(configuration: configuration) { line in
             switch line {
             case .event(let event):

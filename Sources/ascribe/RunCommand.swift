@@ -5,11 +5,14 @@ enum RunCommand {
     static let help = """
         Usage: ascribe run JOB [--jobs DIR] [--state DIR] [--credentials DIR] [--reason TEXT] [--dev] [--json]
 
-        Runs one job now, in the foreground, through the same launcher and event log as the
-        scheduler: `run.fired` is made durable before anything starts (if it cannot be written,
-        nothing runs), then exactly one terminal event. The actor is the job's identity; the
-        principal is you, as the kernel knows you (your audit login uid, which survives sudo,
-        else your real uid) — never a flag or an environment variable.
+        Runs one job now and waits for it: `run.fired` is made durable before anything starts
+        (if it cannot be written, nothing runs), then exactly one terminal event. The actor is
+        the job's identity; the principal is you, as the kernel knows you (your audit login uid,
+        which survives sudo, else your real uid) — never a flag or an environment variable.
+        When a daemon is running on the state directory, the run goes through it (its control
+        socket): the daemon's jobs and credentials apply, and so do its rules — a disabled job
+        or identity, or a run in progress with overlap = skip or queue, refuses the run and
+        records run.skipped. Otherwise the run starts here, through the same launcher and log.
 
         Options:
           --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
@@ -41,6 +44,10 @@ enum RunCommand {
         let json = reader.flag("--json")
         let names = try reader.positionals(max: 1)
         guard let name = names.first else { throw UsageError(message: "name the job to run") }
+        if let code = ControlExchange.perform(.run(job: name, reason: reason), state: state, command: "run", json: json,
+                                              orLocally: true, output: &output) {
+            return code
+        }
 
         let host = HostContext()
         let load = try host.loadJobs(directory)
@@ -67,29 +74,11 @@ enum RunCommand {
             for event in report.events { output.line(event.logLine) }
         }
         switch report.result {
-        case .notStarted(let error):
-            output.error("ascribe run: \(job.name) was not started: its run.fired event could not be recorded: \(error.description)")
-            return .findings
-        case .launchFailed(let failure):
-            output.error("ascribe run: \(job.name) could not launch: \(failure.description)")
-            return .findings
-        case .completedUnrecorded(let completion, let error):
-            output.error("ascribe run: \(job.name) \(completion.outcome.description), but its terminal event could not be recorded: \(error.description)")
-            return .findings
-        case .unaccounted:
-            output.error("ascribe run: \(job.name) started, but its end was not reported; its record stays open until the next daemon start marks it lost")
-            return .findings
-        case .completed(let completion):
-            if !json {
-                var summary = "\(job.name) as \(completion.account.user): \(completion.outcome.description) after \(duration(completion.durationMilliseconds))"
-                if let path = completion.output.path { summary += "; output \(completion.output.totalBytes) bytes in \(path)" }
-                output.line(summary)
-            }
-            return completion.outcome.succeeded ? .ok : .findings
+        case .completed:
+            if !json { output.line(report.summary(job: job.name)) }
+        default:
+            output.error("ascribe run: " + report.summary(job: job.name))
         }
-    }
-
-    private static func duration(_ milliseconds: Int64) -> String {
-        milliseconds < 1000 ? "\(milliseconds) ms" : "\(Double(milliseconds / 100) / 10) s"
+        return report.succeeded ? .ok : .findings
     }
 }

@@ -322,7 +322,7 @@ extension Character {
 }
 
 extension String {
-    var trimmingWhitespace: String {
+    public var trimmingWhitespace: String {
         var scalars = Substring(self)
         while let first = scalars.first, first == " " || first == "\t" { scalars = scalars.dropFirst() }
         while let last = scalars.last, last == " " || last == "\t" { scalars = scalars.dropLast() }

@@ -27,10 +27,19 @@ public struct Principal: Hashable, Sendable, CustomStringConvertible {
         return Principal(uid: uid, name: name(of: uid), source: .realUID)
     }
 
+    /// Another process's principal (a control client): its audit login uid when set, else `uid`,
+    /// the uid the kernel reported for it.
+    static func peer(pid: Int32, uid: UInt32) -> Principal {
+        if pid > 0, let loginUID = auditLoginUID(process: "\(pid)") {
+            return Principal(uid: loginUID, name: name(of: loginUID), source: .auditLoginUID)
+        }
+        return Principal(uid: uid, name: name(of: uid), source: .realUID)
+    }
+
     /// The audit login uid, or nil when unset (4294967295) or unreadable.
-    static func auditLoginUID() -> UInt32? {
+    static func auditLoginUID(process: String = "self") -> UInt32? {
         let noCheck: (FileStatus) throws(Never) -> Void = { _ in }
-        guard let bytes = try? FileSystem.read("/proc/self/loginuid", limit: 32, check: noCheck) else { return nil }
+        guard let bytes = try? FileSystem.read("/proc/\(process)/loginuid", limit: 32, check: noCheck) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
         guard let value = UInt32(text), value != UInt32.max else { return nil }
         return value

@@ -22,33 +22,44 @@ public actor Daemon {
         var hash: String?
     }
 
-    /// A slot waiting for its job's current run to end (`overlap = queue`, `catch-up`).
+    /// A run to start: a slot (possibly waiting for its job's current run to end, with
+    /// `overlap = queue` or `catch-up`), or a manual run (no slot, a principal).
     struct PendingRun {
-        var slot: Instant
+        var slot: Instant?
         var reason: String?
         var details: [String: String]
+        var principal: Principal? = nil
+        var runID: String? = nil
     }
 
-    private let configuration: DaemonConfiguration
-    private let clock: any DaemonClock
-    private let actor: String
-    private let output: @Sendable (DaemonOutput) -> Void
+    let configuration: DaemonConfiguration
+    let clock: any DaemonClock
+    let actor: String
+    let output: @Sendable (DaemonOutput) -> Void
 
-    private var store: EventStore?
+    var store: EventStore?
     private var execution: RunExecution?
-    private var jobs: [JobName: LoadedJob] = [:]
-    private var lastProcessed = Instant(secondsSinceEpoch: 0)
+    var jobs: [JobName: LoadedJob] = [:]
+    var lastProcessed = Instant(secondsSinceEpoch: 0)
     private var nextHeartbeat = Instant(secondsSinceEpoch: 0)
     private var steppedBack = false
     /// Run ids in progress per job, oldest first.
-    private var active: [JobName: [String]] = [:]
-    private var jobOfRun: [String: JobName] = [:]
-    private var processGroups: [String: Int32] = [:]
-    private var pending: [JobName: [PendingRun]] = [:]
+    var active: [JobName: [String]] = [:]
+    var jobOfRun: [String: JobName] = [:]
+    var processGroups: [String: Int32] = [:]
+    var pending: [JobName: [PendingRun]] = [:]
     private var batchesInFlight = 0
-    private var stopping = false
+    var stopping = false
     private var stopSignal: Int32?
     private var sleeper: Task<Void, Never>?
+    var startedAt = Instant(secondsSinceEpoch: 0)
+    /// The slot each run in progress stands for (nil: manual).
+    var runSlots: [String: Instant?] = [:]
+    // Control: the socket, what people disabled, refusals, and clients waiting on manual runs.
+    var control: ControlServer?
+    var disablements = Disablements()
+    var refusals: [UInt32: RefusalTally] = [:]
+    var observers: [String: RunObserver] = [:]
 
     public init(configuration: DaemonConfiguration, clock: any DaemonClock = SystemDaemonClock(),
                 output: @escaping @Sendable (DaemonOutput) -> Void = { _ in }) {
@@ -87,6 +98,8 @@ public actor Daemon {
         stopped.details["terminated_runs"] = String(drained.terminated)
         stopped.details["unstarted_queued_runs"] = String(drained.unstarted)
         record([stopped])
+        control?.close()
+        control = nil
         store = nil
         execution = nil
         return .stopped
@@ -157,7 +170,7 @@ public actor Daemon {
 
     // MARK: Start
 
-    private var definitions: [JobDefinition] {
+    var definitions: [JobDefinition] {
         jobs.values.map(\.definition).sorted { $0.name.rawValue < $1.name.rawValue }
     }
 
@@ -187,6 +200,13 @@ public actor Daemon {
             throw DaemonStartError(description: error.description)
         }
         for job in load.jobs { jobs[job.name] = LoadedJob(definition: job, hash: load.definitionHashes[job.name]) }
+        do {
+            disablements = try Disablements(store: store)
+        } catch {
+            throw DaemonStartError(description: "could not read what is disabled from the log, so nothing may run: \(error.description)")
+        }
+        try startControl()
+        startedAt = now
 
         // Read before this start writes anything: the previous daemon's last sign of life.
         let downSince = lastSignOfLife()
@@ -194,6 +214,10 @@ public actor Daemon {
         var started = schedulerDraft(.daemonStarted, at: now)
         started.details = ["jobs": String(jobs.count), "version": AscribeVersion.current,
                            "dev": configuration.development ? "yes" : "no", "pid": String(getpid())]
+        if let control {
+            started.details["control_socket"] = control.path
+            started.details["control_group"] = configuration.control?.group?.name ?? "none"
+        }
         var loaded = schedulerDraft(.configLoaded, at: now)
         loaded.reason = "loaded \(jobs.count) job(s) from \(configuration.jobsDirectory)"
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": definitions.map {
@@ -355,6 +379,10 @@ public actor Daemon {
             return .skip(skipReason: "job-disabled", reason: "job \(definition.name) is disabled by its job file \(source)",
                          details: ["disabled_by": source])
         }
+        if let blocked = disablements.blocking(definition) {
+            return .skip(skipReason: blocked.skipDetails["skip_reason"] ?? "disabled", reason: blocked.skipReason,
+                         details: blocked.skipDetails)
+        }
         guard let running = active[definition.name]?.first else { return .start }
         switch definition.overlap {
         case .allow:
@@ -374,14 +402,15 @@ public actor Daemon {
 
     /// Starts one batch in its own task: `runTogether` records every fired event in one
     /// transaction, then each terminal event as its run ends.
-    private func dispatch(_ runs: [(LoadedJob, PendingRun)]) {
+    func dispatch(_ runs: [(LoadedJob, PendingRun)]) {
         var orders: [RunOrder] = []
         for (job, run) in runs {
-            let runID = RandomIdentifier.hex128()
+            let runID = run.runID ?? RandomIdentifier.hex128()
             active[job.definition.name, default: []].append(runID)
             jobOfRun[runID] = job.definition.name
-            orders.append(RunOrder(job: job.definition, definitionHash: job.hash, scheduledFor: EventTime(run.slot),
-                                   reason: run.reason, runID: runID, details: run.details))
+            runSlots[runID] = run.slot
+            orders.append(RunOrder(job: job.definition, definitionHash: job.hash, scheduledFor: run.slot.map(EventTime.init),
+                                   principal: run.principal, reason: run.reason, runID: runID, details: run.details))
         }
         batchesInFlight += 1
         Task { await self.execute(orders) }
@@ -390,8 +419,14 @@ public actor Daemon {
     private func execute(_ orders: [RunOrder]) async {
         if let execution {
             _ = await execution.runTogether(orders, progress: RunProgress(
-                started: { runID, pid in self.processGroups[runID] = pid },
-                ended: { report in self.runEnded(report.runID) }))
+                started: { runID, pid in
+                    self.processGroups[runID] = pid
+                    self.observers[runID]?.started(pid)
+                },
+                ended: { report in
+                    self.observers.removeValue(forKey: report.runID)?.ended(report)
+                    self.runEnded(report.runID)
+                }))
         } else {
             for order in orders { runEnded(order.runID ?? "") }
         }
@@ -400,11 +435,16 @@ public actor Daemon {
 
     private func runEnded(_ runID: String) {
         processGroups[runID] = nil
+        runSlots[runID] = nil
         guard let name = jobOfRun.removeValue(forKey: runID) else { return }
         active[name]?.removeAll { $0 == runID }
         guard active[name]?.isEmpty ?? true else { return }
         active[name] = nil
         guard !stopping, let job = jobs[name], var queue = pending[name], !queue.isEmpty else { return }
+        guard disablements.blocking(job.definition) == nil else {
+            skipQueued(of: [job.definition], now: clock.now())
+            return
+        }
         let next = queue.removeFirst()
         pending[name] = queue.isEmpty ? nil : queue
         dispatch([(job, next)])
@@ -434,7 +474,7 @@ public actor Daemon {
             }
             let missed = slots.latest.filter { !accounted.contains(EventTime($0.instant).millisecondsSinceEpoch) }
             let reason = "\(cause.words) from \(EventTime(start).rfc3339) to \(EventTime(end).rfc3339)"
-            var policy = catchUp && definition.enabled ? definition.catchUp : .none
+            var policy = catchUp && definition.enabled && disablements.blocking(definition) == nil ? definition.catchUp : .none
             var runs: [Instant] = []
             if slots.count <= Self.missedLimit {
                 for fire in missed {
@@ -524,7 +564,7 @@ public actor Daemon {
 
     /// Appends the daemon's own events; a failed write cannot be recorded anywhere else, so it
     /// is printed.
-    private func record(_ drafts: [EventDraft]) {
+    func record(_ drafts: [EventDraft]) {
         guard let store, !drafts.isEmpty else { return }
         do {
             try store.append(drafts)
@@ -533,18 +573,18 @@ public actor Daemon {
         }
     }
 
-    private func schedulerDraft(_ type: EventType, at time: Instant) -> EventDraft {
+    func schedulerDraft(_ type: EventType, at time: Instant) -> EventDraft {
         EventDraft(time: EventTime(time), host: configuration.host, type: type, actor: actor,
                    development: configuration.development)
     }
 
-    private func runDraft(_ type: EventType, job: LoadedJob, slot: Instant, at time: Instant) -> EventDraft {
+    func runDraft(_ type: EventType, job: LoadedJob, slot: Instant?, at time: Instant) -> EventDraft {
         let definition = job.definition
         var draft = schedulerDraft(type, at: time)
         draft.owner = definition.owner.text
         draft.job = definition.name.rawValue
         draft.identity = definition.identity.rawValue
-        draft.scheduledFor = EventTime(slot)
+        draft.scheduledFor = slot.map(EventTime.init)
         draft.runAs = definition.runAs?.description
         draft.configSource = "\(definition.source.path):\(definition.source.line(of: .schedule) ?? 1)"
         draft.configHash = job.hash

@@ -23,9 +23,13 @@ public struct DaemonConfiguration: Sendable {
     /// After that SIGTERM, how long before SIGKILL.
     public var terminateGrace: Duration = .seconds(10)
     public var helperPath: String?
+    /// Who may use the control socket; nil: no control socket.
+    public var control: ControlAccess?
 
     public init(jobsDirectory: String, stateDirectory: String, credentialStore: String, development: Bool,
-                host: String, zones: ZoneDatabase = ZoneDatabase(), defaultZone: ZoneRules, helperPath: String? = nil) {
+                host: String, zones: ZoneDatabase = ZoneDatabase(), defaultZone: ZoneRules, helperPath: String? = nil,
+                control: ControlAccess? = nil) {
+        self.control = control
         self.jobsDirectory = jobsDirectory
         self.stateDirectory = stateDirectory
         self.credentialStore = credentialStore

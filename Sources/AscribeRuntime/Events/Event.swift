@@ -3,8 +3,8 @@ import AscribeCore
 import Glibc
 #endif
 
-/// What happened, exactly the types of PRODUCT.md section 5. The raw value is what the store
-/// holds and what `log --type` matches.
+/// What happened: the types of PRODUCT.md section 5, plus `control.refused`. The raw value is
+/// what the store holds and what `log --type` matches.
 public enum EventType: String, CaseIterable, Sendable {
     case runFired = "run.fired"
     case runSucceeded = "run.succeeded"
@@ -23,6 +23,9 @@ public enum EventType: String, CaseIterable, Sendable {
     case identityEnabled = "identity.enabled"
     case jobDisabled = "job.disabled"
     case jobEnabled = "job.enabled"
+    /// A control request the daemon refused (not root, not its user, not in the control
+    /// group): the attempt itself is evidence. Not in PRODUCT.md's list; see docs/CONTROL.md.
+    case controlRefused = "control.refused"
 
     /// Run events are about one job's run, so the store requires their job, identity and owner.
     public var isRun: Bool { rawValue.hasPrefix("run.") }
@@ -96,7 +99,8 @@ public struct EventDraft: Equatable, Sendable {
     public var host: String
     public var type: EventType
     /// Who acted: the job's identity for run events, `ascribe-scheduler@<host>` for the daemon,
-    /// the human for an enable/disable. Never empty, never an anonymous name.
+    /// the scheduler for what it carries out on a person's request (the person is the principal).
+    /// Never empty, never an anonymous name.
     public var actor: String
     /// On whose behalf, when delegated (the human behind `ascribe run`), as the kernel says.
     public var principal: String?

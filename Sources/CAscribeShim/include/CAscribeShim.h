@@ -44,4 +44,20 @@ int ascribe_epoll_remove(int epoll, int fd);
 /// the packed `struct epoll_event`.
 int ascribe_epoll_wait(int epoll, uint64_t *tokens, int capacity, int timeout_ms);
 
+/// A listening Unix-domain stream socket at `path` (non-blocking, close-on-exec); -1 and errno
+/// on failure (ENAMETOOLONG when the path does not fit `sun_path`).
+int ascribe_unix_listen(const char *path, int backlog);
+/// A blocking, close-on-exec stream connection to `path`; -1 and errno on failure.
+int ascribe_unix_connect(const char *path);
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
+int ascribe_accept(int listener);
+/// The connecting process's pid, uid and gid as the kernel recorded them at connect (SO_PEERCRED).
+int ascribe_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
+/// The peer's supplementary groups at connect (SO_PEERGROUPS): the count, or -1 and errno.
+int ascribe_peer_groups(int fd, uint32_t *groups, int capacity);
+/// send() that never raises SIGPIPE and never blocks: bytes sent, or -1 and errno.
+long ascribe_send_nowait(int fd, const void *bytes, unsigned long count);
+/// A receive timeout for a blocking socket, in milliseconds.
+int ascribe_set_receive_timeout(int fd, int milliseconds);
+
 #endif

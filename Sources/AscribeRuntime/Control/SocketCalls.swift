@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CAscribeShim
+
+/// The control socket's system calls, wrapped once like the launcher's: errno becomes a
+/// `SystemError` naming the call and the path, and no pointer leaves a wrapper.
+extension SystemCalls {
+    /// A non-blocking, close-on-exec listening socket bound at `path`.
+    static func listenUnix(at path: String, backlog: Int32) throws(SystemError) -> Int32 {
+        let descriptor = ascribe_unix_listen(path, backlog)
+        guard descriptor >= 0 else { throw .current("bind", path) }
+        return descriptor
+    }
+
+    static func connectUnix(to path: String) throws(SystemError) -> Int32 {
+        let descriptor = ascribe_unix_connect(path)
+        guard descriptor >= 0 else { throw .current("connect", path) }
+        return descriptor
+    }
+
+    /// The next pending connection, or nil when none is waiting.
+    static func accept(_ listener: Int32) throws(SystemError) -> Int32? {
+        while true {
+            let descriptor = ascribe_accept(listener)
+            if descriptor >= 0 { return descriptor }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK, ECONNABORTED: return nil
+            default: throw .current("accept4")
+            }
+        }
+    }
+
+    /// Who is on the other end, as the kernel recorded it when they connected.
+    static func peerCredentials(_ descriptor: Int32) throws(SystemError) -> (pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32]) {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+        guard ascribe_peer_credentials(descriptor, &pid, &uid, &gid) == 0 else { throw .current("getsockopt(SO_PEERCRED)") }
+        var groups = [UInt32](repeating: 0, count: 256)
+        let count = groups.withUnsafeMutableBufferPointer { ascribe_peer_groups(descriptor, $0.baseAddress, Int32($0.count)) }
+        guard count >= 0 else { throw .current("getsockopt(SO_PEERGROUPS)") }
+        return (pid, uid, gid, Array(groups[..<Int(count)]))
+    }
+
+    /// Sends what the socket takes now, without blocking or SIGPIPE: the count sent, 0 when
+    /// the socket is full.
+    static func sendNow(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>) throws(SystemError) -> Int {
+        while true {
+            let count = bytes.withUnsafeBytes { ascribe_send_nowait(descriptor, $0.baseAddress, UInt($0.count)) }
+            if count >= 0 { return count }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return 0
+            default: throw .current("send")
+            }
+        }
+    }
+
+    /// Sends a request that must fit the socket's buffer at once (a fresh connection's buffer
+    /// holds far more than the largest request), without SIGPIPE.
+    static func sendAll(_ descriptor: Int32, _ bytes: [UInt8]) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = try sendNow(descriptor, bytes[offset...])
+            guard sent > 0 else { throw SystemError(code: EAGAIN, call: "send", context: "the daemon is not reading") }
+            offset += sent
+        }
+    }
+
+    static func setReceiveTimeout(_ descriptor: Int32, milliseconds: Int32) throws(SystemError) {
+        guard ascribe_set_receive_timeout(descriptor, milliseconds) == 0 else { throw .current("setsockopt(SO_RCVTIMEO)") }
+    }
+
+    static func changeMode(path: String, _ mode: UInt32) throws(SystemError) {
+        guard chmod(path, mode_t(mode)) == 0 else { throw .current("chmod", path) }
+    }
+
+    static func changeOwner(path: String, uid: UInt32, gid: UInt32) throws(SystemError) {
+        guard lchown(path, uid, gid) == 0 else { throw .current("chown", path) }
+    }
+
+    /// Removes a file; a missing one is not an error.
+    static func unlink(path: String) throws(SystemError) {
+        guard Glibc.unlink(path) == 0 || errno == ENOENT else { throw .current("unlink", path) }
+    }
+}

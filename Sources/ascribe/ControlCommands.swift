@@ -1,0 +1,172 @@
+import AscribeCore
+import AscribeRuntime
+
+/// `ascribe disable` and `ascribe enable`: surgical switches, carried out and recorded by the
+/// running daemon, with the caller (as the kernel knows them) as principal.
+enum SwitchCommand {
+    static func help(_ verb: String) -> String {
+        let disabling = verb == "disable"
+        return """
+            Usage: ascribe \(verb) NAME --reason TEXT [--job | --identity] [--state DIR] [--json]
+
+            \(disabling ? "Turns one job, or every job of one identity, off" : "Turns a disabled job or identity back on"), at once, through the running
+            daemon's control socket (<state>/control.sock). The daemon records \(disabling ? "job.disabled or\n            identity.disabled" : "job.enabled or\n            identity.enabled") with you as principal — taken from the kernel (SO_PEERCRED and your audit
+            login uid, which survives sudo), never from a flag. \(disabling ? "Every slot while it is off is recorded as\n            run.skipped naming who disabled it, when and why; a run in progress finishes." : "Slots from now on fire again;\n            slots while it was off stay recorded as skipped.") Only root, the
+            daemon's user and members of its control group may do this; a refused request is recorded.
+
+            Options:
+              --reason TEXT       why, in words (required); recorded with the event
+              --job               NAME is a job (only needed when a job and an identity share the name)
+              --identity          NAME is an identity
+              --state DIR         the daemon's state directory (default \(DefaultPaths.stateDirectoryHelp))
+              --json              print the daemon's reply as JSON
+
+            Exit status: 0 done (or nothing to do), 1 refused or no daemon running, 2 bad usage.
+
+            Examples:
+              ascribe \(verb) stale-lock-reaper --reason "\(disabling ? "rotating db creds, INC-4312" : "creds rotated, INC-4312")"
+              ascribe \(verb) nightly-report --job --state ./.ascribe --reason "\(disabling ? "report server down" : "report server back")"
+            """
+    }
+
+    static func run(_ verb: String, _ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
+        if reader.wantsHelp {
+            output.line(help(verb))
+            return .ok
+        }
+        let reason = try reader.option("--reason")
+        let asJob = reader.flag("--job")
+        let asIdentity = reader.flag("--identity")
+        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
+        let json = reader.flag("--json")
+        let names = try reader.positionals(max: 1)
+        guard let name = names.first else { throw UsageError(message: "name the job or identity to \(verb)") }
+        guard let reason, !reason.trimmingWhitespace.isEmpty else {
+            throw UsageError(message: "--reason is required: say why, in words (it is recorded with the event)")
+        }
+        guard !(asJob && asIdentity) else { throw UsageError(message: "give --job or --identity, not both") }
+        let target = ControlTarget(name: name, kind: asJob ? .job : asIdentity ? .identity : nil)
+        let request: ControlRequest = verb == "disable" ? .disable(target, reason: reason) : .enable(target, reason: reason)
+        return ControlExchange.perform(request, state: state, command: verb, json: json, output: &output) ?? .findings
+    }
+}
+
+/// `ascribe status`: what the running daemon is doing, what comes next, and what is off.
+enum StatusCommand {
+    static let help = """
+        Usage: ascribe status [--state DIR] [--json]
+
+        Asks the running daemon, through its control socket (<state>/control.sock), for its runs in
+        progress (job, run id, pid, slot), queued slots, the next slots of its jobs, and everything
+        that is disabled: by whom, when and why (or by which job file).
+
+        Options:
+          --state DIR         the daemon's state directory (default \(DefaultPaths.stateDirectoryHelp))
+          --json              the daemon's answer as one JSON object
+
+        Exit status: 0 the daemon answered, 1 no daemon running or not allowed, 2 bad usage.
+
+        Examples:
+          ascribe status
+          ascribe status --state ./.ascribe --json
+        """
+
+    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
+        if reader.wantsHelp {
+            output.line(help)
+            return .ok
+        }
+        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
+        let json = reader.flag("--json")
+        _ = try reader.positionals(max: 0)
+        return ControlExchange.perform(.status, state: state, command: "status", json: json, output: &output) ?? .findings
+    }
+
+    static func render(_ status: JSONValue) -> [String] {
+        func text(_ value: JSONValue?) -> String { value?.stringValue ?? "-" }
+        var lines = ["daemon pid \(status["pid"]?.intValue.map(String.init) ?? "-") on \(text(status["host"])), started \(text(status["started"]))"
+                        + ((status["development"]?.boolValue ?? false) ? ", development" : "")
+                        + ", \(status["jobs"]?.intValue ?? 0) job(s) from \(text(status["jobs_directory"]))"
+                        + ", control group \(status["control_group"]?.stringValue ?? "none")"]
+        if status["stopping"]?.boolValue ?? false { lines.append("stopping: no new runs start") }
+        let running = status["running"]?.arrayValue ?? []
+        lines.append("running: \(running.isEmpty ? "nothing" : String(running.count))")
+        for run in running {
+            let pid = run["pid"]?.intValue.map { "pid \($0)" } ?? "starting"
+            let slot = run["scheduled_for"]?.stringValue.map { "slot \($0)" } ?? "manual"
+            lines.append("  \(text(run["job"])) (\(text(run["identity"]))) run \(text(run["run_id"])) \(pid), \(slot)")
+        }
+        let queued = status["queued"]?.arrayValue ?? []
+        if !queued.isEmpty {
+            lines.append("queued:")
+            for run in queued { lines.append("  \(text(run["job"])) slot \(text(run["scheduled_for"]))") }
+        }
+        let disabled = status["disabled"]?.arrayValue ?? []
+        lines.append("disabled: \(disabled.isEmpty ? "nothing" : String(disabled.count))")
+        for entry in disabled {
+            let when = entry["at"]?.stringValue.map { " at \($0)" } ?? ""
+            let seq = entry["seq"]?.intValue.map { " [seq \($0)]" } ?? ""
+            lines.append("  \(text(entry["kind"])) \(text(entry["name"])) by \(text(entry["by"]))\(when): \(text(entry["reason"]))\(seq)")
+        }
+        let next = status["next"]?.arrayValue ?? []
+        lines.append("next:")
+        if next.isEmpty { lines.append("  nothing scheduled") }
+        for slot in next { lines.append("  \(text(slot["at"]))  \(text(slot["job"])) (\(text(slot["identity"])))") }
+        return lines
+    }
+}
+
+/// One request to the daemon and its replies, printed; shared by every control command.
+enum ControlExchange {
+    /// Exit status from the replies: 0 when the final reply is success. With `orLocally`,
+    /// nil when no daemon listens, so the caller can do the work itself.
+    static func perform(_ request: ControlRequest, state: String, command: String, json: Bool,
+                        orLocally: Bool = false, output: inout Output) -> ExitCode? {
+        var code = ExitCode.findings
+        var lines: [String] = []
+        var errors: [String] = []
+        do throws(ControlClientError) {
+            try ControlClient.exchange(stateDirectory: state, request) { reply in
+                if json {
+                    // A run prints its events exactly as a local `ascribe run --json` does.
+                    switch reply {
+                    case .runEvent(let event): lines.append(event.object.rendered)
+                    case .runStarted, .runEnded: break
+                    default: lines.append(reply.json.rendered)
+                    }
+                }
+                switch reply {
+                case .refused(_, let message):
+                    errors.append("ascribe \(command): \(message)")
+                case .done(let message, let events):
+                    if !json {
+                        lines += events.map(\.line)
+                        lines.append(message)
+                    }
+                    code = .ok
+                case .runStarted(let runID, let pid):
+                    if !json { lines.append("started run \(runID) (pid \(pid)) through the daemon") }
+                case .runEvent(let event):
+                    if !json { lines.append(event.line) }
+                case .runEnded(let succeeded, let message):
+                    if succeeded {
+                        if !json { lines.append(message) }
+                        code = .ok
+                    } else {
+                        errors.append("ascribe \(command): \(message)")
+                    }
+                case .status(let status):
+                    if !json { lines += StatusCommand.render(status) }
+                    code = .ok
+                }
+            }
+        } catch {
+            if orLocally, case .noDaemon = error { return nil }
+            errors.append("ascribe \(command): \(error.description)")
+            code = .findings
+        }
+        for line in lines { output.line(line) }
+        for error in errors { output.error(error) }
+        return code
+    }
+}
