@@ -32,7 +32,7 @@ _ascribe() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     COMPREPLY=()
     if (( COMP_CWORD == 1 )); then
-        COMPREPLY=($(compgen -W 'check next plan import daemon run log why verify version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check next plan import daemon run log why status disable enable verify version --help --version' -- "$cur"))
         return
     fi
     case ${COMP_WORDS[1]} in
@@ -81,8 +81,9 @@ _ascribe() {
         daemon)
             case $prev in
                 --jobs|--state|--credentials) _ascribe_values "$cur" directory; return ;;
+                --control-group) return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --dev --quiet --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --dev --quiet --help' -- "$cur"))
             ;;
         run)
             case $prev in
@@ -100,7 +101,7 @@ _ascribe() {
                 --state) _ascribe_values "$cur" directory; return ;;
                 --job) _ascribe_values "$cur" job; return ;;
                 --identity|--since|--until|--limit) return ;;
-                --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled' -- "$cur")); return ;;
+                --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled control.refused' -- "$cur")); return ;;
             esac
             COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --json --help' -- "$cur"))
             ;;
@@ -114,6 +115,26 @@ _ascribe() {
             else
                 _ascribe_values "$cur" job
             fi
+            ;;
+        status)
+            case $prev in
+                --state) _ascribe_values "$cur" directory; return ;;
+            esac
+            COMPREPLY=($(compgen -W '--state --json --help' -- "$cur"))
+            ;;
+        disable)
+            case $prev in
+                --reason) return ;;
+                --state) _ascribe_values "$cur" directory; return ;;
+            esac
+            COMPREPLY=($(compgen -W '--reason --job --identity --state --json --help' -- "$cur"))
+            ;;
+        enable)
+            case $prev in
+                --reason) return ;;
+                --state) _ascribe_values "$cur" directory; return ;;
+            esac
+            COMPREPLY=($(compgen -W '--reason --job --identity --state --json --help' -- "$cur"))
             ;;
         verify)
             case $prev in

@@ -12,6 +12,16 @@ enum AscribeBinary {
         return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("ascribe").path
     }
 
+    /// Runs a shell command line (setup outside the binary: users, groups); its exit status.
+    static func shell(_ command: String) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     struct Result {
         var status: Int32
         var stdout: String
@@ -19,11 +29,14 @@ enum AscribeBinary {
     }
 
     /// Runs the binary; `input`, when given, is its standard input; `umask`, when given, is
-    /// set by a shell that then execs the binary.
+    /// set by a shell that then execs the binary; `wrapper` (e.g. `setpriv …`) execs it.
     static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil,
-                    umask: String? = nil) throws -> Result {
+                    umask: String? = nil, wrapper: [String] = []) throws -> Result {
         let process = Process()
-        if let umask {
+        if let program = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(wrapper.dropFirst()) + [path] + arguments
+        } else if let umask {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "umask \(umask) && exec \"$0\" \"$@\"", path] + arguments
         } else {

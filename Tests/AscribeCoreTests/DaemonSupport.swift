@@ -92,7 +92,7 @@ struct DaemonHarness {
     func configuration() -> DaemonConfiguration {
         var configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: state + "/credentials",
-            development: !isRoot, host: "testhost", defaultZone: .utc)
+            development: !isRoot, host: "testhost", defaultZone: .utc, control: ControlAccess(group: nil))
         configuration.drainGrace = .seconds(5)
         configuration.terminateGrace = .seconds(2)
         return configuration
@@ -124,7 +124,27 @@ struct DaemonHarness {
         try store.append(drafts)
     }
 
+    /// One control request from this process, as `ascribe` would send it; every reply in order.
+    /// The exchange blocks, so it runs on its own thread: a test blocking a thread of the small
+    /// cooperative pool would starve the daemon it is waiting for.
+    func control(_ request: ControlRequest) async throws -> [ControlReply] {
+        let state = self.state
+        return try await offThePool {
+            var replies: [ControlReply] = []
+            try ControlClient.exchange(stateDirectory: state, request) { replies.append($0) }
+            return replies
+        }
+    }
+
     func remove() {
         try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+/// Runs blocking work (a socket exchange, a child process) on a thread of its own and awaits it.
+func offThePool<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try work() }) }
+        thread.start()
     }
 }

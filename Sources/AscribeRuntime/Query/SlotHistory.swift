@@ -292,8 +292,14 @@ public enum SlotHistory {
         switch skipped.details["skip_reason"] {
         case "overlap":
             return "run \(skipped.details["running_run_id"] ?? "(unnamed)") was still in progress (overlap)"
-        case "job-disabled":
-            return "the job was disabled by \(skipped.details["disabled_by"] ?? "its job file")"
+        case "job-disabled", "identity-disabled":
+            let what = skipped.details["skip_reason"] == "identity-disabled"
+                ? "identity \(skipped.identity ?? "(unnamed)")" : "the job"
+            let by = Event.escaped(skipped.details["disabled_by"] ?? "its job file")
+            guard let at = skipped.details["disabled_at"] else { return "\(what) was disabled by \(by)" }
+            let why = skipped.details["disabled_reason"].map { " (\"\(Event.escaped($0))\")" } ?? ""
+            let seq = skipped.details["disabled_seq"].map { " [seq \($0)]" } ?? ""
+            return "\(what) was disabled by \(by) at \(at)\(why)\(seq)"
         case "daemon-stopping":
             return "the daemon stopped before this queued run could start"
         default:
