@@ -44,6 +44,9 @@ struct FileStatus: Equatable {
     var group: UInt32
     var device: UInt64
     var inode: UInt64
+    var size: Int64
+    /// Last modification, nanoseconds since the epoch.
+    var modified: Int64
 
     var isWorldWritable: Bool { permissions & 0o002 != 0 }
     var isSticky: Bool { permissions & 0o1000 != 0 }
@@ -76,6 +79,8 @@ struct FileStatus: Equatable {
         group = UInt32(info.st_gid)
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 
     /// `0644`-style, for messages.

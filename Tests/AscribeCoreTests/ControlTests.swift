@@ -349,3 +349,50 @@ enum RawControlClient {
         #expect(try EventStore.open(path: harness.storePath, access: .readOnly).verify() == .intact(count: events.count))
     }
 }
+
+/// Job files edited while the daemon runs are reloaded without a SIGHUP.
+@Suite struct JobDirectoryWatchTests {
+    /// Polls the log (real time, bounded) until `condition` holds for its events.
+    static func waitForEvents(_ harness: DaemonHarness, _ condition: ([Event]) -> Bool) async throws -> [Event] {
+        for _ in 0..<200 {
+            let events = try harness.events()
+            if condition(events) { return events }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try harness.events()
+    }
+
+    @Test func addedBrokenAndVanishedFilesAreReloadedWithoutASignal() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("reaper", schedule: "*/15 * * * *", command: "/bin/true")
+        let clock = FakeDaemonClock(now: DaemonHarness.startOfHour())
+        let (daemon, task) = await harness.start(clock: clock) { $0.watchJobsDirectory = true }
+
+        try harness.job("report", schedule: "0 7 * * *", command: "/bin/true")
+        var events = try await Self.waitForEvents(harness) { $0.contains { $0.type == .configLoaded && $0.details["added"]?.hasPrefix("report=") == true } }
+        let added = try #require(events.last { $0.type == .configLoaded })
+        #expect(added.reason?.contains("on file change: report.job") == true)
+
+        // An editor's swap file is not a change; a broken save is rejected and the old definition kept.
+        try "junk".write(toFile: harness.jobs + "/.reaper.job.swp", atomically: false, encoding: .utf8)
+        try "schedule = */15 * * *\n".write(toFile: harness.jobs + "/reaper.job", atomically: true, encoding: .utf8)
+        events = try await Self.waitForEvents(harness) { $0.contains { $0.type == .configRejected } }
+        let rejected = try #require(events.first { $0.type == .configRejected })
+        #expect(rejected.job == "reaper" && rejected.details["kept"] != nil)
+        #expect(rejected.configSource?.hasSuffix("reaper.job:1") == true)
+
+        // The whole directory vanishing keeps every definition in force.
+        try FileManager.default.moveItem(atPath: harness.jobs, toPath: harness.jobs + ".away")
+        events = try await Self.waitForEvents(harness) { $0.contains { $0.reason?.hasPrefix("reload failed") == true } }
+        #expect(events.contains { $0.type == .configRejected && $0.reason?.hasPrefix("reload failed, every previous definition stays in force") == true })
+        await daemon.stop()
+        _ = await task.value
+        events = try harness.events()
+        #expect(!events.contains { $0.type == .configLoaded && ($0.details["removed"] ?? "") != "" })
+        // Start, the added file, the rejected save (nothing changed); the vanished directory is a rejection only.
+        let loads = events.filter { $0.type == .configLoaded }
+        #expect(loads.count == 3)
+        #expect(loads.last?.details["changed"] == "" && loads.last?.details["added"] == "")
+    }
+}

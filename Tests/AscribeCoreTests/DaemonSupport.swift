@@ -93,6 +93,8 @@ struct DaemonHarness {
         var configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: state + "/credentials",
             development: !isRoot, host: "testhost", defaultZone: .utc, control: ControlAccess(group: nil))
+        // Tests that change files call reload() themselves; the watcher has its own test.
+        configuration.watchJobsDirectory = false
         configuration.drainGrace = .seconds(5)
         configuration.terminateGrace = .seconds(2)
         return configuration

@@ -57,6 +57,7 @@ public actor Daemon {
     var runSlots: [String: Instant?] = [:]
     // Control: the socket, what people disabled, refusals, and clients waiting on manual runs.
     var control: ControlServer?
+    private var watcher: JobDirectoryWatcher?
     var disablements = Disablements()
     var refusals: [UInt32: RefusalTally] = [:]
     var observers: [String: RunObserver] = [:]
@@ -92,6 +93,8 @@ public actor Daemon {
             await sleep.value
             sleeper = nil
         }
+        watcher?.stop()
+        watcher = nil
         let drained = await drain()
         var stopped = schedulerDraft(.daemonStopped, at: clock.now())
         stopped.reason = stopSignal.map { "received \(Self.signalName($0))" } ?? "stop requested"
@@ -117,7 +120,7 @@ public actor Daemon {
     /// jobs; a file with errors gets `config.rejected` (file:line and message) and the job's
     /// previous definition stays in force; jobs whose file is gone are removed. One
     /// `config.loaded` names what was added, changed and removed, with definition hashes.
-    public func reload(signal: Int32? = nil) {
+    public func reload(signal: Int32? = nil, fileChange: String? = nil) {
         guard !stopping else { return }
         let now = clock.now()
         let zones = configuration.zones
@@ -126,6 +129,7 @@ public actor Daemon {
             load = try JobDirectory.load(path: configuration.jobsDirectory, zones: { zones.rules(for: $0) })
         } catch {
             var rejected = schedulerDraft(.configRejected, at: now)
+            if let fileChange { rejected.details["file_change"] = fileChange }
             rejected.reason = "reload failed, every previous definition stays in force: \(error.description)"
             rejected.configSource = configuration.jobsDirectory
             record([rejected])
@@ -154,8 +158,11 @@ public actor Daemon {
             names.map { "\($0)=\(next[$0]?.hash.map { String($0.prefix(12)) } ?? jobs[$0]?.hash.map { String($0.prefix(12)) } ?? "-")" }
                 .joined(separator: ",")
         }
+        // A file event that changed no definition (a touch, a save of the same text) records nothing.
+        if fileChange != nil && rejected.isEmpty && added.isEmpty && removed.isEmpty && changed.isEmpty { return }
         var loaded = schedulerDraft(.configLoaded, at: now)
         loaded.reason = "reloaded \(configuration.jobsDirectory)" + (signal.map { " on \(Self.signalName($0))" } ?? "")
+            + (fileChange.map { " on file change: \($0)" } ?? "")
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": String(next.count),
                           "added": listed(added), "changed": listed(changed), "removed": listed(removed)]
         jobs = next
@@ -207,6 +214,11 @@ public actor Daemon {
         }
         try startControl()
         startedAt = now
+        if configuration.watchJobsDirectory {
+            watcher = try? JobDirectoryWatcher(path: configuration.jobsDirectory) { change in
+                Task { await self.reload(fileChange: change) }
+            }
+        }
 
         // Read before this start writes anything: the previous daemon's last sign of life.
         let downSince = lastSignOfLife()

@@ -23,6 +23,8 @@ public struct DaemonConfiguration: Sendable {
     /// After that SIGTERM, how long before SIGKILL.
     public var terminateGrace: Duration = .seconds(10)
     public var helperPath: String?
+    /// Reload when job files change (inotify, else a poll), not only on SIGHUP.
+    public var watchJobsDirectory = true
     /// Who may use the control socket; nil: no control socket.
     public var control: ControlAccess?
 

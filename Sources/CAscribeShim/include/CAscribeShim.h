@@ -60,4 +60,13 @@ long ascribe_send_nowait(int fd, const void *bytes, unsigned long count);
 /// A receive timeout for a blocking socket, in milliseconds.
 int ascribe_set_receive_timeout(int fd, int milliseconds);
 
+/// A non-blocking, close-on-exec inotify descriptor.
+int ascribe_inotify_init(void);
+/// Watches a directory for entries created, deleted, written, renamed or re-moded, and for the
+/// directory itself going away; the watch descriptor, or -1 and errno.
+int ascribe_inotify_watch_directory(int fd, const char *path);
+/// Whether an inotify event mask says the watched directory itself is gone (deleted, moved,
+/// or the watch dropped).
+int ascribe_inotify_mask_lost_directory(uint32_t mask);
+
 #endif
