@@ -5,14 +5,19 @@ import Synchronization
 
 /// A wall clock the test moves by hand: `sleep` returns when the test advances past the
 /// deadline (or the sleeping task is cancelled), so a day of slots takes milliseconds.
+/// Like the real clock, a sleep is a duration on a clock that only moves forward: moving the
+/// wall clock back by N seconds still lets N seconds of sleep pass.
 final class FakeDaemonClock: DaemonClock {
     private struct Sleeper {
-        var deadline: Instant
+        /// In `elapsed` seconds.
+        var deadline: Int64
         var continuation: CheckedContinuation<Void, Never>
     }
 
     private struct State {
         var now: Instant
+        /// Seconds of time that have passed, whichever way the wall clock was moved.
+        var elapsed: Int64 = 0
         var sleepers: [Int: Sleeper] = [:]
         var nextID = 0
     }
@@ -34,7 +39,8 @@ final class FakeDaemonClock: DaemonClock {
             await withCheckedContinuation { continuation in
                 let wakeNow = state.withLock { state in
                     if deadline <= state.now || Task.isCancelled { return true }
-                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
+                    let wait = deadline.secondsSinceEpoch - state.now.secondsSinceEpoch
+                    state.sleepers[id] = Sleeper(deadline: state.elapsed + wait, continuation: continuation)
                     return false
                 }
                 if wakeNow { continuation.resume() }
@@ -44,11 +50,13 @@ final class FakeDaemonClock: DaemonClock {
         }
     }
 
-    /// Moves the clock and wakes every sleeper whose deadline has come.
+    /// Moves the wall clock (back, for a negative step) and wakes every sleeper whose sleep has
+    /// passed.
     func advance(by seconds: Int64) {
         let woken = state.withLock { state in
             state.now = state.now.adding(seconds: seconds)
-            let due = state.sleepers.filter { $0.value.deadline <= state.now }
+            state.elapsed += abs(seconds)
+            let due = state.sleepers.filter { $0.value.deadline <= state.elapsed }
             for id in due.keys { state.sleepers[id] = nil }
             return due.values.map(\.continuation)
         }

@@ -115,8 +115,10 @@ import Testing
         try harness.job("paused", schedule: "*/15 * * * *", command: "/bin/true", ["enabled = no"])
         let clock = FakeDaemonClock(now: DaemonHarness.startOfHour())
         let (daemon, task) = await harness.start(clock: clock)
-        clock.advance(by: 1800)
-        await clock.waitForSleeper()
+        for _ in 0..<2 {
+            clock.advance(by: 900)
+            await clock.waitForSleeper()
+        }
         await daemon.stop()
         _ = await task.value
 
@@ -318,5 +320,63 @@ import Testing
         #expect(fired == ["steady", "edited", "arriving"])
         let editedRun = try #require(events.last { $0.type == .runSucceeded && $0.job == "edited" })
         #expect(editedRun.outputTail == "edited\n")
+    }
+}
+
+/// Wall-clock steps follow Debian cron's rules (cron.c's wakeupKind), on the daemon's timeline.
+@Suite struct DaemonClockStepTests {
+    /// Advances in steps, letting the daemon settle after each.
+    static func step(_ clock: FakeDaemonClock, _ daemon: Daemon, by seconds: Int64) async {
+        clock.advance(by: seconds)
+        await clock.waitForSleeper()
+        await DaemonHarness.waitUntilIdle(daemon)
+    }
+
+    @Test func aForwardStepUnderThreeHoursRunsFixedSlotsAndOnlyTheCurrentWildcardMinute() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("wild", schedule: "*/10 * * * *", command: "/bin/true")
+        // Both gap slots start in the same tick; `allow` keeps overlap out of this test.
+        try harness.job("fixed", schedule: "15 0-23 * * *", command: "/bin/true", ["overlap = allow"])
+        let start = DaemonHarness.startOfHour()
+        let clock = FakeDaemonClock(now: start)
+        let (daemon, task) = await harness.start(clock: clock)
+        await Self.step(clock, daemon, by: 7200)
+        await daemon.stop()
+        _ = await task.value
+
+        let events = try harness.events()
+        let fired = events.filter { $0.type == .runFired }
+        #expect(fired.filter { $0.job == "fixed" }.map(\.scheduledFor)
+            == [EventTime(start.adding(seconds: 900)), EventTime(start.adding(seconds: 4500))])
+        #expect(fired.filter { $0.job == "wild" }.map(\.scheduledFor) == [EventTime(start.adding(seconds: 7200))])
+        let missed = events.filter { $0.type == .runMissed }
+        #expect(missed.allSatisfy { $0.job == "wild" && $0.reason?.hasPrefix("the wall clock jumped forward") == true })
+        #expect(missed.map(\.scheduledFor) == (1...11).map { EventTime(start.adding(seconds: Int64($0) * 600)) })
+        #expect(events.contains { $0.type == .daemonHeartbeat && $0.details["clock"]?.hasPrefix("jumped forward 7200 s") == true })
+    }
+
+    @Test func aBackwardStepRepeatsWildcardJobsButNotFixedTimeSlots() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("wild", schedule: "*/5 * * * *", command: "/bin/true")
+        try harness.job("fixed", schedule: "7 0-23 * * *", command: "/bin/true")
+        let start = DaemonHarness.startOfHour()
+        let clock = FakeDaemonClock(now: start)
+        let (daemon, task) = await harness.start(clock: clock)
+        for _ in 0..<2 { await Self.step(clock, daemon, by: 300) }
+        await Self.step(clock, daemon, by: -600)
+        for _ in 0..<3 { await Self.step(clock, daemon, by: 300) }
+        await daemon.stop()
+        _ = await task.value
+
+        let events = try harness.events()
+        let fired = events.filter { $0.type == .runFired }
+        let minute = { (offset: Int64) in EventTime(start.adding(seconds: offset * 60)) }
+        #expect(fired.filter { $0.job == "wild" }.map(\.scheduledFor) == [minute(5), minute(10), minute(5), minute(10), minute(15)])
+        #expect(fired.filter { $0.job == "wild" }.map { $0.details["clock"] != nil } == [false, false, true, true, false])
+        #expect(fired.filter { $0.job == "fixed" }.map(\.scheduledFor) == [minute(7)])
+        #expect(events.contains { $0.type == .daemonHeartbeat && $0.details["clock"]?.hasPrefix("stepped back 600 s") == true })
+        #expect(events.filter { $0.type == .runFired }.count == events.filter { $0.type == .runSucceeded }.count)
     }
 }

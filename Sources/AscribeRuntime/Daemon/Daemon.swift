@@ -42,7 +42,10 @@ public actor Daemon {
     var jobs: [JobName: LoadedJob] = [:]
     var lastProcessed = Instant(secondsSinceEpoch: 0)
     private var nextHeartbeat = Instant(secondsSinceEpoch: 0)
-    private var steppedBack = false
+    /// After the wall clock stepped back (less than 3 h): how far the repeated stretch has
+    /// been processed. Wildcard jobs run again as the clock passes it (as Debian cron does);
+    /// fixed-time slots up to `lastProcessed` are not repeated.
+    private var repeatCursor: Instant?
     /// Run ids in progress per job, oldest first.
     var active: [JobName: [String]] = [:]
     var jobOfRun: [String: JobName] = [:]
@@ -84,6 +87,11 @@ public actor Daemon {
             var wake = now.adding(seconds: configuration.maxSleepSeconds)
             if let next = SlotPlanner.nextSlot(jobs: definitions, defaultZone: configuration.defaultZone,
                                                after: lastProcessed), next < wake {
+                wake = next
+            }
+            if let cursor = repeatCursor,
+               let next = SlotPlanner.nextSlot(jobs: wildcardDefinitions, defaultZone: configuration.defaultZone, after: cursor),
+               next < wake {
                 wake = next
             }
             if nextHeartbeat < wake { wake = nextHeartbeat }
@@ -307,28 +315,60 @@ public actor Daemon {
         }
     }
 
+    /// A forward step longer than this (and shorter than `largeJumpSeconds`) is a clock jump
+    /// in Debian cron's sense; shorter gaps (a late wake-up, a short suspend) fire every slot.
+    static let smallStepSeconds: Int64 = 5 * 60
+
+    /// Debian cron's rules for wall-clock steps (cron.c's `wakeupKind`), applied to the
+    /// daemon's instant timeline: forward by up to 5 min, every slot in the gap fires; by up
+    /// to 3 h, fixed-time slots in the gap fire and wildcard jobs (minute or hour field
+    /// starting with `*`) fire only for the current minute, their other slots recorded as
+    /// missed; back by up to 3 h, wildcard jobs run again as the clock re-passes times already
+    /// processed and fixed-time slots are not repeated; 3 h or more either way: recorded,
+    /// slots in a forward gap missed, and the schedule re-based.
     private func tick(now: Instant) {
         let step = now.secondsSinceEpoch - lastProcessed.secondsSinceEpoch
         if step < 0 {
             if -step >= configuration.largeJumpSeconds {
                 noteClock(now: now, "stepped back \(-step) s: schedule re-based at the new time")
                 lastProcessed = now
+                repeatCursor = nil
                 nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
-            } else if !steppedBack {
-                steppedBack = true
-                noteClock(now: now, "stepped back \(-step) s: slots up to \(lastProcessed) are not repeated")
+            } else if let cursor = repeatCursor {
+                fire(SlotPlanner.due(jobs: wildcardDefinitions, defaultZone: configuration.defaultZone, after: cursor, through: now),
+                     now: now, extra: ["clock": "repeated after the wall clock stepped back"])
+                repeatCursor = now
+            } else {
+                repeatCursor = now
+                noteClock(now: now, "stepped back \(-step) s: wildcard jobs run again as the clock passes \(EventTime(now).rfc3339) to \(EventTime(lastProcessed).rfc3339); fixed-time slots are not repeated")
             }
             return
         }
-        steppedBack = false
+        if let cursor = repeatCursor {
+            fire(SlotPlanner.due(jobs: wildcardDefinitions, defaultZone: configuration.defaultZone, after: cursor, through: lastProcessed),
+                 now: now, extra: ["clock": "repeated after the wall clock stepped back"])
+            repeatCursor = nil
+        }
         if step >= configuration.largeJumpSeconds {
             noteClock(now: now, "jumped forward \(step) s: slots in between are missed and the schedule re-based")
             recordMissed(after: lastProcessed, through: now, now: now, cause: .clockJump, catchUp: false)
             lastProcessed = now
             return
         }
-        let due = SlotPlanner.due(jobs: definitions, defaultZone: configuration.defaultZone,
+        var due = SlotPlanner.due(jobs: definitions, defaultZone: configuration.defaultZone,
                                   after: lastProcessed, through: now)
+        if step > Self.smallStepSeconds {
+            let currentMinute = Instant(secondsSinceEpoch: now.secondsSinceEpoch - now.secondsSinceEpoch % 60)
+            let wildcard = Set(wildcardDefinitions.map(\.name))
+            let gapEnd = currentMinute.adding(seconds: -1)
+            noteClock(now: now, "jumped forward \(step) s: fixed-time slots in between run now; wildcard jobs run only for the current minute, their other slots are missed (as Debian cron)")
+            if gapEnd > lastProcessed {
+                recordMissed(after: lastProcessed, through: gapEnd, now: now, cause: .clockJump, catchUp: false) {
+                    wildcard.contains($0.name)
+                }
+            }
+            due.removeAll { wildcard.contains($0.job) && $0.fire.instant < currentMinute }
+        }
         lastProcessed = now
         fire(due, now: now)
         if now >= nextHeartbeat {
@@ -336,6 +376,14 @@ public actor Daemon {
             heartbeat.details["running_runs"] = String(active.values.reduce(0) { $0 + $1.count })
             record([heartbeat])
             nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
+        }
+    }
+
+    /// Jobs whose minute or hour field starts with `*` (Debian's MIN_STAR / HR_STAR).
+    private var wildcardDefinitions: [JobDefinition] {
+        definitions.filter {
+            if case .calendar(let expression) = $0.schedule { return expression.isWildcard }
+            return false
         }
     }
 
@@ -347,7 +395,7 @@ public actor Daemon {
     }
 
     /// Applies each slot's policy; slots due at the same instant start as one batch.
-    private func fire(_ due: [DueSlot], now: Instant) {
+    private func fire(_ due: [DueSlot], now: Instant, extra: [String: String] = [:]) {
         var skipped: [EventDraft] = []
         var batch: [(LoadedJob, PendingRun)] = []
         var batchInstant: Instant?
@@ -358,7 +406,7 @@ public actor Daemon {
                 batch = []
                 batchInstant = slot.fire.instant
             }
-            var details: [String: String] = [:]
+            var details = extra
             if let shifted = slot.fire.shiftedFrom { details["dst_shifted_from"] = shifted.wallClockText }
             let run = PendingRun(slot: slot.fire.instant, reason: nil, details: details)
             switch decide(job, at: slot.fire.instant) {
@@ -467,12 +515,13 @@ public actor Daemon {
     /// The most slots of one job recorded one by one, and caught up by `catch-up = all`.
     static let missedLimit = 100
 
-    private func recordMissed(after start: Instant, through end: Instant, now: Instant, cause: MissCause, catchUp: Bool) {
+    private func recordMissed(after start: Instant, through end: Instant, now: Instant, cause: MissCause, catchUp: Bool,
+                              only include: (JobDefinition) -> Bool = { _ in true }) {
         guard let store else { return }
         var drafts: [EventDraft] = []
         var catchUps: [(JobName, [PendingRun])] = []
         let window = ["down_from": EventTime(start).rfc3339, "down_until": EventTime(end).rfc3339]
-        for definition in definitions {
+        for definition in definitions where include(definition) {
             guard let job = jobs[definition.name] else { continue }
             let slots = SlotPlanner.window(of: definition, defaultZone: configuration.defaultZone,
                                            after: start, through: end, keep: Self.missedLimit)
