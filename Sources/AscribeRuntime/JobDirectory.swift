@@ -31,13 +31,16 @@ public struct JobDirectoryLoad: Hashable, Sendable {
     /// SHA-256 (hex) of each loaded job's file bytes: the `config_hash` its events carry, so a
     /// record leads to the exact definition that ran.
     public var definitionHashes: [JobName: String]
+    /// Each loaded job's file bytes, for the daemon's definition archive.
+    public var definitionBytes: [JobName: [UInt8]]
 
     public init(jobs: [JobDefinition], diagnostics: [JobFileDiagnostic], filesExamined: Int,
-                definitionHashes: [JobName: String] = [:]) {
+                definitionHashes: [JobName: String] = [:], definitionBytes: [JobName: [UInt8]] = [:]) {
         self.jobs = jobs
         self.diagnostics = diagnostics
         self.filesExamined = filesExamined
         self.definitionHashes = definitionHashes
+        self.definitionBytes = definitionBytes
     }
 }
 
@@ -68,18 +71,20 @@ public enum JobDirectory {
         var jobs: [JobDefinition] = []
         var diagnostics: [JobFileDiagnostic] = []
         var hashes: [JobName: String] = [:]
+        var texts: [JobName: [UInt8]] = [:]
         for rawName in candidates {
-            let (outcome, hash) = loadFile(rawName, in: path, root: root, directory: directory, zones: zones)
+            let (outcome, file) = loadFile(rawName, in: path, root: root, directory: directory, zones: zones)
             diagnostics += outcome.diagnostics
             if let definition = outcome.definition {
                 jobs.append(definition)
-                hashes[definition.name] = hash
+                hashes[definition.name] = file?.hash
+                texts[definition.name] = file?.bytes
             }
         }
         jobs.sort { $0.name < $1.name }
         diagnostics += JobSetFindings.check(jobs)
         return JobDirectoryLoad(jobs: jobs, diagnostics: diagnostics, filesExamined: candidates.count,
-                                definitionHashes: hashes)
+                                definitionHashes: hashes, definitionBytes: texts)
     }
 
     private static func isJobFileName(_ name: [UInt8]) -> Bool {
@@ -94,7 +99,7 @@ public enum JobDirectory {
 
     private static func loadFile(
         _ rawName: [UInt8], in path: String, root: String, directory: FileStatus, zones: (String) -> ZoneRules?
-    ) -> (JobFileParseResult, String?) {
+    ) -> (JobFileParseResult, (hash: String, bytes: [UInt8])?) {
         guard let name = String(validating: rawName, as: UTF8.self) else {
             let shown = String(decoding: rawName, as: UTF8.self)
             return refused(joined(path, shown), "file name is not valid UTF-8; rename the file")
@@ -133,7 +138,7 @@ public enum JobDirectory {
                 guard status.kind == .regular else { throw .notRegular }
                 guard !status.isWorldWritable else { throw .worldWritable }
             }
-            return (JobFile.parse(bytes, path: filePath, zones: zones), try? SHA256.digest(bytes).hex)
+            return (JobFile.parse(bytes, path: filePath, zones: zones), (try? SHA256.digest(bytes).hex).map { ($0, bytes) })
         } catch {
             switch error {
             case .refused(.worldWritable):
@@ -146,7 +151,7 @@ public enum JobDirectory {
         }
     }
 
-    private static func refused(_ path: String, _ message: String) -> (JobFileParseResult, String?) {
+    private static func refused(_ path: String, _ message: String) -> (JobFileParseResult, (hash: String, bytes: [UInt8])?) {
         (JobFileParseResult(definition: nil, diagnostics: [
             JobFileDiagnostic(path: path, line: 1, column: 1, severity: .error, key: nil, message: message),
         ]), nil)

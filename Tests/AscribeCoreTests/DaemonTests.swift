@@ -191,6 +191,44 @@ import Testing
         #expect(events.filter { $0.type == .runSucceeded }.count == fired.count)
     }
 
+    /// The slots missed while the daemon was down come from the definitions it had loaded —
+    /// archived by hash — not from files edited, added or removed during the downtime.
+    @Test func missedSlotsFollowTheDefinitionsInForceDuringTheDowntime() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("report", schedule: "0 * * * *", command: "/bin/true")
+        try harness.job("gone", schedule: "0 * * * *", command: "/bin/true", ["catch-up = all"])
+        let now = DaemonHarness.startOfHour()
+        let clock = FakeDaemonClock(now: now.adding(seconds: -3 * 3600))
+        var (daemon, task) = await harness.start(clock: clock)
+        await daemon.stop()
+        _ = await task.value
+        let oldHash = try #require(harness.events().first { $0.type == .configLoaded }?.details["jobs"])
+
+        try harness.job("report", schedule: "30 * * * *", command: "/bin/true")
+        try harness.job("fresh", schedule: "*/15 * * * *", command: "/bin/true")
+        try FileManager.default.removeItem(atPath: harness.jobs + "/gone.job")
+        clock.advance(by: 3 * 3600)
+        (daemon, task) = await harness.start(clock: clock)
+        await DaemonHarness.waitUntilIdle(daemon)
+        await daemon.stop()
+        _ = await task.value
+
+        let events = try harness.events()
+        let missed = events.filter { $0.type == .runMissed }
+        let hours = (1...3).map { EventTime(now.adding(seconds: Int64($0 - 3) * 3600)) }
+        #expect(missed.filter { $0.job == "report" }.map(\.scheduledFor) == hours)
+        #expect(missed.filter { $0.job == "gone" }.map(\.scheduledFor) == hours)
+        #expect(!missed.contains { $0.job == "fresh" })
+        let reportHash = try #require(missed.first { $0.job == "report" }?.configHash)
+        #expect(oldHash.contains("report=\(reportHash.prefix(12))"))
+        // Catch-up follows what is loaded now: a removed job is not run.
+        #expect(!events.contains { $0.type == .runFired })
+        let store = try EventStore.open(path: harness.storePath, access: .readOnly)
+        let archived = try #require(try store.definition(hashPrefix: String(reportHash.prefix(12))))
+        #expect(String(decoding: archived.bytes, as: UTF8.self).contains("schedule = 0 * * * *"))
+    }
+
     @Test func moreThanAHundredMissedSlotsCollapseIntoOneEvent() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }

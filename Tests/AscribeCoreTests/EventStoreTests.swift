@@ -213,8 +213,26 @@ private typealias Fixture = EventStoreFixture
             }
             let store = try EventStore.open(path: path)
             #expect(try store.verify() == .intact(count: 4))
-            let triggers = try store.database.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'")
+            let triggers = try store.database.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'events'")
             #expect(triggers == .integer(3))
+            let archiveTriggers = try store.database.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'definitions'")
+            #expect(archiveTriggers == .integer(2))
+        }
+    }
+
+    @Test func definitionsAreKeptByHashAndRefusedWhenTheHashLies() throws {
+        try Fixture.withStorePath { path in
+            let store = try EventStore.open(path: path)
+            let bytes = Array("schedule = 0 * * * *\n".utf8)
+            let hash = try SHA256.digest(bytes).hex
+            let kept = StoredDefinition(hash: hash, job: "report", path: "jobs.d/report.job", bytes: bytes)
+            try store.archive([kept, kept], at: EventTime(millisecondsSinceEpoch: 0))
+            #expect(try store.definition(hashPrefix: String(hash.prefix(12))) == kept)
+            #expect(try store.definition(hashPrefix: "zz") == nil)
+            var lying = kept
+            lying.bytes = Array("schedule = 30 * * * *\n".utf8)
+            #expect(throws: EventStoreError.self) { try store.archive([lying], at: EventTime(millisecondsSinceEpoch: 0)) }
+            #expect(throws: SQLiteError.self) { try store.database.execute("DELETE FROM definitions") }
         }
     }
 

@@ -156,6 +156,7 @@ public actor Daemon {
             }
             rejected.append(draft)
         }
+        archive(load, at: now)
         var next: [JobName: LoadedJob] = [:]
         for job in load.jobs { next[job.name] = LoadedJob(definition: job, hash: load.definitionHashes[job.name]) }
         for name in keptByRejection where next[name] == nil { next[name] = jobs[name] }
@@ -228,8 +229,11 @@ public actor Daemon {
             }
         }
 
-        // Read before this start writes anything: the previous daemon's last sign of life.
+        // Read before this start writes anything: the previous daemon's last sign of life, and
+        // the definitions it had loaded (they applied while it was down).
         let downSince = lastSignOfLife()
+        let previouslyInForce = definitionsInForce()
+        archive(load, at: now)
 
         var started = schedulerDraft(.daemonStarted, at: now)
         started.details = ["jobs": String(jobs.count), "version": AscribeVersion.current,
@@ -253,7 +257,8 @@ public actor Daemon {
         record([started, loaded] + rejected)
         recordLostRuns(now: now)
         if let downSince, downSince < now {
-            recordMissed(after: downSince, through: now, now: now, cause: .daemonDown, catchUp: true)
+            recordMissed(after: downSince, through: now, now: now, cause: .daemonDown, catchUp: true,
+                         inForce: previouslyInForce)
         }
         lastProcessed = now
         nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
@@ -515,14 +520,18 @@ public actor Daemon {
     /// The most slots of one job recorded one by one, and caught up by `catch-up = all`.
     static let missedLimit = 100
 
+    /// `inForce`: the definitions that applied during the window (after a downtime, those the
+    /// previous daemon had loaded); by default the current ones. Catch-up runs the current
+    /// definition, under its current policy.
     private func recordMissed(after start: Instant, through end: Instant, now: Instant, cause: MissCause, catchUp: Bool,
-                              only include: (JobDefinition) -> Bool = { _ in true }) {
+                              inForce: [LoadedJob]? = nil, only include: (JobDefinition) -> Bool = { _ in true }) {
         guard let store else { return }
         var drafts: [EventDraft] = []
         var catchUps: [(JobName, [PendingRun])] = []
         let window = ["down_from": EventTime(start).rfc3339, "down_until": EventTime(end).rfc3339]
-        for definition in definitions where include(definition) {
-            guard let job = jobs[definition.name] else { continue }
+        let applying = inForce ?? definitions.compactMap { jobs[$0.name] }
+        for job in applying.sorted(by: { $0.definition.name < $1.definition.name }) where include(job.definition) {
+            let definition = job.definition
             let slots = SlotPlanner.window(of: definition, defaultZone: configuration.defaultZone,
                                            after: start, through: end, keep: Self.missedLimit)
             guard slots.count > 0, let first = slots.first, let last = slots.last else { continue }
@@ -535,7 +544,8 @@ public actor Daemon {
             }
             let missed = slots.latest.filter { !accounted.contains(EventTime($0.instant).millisecondsSinceEpoch) }
             let reason = "\(cause.words) from \(EventTime(start).rfc3339) to \(EventTime(end).rfc3339)"
-            var policy = catchUp && definition.enabled && disablements.blocking(definition) == nil ? definition.catchUp : .none
+            let current = jobs[definition.name]?.definition
+            var policy = current.map { catchUp && $0.enabled && disablements.blocking($0) == nil ? $0.catchUp : .none } ?? .none
             var runs: [Instant] = []
             if slots.count <= Self.missedLimit {
                 for fire in missed {

@@ -55,6 +55,19 @@ enum EventSchema {
                                                CASE WHEN NEW.seq = 1 THEN '\(Event.genesisHash)' END)
             BEGIN SELECT RAISE(ABORT, 'events are append-only: a new event must follow the last one'); END;
         """,
+        """
+        CREATE TABLE definitions (
+            hash TEXT PRIMARY KEY,
+            job TEXT NOT NULL,
+            source_path TEXT NOT NULL,
+            text BLOB NOT NULL,
+            first_loaded_ms INTEGER NOT NULL
+        ) STRICT;
+        CREATE TRIGGER definitions_no_update BEFORE UPDATE ON definitions
+            BEGIN SELECT RAISE(ABORT, 'definitions are append-only'); END;
+        CREATE TRIGGER definitions_no_delete BEFORE DELETE ON definitions
+            BEGIN SELECT RAISE(ABORT, 'definitions are append-only'); END;
+        """,
     ]
 
     static var version: Int64 { Int64(migrations.count) }

@@ -1,0 +1,75 @@
+import AscribeCore
+
+extension Daemon {
+    /// Keeps the exact text of every loaded definition under its hash (docs/DAEMON.md,
+    /// "Definitions in force"). A failure is printed, not fatal: the events still name the hash.
+    func archive(_ load: JobDirectoryLoad, at now: Instant) {
+        guard let store else { return }
+        let definitions = load.jobs.compactMap { job -> StoredDefinition? in
+            guard let hash = load.definitionHashes[job.name], let bytes = load.definitionBytes[job.name] else { return nil }
+            return StoredDefinition(hash: hash, job: job.name.rawValue, path: job.source.path, bytes: bytes)
+        }
+        do {
+            try store.archive(definitions, at: EventTime(now))
+        } catch {
+            output(.problem("could not archive job definitions: \(error.description)"))
+        }
+    }
+
+    /// The jobs the log says were loaded last — replayed from `config.loaded` events, each
+    /// definition parsed back from the archive. nil when the log has no `config.loaded` yet.
+    /// A definition missing from the archive (a log written before it existed) is taken from
+    /// the jobs loaded now when that job's hash still matches, else left out.
+    func definitionsInForce() -> [LoadedJob]? {
+        guard let store else { return nil }
+        var loads: [Event] = []
+        try? store.forEachEvent(matching: EventFilter(type: .configLoaded, order: .oldestFirst)) { loads.append($0) }
+        guard !loads.isEmpty else { return nil }
+        let hashes = ConfigHistory.hashes(afterReplaying: loads)
+        let zones = configuration.zones
+        var result: [LoadedJob] = []
+        for (name, prefix) in hashes.sorted(by: { $0.key < $1.key }) {
+            if let current = jobs[name], current.hash?.hasPrefix(prefix) == true {
+                result.append(current)
+                continue
+            }
+            guard let stored = try? store.definition(hashPrefix: prefix),
+                  let definition = JobFile.parse(stored.bytes, path: stored.path, zones: { zones.rules(for: $0) }).definition,
+                  definition.name == name else {
+                output(.problem("the definition of \(name) in force before this start (\(prefix)) is not archived; its missed slots are not computed"))
+                continue
+            }
+            result.append(LoadedJob(definition: definition, hash: stored.hash))
+        }
+        return result
+    }
+}
+
+/// Which definition of each job was loaded, from the log alone: a start's `config.loaded`
+/// lists every job (`jobs = name=hash,…`), a reload's lists `added`, `changed`, `removed`.
+public enum ConfigHistory {
+    /// Job name → the 12-digit hash prefix in force after `loads` (oldest first).
+    public static func hashes(afterReplaying loads: [Event]) -> [JobName: String] {
+        var current: [JobName: String] = [:]
+        for load in loads where load.type == .configLoaded {
+            if load.details["added"] == nil {
+                current = [:]
+                for (name, hash) in pairs(load.details["jobs"]) { current[name] = hash }
+            } else {
+                for (name, hash) in pairs(load.details["added"]) + pairs(load.details["changed"]) { current[name] = hash }
+                for (name, _) in pairs(load.details["removed"]) { current[name] = nil }
+            }
+        }
+        return current
+    }
+
+    /// `a=0123456789ab,b=-` → [(a, 0123456789ab)]; entries without a hash are dropped.
+    static func pairs(_ text: String?) -> [(JobName, String)] {
+        guard let text, !text.isEmpty else { return [] }
+        return text.split(separator: ",").compactMap { entry in
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let name = try? JobName(String(parts[0])), parts[1] != "-" else { return nil }
+            return (name, String(parts[1]))
+        }
+    }
+}
