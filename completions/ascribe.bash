@@ -81,8 +81,9 @@ _ascribe() {
         daemon)
             case $prev in
                 --jobs|--state|--credentials) _ascribe_values "$cur" directory; return ;;
+                --syslog) return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --dev --quiet --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --dev --quiet --syslog --no-syslog --help' -- "$cur"))
             ;;
         run)
             case $prev in

@@ -61,6 +61,8 @@ complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l state -x -a '(__f
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l credentials -x -a '(__fish_complete_directories (commandline -ct))' -d 'credential store'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l dev -d 'a developers laptop'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l quiet -d 'do not print events'
+complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l syslog -x -d 'forward every event, once recorded, to the syslog socket PATH as RFC 5424 with structured data'
+complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l no-syslog -d 'do not forward events to syslog'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l help -d 'show the help'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l jobs -x -a '(__fish_complete_directories (commandline -ct))' -d 'jobs directory'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory'

@@ -5,6 +5,7 @@ import Foundation
 enum DaemonCommand {
     static let help = """
         Usage: ascribe daemon [--jobs DIR] [--state DIR] [--credentials DIR] [--dev] [--quiet]
+                              [--syslog PATH | --no-syslog]
 
         The scheduler. Sleeps until the next slot of any job, fires it, and records every slot in
         the event log: fired (then succeeded, failed, timed out), skipped with a reason (overlap,
@@ -22,6 +23,10 @@ enum DaemonCommand {
                               <state>/credentials otherwise)
           --dev               a developer's laptop: run every job as yourself, mark every event as development
           --quiet             do not print events
+          --syslog PATH       forward every event, once recorded, to the syslog socket PATH as RFC 5424
+                              with structured data (default: /dev/log when run as root without --dev
+                              and /dev/log exists; see docs/OPERATIONS.md)
+          --no-syslog         do not forward events to syslog
 
         Exit status: 0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.
 
@@ -40,7 +45,10 @@ enum DaemonCommand {
         let credentials = try reader.option("--credentials") ?? DefaultPaths.credentialStore(stateDirectory: state)
         let development = reader.flag("--dev")
         let quiet = reader.flag("--quiet")
+        let syslogPath = try reader.option("--syslog")
+        let noSyslog = reader.flag("--no-syslog")
         _ = try reader.positionals(max: 0)
+        if syslogPath != nil, noSyslog { throw UsageError(message: "--syslog and --no-syslog exclude each other") }
 
         let lock: DaemonLock
         do {
@@ -54,10 +62,18 @@ enum DaemonCommand {
         let configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
             host: HostName.current(), zones: host.zones, defaultZone: host.systemZone)
+        let syslog: SyslogForwarder?
+        do throws(SystemError) {
+            syslog = try syslogForwarder(path: syslogPath, disabled: noSyslog, development: development)
+        } catch {
+            output.error("ascribe daemon: cannot forward to syslog: \(error.description)")
+            return .findings
+        }
         let daemon = Daemon(configuration: configuration) { line in
             switch line {
             case .event(let event):
                 if !quiet { FileHandle.standardOutput.write(Data((event.logLine + "\n").utf8)) }
+                syslog?.forward(event)
             case .problem(let text):
                 FileHandle.standardError.write(Data("ascribe daemon: \(text)\n".utf8))
             }
@@ -82,6 +98,19 @@ enum DaemonCommand {
             return .findings
         case nil:
             return .findings
+        }
+    }
+
+    /// `--syslog PATH`, or by default `/dev/log` for a root daemon that is not `--dev` when the
+    /// socket exists: a production host's daemon feeds the system log unless told not to.
+    private static func syslogForwarder(path: String?, disabled: Bool, development: Bool) throws(SystemError) -> SyslogForwarder? {
+        let defaultPath = "/dev/log"
+        guard !disabled else { return nil }
+        let chosen = path ?? (DefaultPaths.runningAsRoot && !development && FileManager.default.fileExists(atPath: defaultPath)
+            ? defaultPath : nil)
+        guard let chosen else { return nil }
+        return try SyslogForwarder(path: chosen, processID: getpid()) { message in
+            FileHandle.standardError.write(Data("ascribe daemon: \(message)\n".utf8))
         }
     }
 }
