@@ -103,7 +103,7 @@ _ascribe() {
                 --identity|--since|--until|--limit) return ;;
                 --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled' -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --json --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --json --follow --help' -- "$cur"))
             ;;
         why)
             case $prev in

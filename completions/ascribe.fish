@@ -80,6 +80,7 @@ complete -c ascribe -n '__fish_seen_subcommand_from log' -l since -x -d 'from T 
 complete -c ascribe -n '__fish_seen_subcommand_from log' -l until -x -d 'before T'
 complete -c ascribe -n '__fish_seen_subcommand_from log' -l limit -x -d 'only the newest N matching events'
 complete -c ascribe -n '__fish_seen_subcommand_from log' -l json -d 'one JSON object per line, every field, for shippers and scripts'
+complete -c ascribe -n '__fish_seen_subcommand_from log' -l follow -d 'after the matching history, keep printing matching events as they are written, one per line, until SIGINT, SIGTERM or a closed pipe'
 complete -c ascribe -n '__fish_seen_subcommand_from log' -l help -d 'show the help'
 complete -c ascribe -n '__fish_seen_subcommand_from why' -l jobs -x -a '(__fish_complete_directories (commandline -ct))' -d 'jobs directory'
 complete -c ascribe -n '__fish_seen_subcommand_from why' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory holding events.db'
