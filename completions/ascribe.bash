@@ -82,8 +82,9 @@ _ascribe() {
             case $prev in
                 --jobs|--state|--credentials) _ascribe_values "$cur" directory; return ;;
                 --syslog) return ;;
+                --metrics-file) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --dev --quiet --syslog --no-syslog --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --dev --quiet --syslog --no-syslog --metrics-file --help' -- "$cur"))
             ;;
         run)
             case $prev in

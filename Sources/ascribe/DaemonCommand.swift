@@ -5,7 +5,7 @@ import Foundation
 enum DaemonCommand {
     static let help = """
         Usage: ascribe daemon [--jobs DIR] [--state DIR] [--credentials DIR] [--dev] [--quiet]
-                              [--syslog PATH | --no-syslog]
+                              [--syslog PATH | --no-syslog] [--metrics-file FILE]
 
         The scheduler. Sleeps until the next slot of any job, fires it, and records every slot in
         the event log: fired (then succeeded, failed, timed out), skipped with a reason (overlap,
@@ -17,16 +17,19 @@ enum DaemonCommand {
         daemon.stopped, exit 0.
 
         Options:
-          --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
-          --state DIR         state directory: events.db, daemon.lock, run output (default \(DefaultPaths.stateDirectoryHelp))
-          --credentials DIR   credential store (default /etc/ascribe/credentials as root,
-                              <state>/credentials otherwise)
-          --dev               a developer's laptop: run every job as yourself, mark every event as development
-          --quiet             do not print events
-          --syslog PATH       forward every event, once recorded, to the syslog socket PATH as RFC 5424
-                              with structured data (default: /dev/log when run as root without --dev
-                              and /dev/log exists; see docs/OPERATIONS.md)
-          --no-syslog         do not forward events to syslog
+          --jobs DIR            jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
+          --state DIR           state directory: events.db, daemon.lock, run output (default \(DefaultPaths.stateDirectoryHelp))
+          --credentials DIR     credential store (default /etc/ascribe/credentials as root,
+                                <state>/credentials otherwise)
+          --dev                 a developer's laptop: run every job as yourself, mark every event as development
+          --quiet               do not print events
+          --syslog PATH         forward every event, once recorded, to the syslog socket PATH as RFC 5424
+                                with structured data (default: /dev/log when run as root without --dev
+                                and /dev/log exists; see docs/OPERATIONS.md)
+          --no-syslog           do not forward events to syslog
+          --metrics-file FILE   keep a Prometheus textfile of per-job last success, last outcome,
+                                duration, skipped and missed counts and schedule period, rewritten
+                                atomically (mode 0644) as events arrive; see docs/OPERATIONS.md
 
         Exit status: 0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.
 
@@ -47,6 +50,7 @@ enum DaemonCommand {
         let quiet = reader.flag("--quiet")
         let syslogPath = try reader.option("--syslog")
         let noSyslog = reader.flag("--no-syslog")
+        let metricsPath = try reader.option("--metrics-file")
         _ = try reader.positionals(max: 0)
         if syslogPath != nil, noSyslog { throw UsageError(message: "--syslog and --no-syslog exclude each other") }
 
@@ -69,11 +73,18 @@ enum DaemonCommand {
             output.error("ascribe daemon: cannot forward to syslog: \(error.description)")
             return .findings
         }
+        let metrics = metricsPath.map { path in
+            MetricsTextfile(path: path, stateDirectory: state, jobsDirectory: jobs, zones: host.zones,
+                            defaultZone: host.systemZone) { message in
+                FileHandle.standardError.write(Data("ascribe daemon: \(message)\n".utf8))
+            }
+        }
         let daemon = Daemon(configuration: configuration) { line in
             switch line {
             case .event(let event):
                 if !quiet { FileHandle.standardOutput.write(Data((event.logLine + "\n").utf8)) }
                 syslog?.forward(event)
+                metrics?.record(event)
             case .problem(let text):
                 FileHandle.standardError.write(Data("ascribe daemon: \(text)\n".utf8))
             }
@@ -89,6 +100,7 @@ enum DaemonCommand {
             }
         }
         let outcome = waitFor { await daemon.run() }
+        metrics?.finish()
         withExtendedLifetime((lock, signals)) {}
         switch outcome {
         case .stopped:
