@@ -60,10 +60,11 @@ _ascribe() {
             ;;
         plan)
             case $prev in
-                --jobs) _ascribe_values "$cur" directory; return ;;
+                --jobs|--state) _ascribe_values "$cur" directory; return ;;
                 --from|--to) return ;;
+                --html) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --from --to --json --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --from --to --json --html --state --help' -- "$cur"))
             ;;
         import)
             case $prev in

@@ -46,6 +46,8 @@ complete -c ascribe -n '__fish_seen_subcommand_from plan' -l jobs -x -a '(__fish
 complete -c ascribe -n '__fish_seen_subcommand_from plan' -l from -x -d 'window start'
 complete -c ascribe -n '__fish_seen_subcommand_from plan' -l to -x -d 'window end'
 complete -c ascribe -n '__fish_seen_subcommand_from plan' -l json -d 'one JSON object per fire'
+complete -c ascribe -n '__fish_seen_subcommand_from plan' -l html -r -F -d 'write one self-contained HTML page'
+complete -c ascribe -n '__fish_seen_subcommand_from plan' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory whose events.db --html reads for past slots'
 complete -c ascribe -n '__fish_seen_subcommand_from plan' -l help -d 'show the help'
 complete -c ascribe -n '__fish_seen_subcommand_from import' -l out -x -a '(__fish_complete_directories (commandline -ct))' -d 'jobs directory to write into'
 complete -c ascribe -n '__fish_seen_subcommand_from import' -l owner -x -d 'owner for every job'
