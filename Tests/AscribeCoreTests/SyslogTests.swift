@@ -202,6 +202,16 @@ struct ParsedSyslogMessage {
         }
     }
 
+    /// Socket errors carry errno, the call and the path.
+    @Test func socketErrorsNameTheCallAndPath() throws {
+        let long = "/tmp/" + String(repeating: "x", count: 200)
+        #expect(throws: SystemError(code: ENAMETOOLONG, call: "sockaddr_un", context: long)) { try UnixDatagramSocket(boundTo: long) }
+        #expect(throws: SystemError(code: ENOENT, call: "bind", context: "/nonexistent/dir/log")) {
+            try UnixDatagramSocket(boundTo: "/nonexistent/dir/log")
+        }
+        #expect(throws: SystemError(code: EINVAL, call: "sockaddr_un", context: "")) { try UnixDatagramSocket().send([1], to: "") }
+    }
+
     /// journald parses the syslog header of a datagram on /dev/log but not RFC 5424's structured
     /// data: the check is that a message sent there is accepted and lands under our identifier.
     @Test func journaldAcceptsTheMessageWhenAvailable() throws {

@@ -18,13 +18,16 @@ public final class UnixDatagramSocket: Sendable {
 
     /// A socket bound to `path` (which must not exist yet), for receiving.
     public init(boundTo path: String) throws(SystemError) {
-        descriptor = try Self.makeSocket()
-        let result = try Self.withAddress(path) { address, length in Glibc.bind(descriptor, address, length) }
-        guard result == 0 else {
-            let error = SystemError.current("bind", path)
-            Glibc.close(descriptor)
+        let socket = try Self.makeSocket()
+        do throws(SystemError) {
+            guard try Self.withAddress(path, { address, length in Glibc.bind(socket, address, length) }) == 0 else {
+                throw .current("bind", path)
+            }
+        } catch {
+            Glibc.close(socket)
             throw error
         }
+        descriptor = socket
     }
 
     deinit { Glibc.close(descriptor) }
