@@ -60,10 +60,11 @@ _ascribe() {
             ;;
         plan)
             case $prev in
-                --jobs) _ascribe_values "$cur" directory; return ;;
+                --jobs|--state) _ascribe_values "$cur" directory; return ;;
                 --from|--to) return ;;
+                --html) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --from --to --json --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --from --to --json --html --state --help' -- "$cur"))
             ;;
         import)
             case $prev in
@@ -81,9 +82,10 @@ _ascribe() {
         daemon)
             case $prev in
                 --jobs|--state|--credentials) _ascribe_values "$cur" directory; return ;;
-                --control-group) return ;;
+                --control-group|--syslog) return ;;
+                --metrics-file) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --dev --quiet --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --dev --quiet --syslog --no-syslog --metrics-file --help' -- "$cur"))
             ;;
         run)
             case $prev in
@@ -103,7 +105,7 @@ _ascribe() {
                 --identity|--since|--until|--limit) return ;;
                 --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled control.refused' -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --json --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --json --follow --help' -- "$cur"))
             ;;
         why)
             case $prev in

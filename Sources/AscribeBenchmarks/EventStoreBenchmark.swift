@@ -115,5 +115,18 @@ enum EventStoreBenchmark {
         let verifyBegan = clock.now
         let verification = try store.verify()
         print("\n`verify` of the whole store: \(verification) in \(format(seconds(clock.now - verifyBegan), 1)) s.")
+
+        // What `daemon --metrics-file` does once, off the daemon's queue, before its first write.
+        let countBegan = clock.now
+        var metrics = JobMetrics()
+        try store.forEachEvent(matching: EventFilter(order: .oldestFirst)) { metrics.apply($0, force: true) }
+        print("\nMetrics textfile start-up count (every event read and applied): \(format(seconds(clock.now - countBegan), 1)) s"
+              + " (last seq \(metrics.lastSeq)).")
+        let formatBegan = clock.now
+        var bytes = 0
+        try store.forEachEvent(matching: EventFilter(since: since, limit: 100_000)) { bytes += SyslogMessage.format($0, processID: 1).utf8.count }
+        let formatSeconds = seconds(clock.now - formatBegan)
+        print("Syslog messages, read from the store and formatted: \(format(100_000 / formatSeconds)) per second"
+              + " (mean \(bytes / 100_000) bytes).")
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 
 enum DaemonCommand {
     static let help = """
-        Usage: ascribe daemon [--jobs DIR] [--state DIR] [--credentials DIR] [--control-group GROUP] [--dev] [--quiet]
+        Usage: ascribe daemon [--jobs DIR] [--state DIR] [--credentials DIR] [--control-group GROUP] [--dev]
+                              [--quiet] [--syslog PATH | --no-syslog] [--metrics-file FILE]
 
         The scheduler. Sleeps until the next slot of any job, fires it, and records every slot in
         the event log: fired (then succeeded, failed, timed out), skipped with a reason (overlap,
@@ -19,14 +20,21 @@ enum DaemonCommand {
         control group are served; refusals are recorded as control.refused.
 
         Options:
-          --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
-          --state DIR         state directory: events.db, daemon.lock, run output (default \(DefaultPaths.stateDirectoryHelp))
-          --credentials DIR   credential store (default /etc/ascribe/credentials as root,
-                              <state>/credentials otherwise)
-          --control-group GROUP  who besides root and the daemon's user may control it (default: the
-                              group "ascribe" when it exists, else none); `none` for nobody else
-          --dev               a developer's laptop: run every job as yourself, mark every event as development
-          --quiet             do not print events
+          --jobs DIR              jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
+          --state DIR             state directory: events.db, daemon.lock, run output (default \(DefaultPaths.stateDirectoryHelp))
+          --credentials DIR       credential store (default /etc/ascribe/credentials as root,
+                                  <state>/credentials otherwise)
+          --control-group GROUP   who besides root and the daemon's user may control it (default: the
+                                  group "ascribe" when it exists, else none); `none` for nobody else
+          --dev                   a developer's laptop: run every job as yourself, mark every event as development
+          --quiet                 do not print events
+          --syslog PATH           forward every event, once recorded, to the syslog socket PATH as RFC 5424
+                                  with structured data (default: /dev/log when run as root without --dev
+                                  and /dev/log exists; see docs/OPERATIONS.md)
+          --no-syslog             do not forward events to syslog
+          --metrics-file FILE     keep a Prometheus textfile of per-job last success, last outcome,
+                                  duration, skipped and missed counts and schedule period, rewritten
+                                  atomically (mode 0644) as events arrive; see docs/OPERATIONS.md
 
         Exit status: 0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.
 
@@ -46,7 +54,11 @@ enum DaemonCommand {
         let controlGroup = try reader.option("--control-group")
         let development = reader.flag("--dev")
         let quiet = reader.flag("--quiet")
+        let syslogPath = try reader.option("--syslog")
+        let noSyslog = reader.flag("--no-syslog")
+        let metricsPath = try reader.option("--metrics-file")
         _ = try reader.positionals(max: 0)
+        if syslogPath != nil, noSyslog { throw UsageError(message: "--syslog and --no-syslog exclude each other") }
 
         let access: ControlAccess
         do {
@@ -69,11 +81,26 @@ enum DaemonCommand {
         let host = HostContext()
         let configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
-            host: HostName.current(), zones: host.zones, defaultZone: host.systemZone, control: access)
+            host: HostName.current(), zones: host.zones, defaultZone: host.systemZone)
+        let syslog: SyslogForwarder?
+        do throws(SystemError) {
+            syslog = try syslogForwarder(path: syslogPath, disabled: noSyslog, development: development)
+        } catch {
+            output.error("ascribe daemon: cannot forward to syslog: \(error.description)")
+            return .findings
+        }
+        let metrics = metricsPath.map { path in
+            MetricsTextfile(path: path, stateDirectory: state, jobsDirectory: jobs, zones: host.zones,
+                            defaultZone: host.systemZone) { message in
+                FileHandle.standardError.write(Data("ascribe daemon: \(message)\n".utf8))
+            }
+        }
         let daemon = Daemon(configuration: configuration) { line in
             switch line {
             case .event(let event):
                 if !quiet { FileHandle.standardOutput.write(Data((event.logLine + "\n").utf8)) }
+                syslog?.forward(event)
+                metrics?.record(event)
             case .problem(let text):
                 FileHandle.standardError.write(Data("ascribe daemon: \(text)\n".utf8))
             }
@@ -89,6 +116,7 @@ enum DaemonCommand {
             }
         }
         let outcome = waitFor { await daemon.run() }
+        metrics?.finish()
         withExtendedLifetime((lock, signals)) {}
         switch outcome {
         case .stopped:
@@ -98,6 +126,19 @@ enum DaemonCommand {
             return .findings
         case nil:
             return .findings
+        }
+    }
+
+    /// `--syslog PATH`, or by default `/dev/log` for a root daemon that is not `--dev` when the
+    /// socket exists: a production host's daemon feeds the system log unless told not to.
+    private static func syslogForwarder(path: String?, disabled: Bool, development: Bool) throws(SystemError) -> SyslogForwarder? {
+        let defaultPath = "/dev/log"
+        guard !disabled else { return nil }
+        let chosen = path ?? (DefaultPaths.runningAsRoot && !development && FileManager.default.fileExists(atPath: defaultPath)
+            ? defaultPath : nil)
+        guard let chosen else { return nil }
+        return try SyslogForwarder(path: chosen, processID: getpid()) { message in
+            FileHandle.standardError.write(Data("ascribe daemon: \(message)\n".utf8))
         }
     }
 }

@@ -1,10 +1,15 @@
 import AscribeCore
 import AscribeRuntime
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 enum LogCommand {
     static let help = """
         Usage: ascribe log [--state DIR] [--job JOB] [--identity I] [--type TYPE] [--since T] [--until T]
-                           [--limit N] [--json]
+                           [--limit N] [--json] [--follow]
 
         The event log, oldest first: every run fired, succeeded, failed, timed out, skipped, missed
         or lost, and every configuration and enable/disable change, with who did it.
@@ -18,11 +23,15 @@ enum LogCommand {
           --until T      before T (same forms)
           --limit N      only the newest N matching events (still printed oldest first)
           --json         one JSON object per line, every field, for shippers and scripts
+          --follow       after the matching history, keep printing matching events as they are
+                         written, one per line, until SIGINT, SIGTERM or a closed pipe (then exit 0);
+                         not with --until
 
         Examples:
           ascribe log --job stale-lock-reaper --since 1d
           ascribe log --type run.failed --limit 20
           ascribe log --identity backup-uploader --since 2026-11-01T00:00:00Z --json
+          ascribe log --follow --json --since 1h | vector --config ascribe-source.toml
         """
 
     static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
@@ -45,20 +54,62 @@ enum LogCommand {
         if let until = try reader.option("--until") { filter.until = EventTime(try host.pastTime(until, option: "--until")) }
         filter.limit = try reader.integerOption("--limit", range: 1...10_000_000)
         let json = reader.flag("--json")
+        let follow = reader.flag("--follow")
         _ = try reader.positionals(max: 0)
+        if follow, filter.until != nil { throw UsageError(message: "--follow prints events as they come; it cannot stop at --until") }
 
         let store = try host.openStore(state: state, access: .readOnly)
-        func emit(_ event: Event) { output.line(json ? event.jsonObject.rendered : event.logLine) }
+        func text(_ event: Event) -> String { json ? event.jsonObject.rendered : event.logLine }
         do throws(EventStoreError) {
-            if filter.limit != nil {
-                for event in try store.events(matching: filter).reversed() { emit(event) }
-            } else {
-                filter.order = .oldestFirst
-                try store.forEachEvent(matching: filter, emit)
+            var follower = try EventFollower(store: store, filter: filter)
+            guard follow else {
+                try follower.forEachPastEvent { output.line(text($0)) }
+                return .ok
             }
+            return try followLog(&follower, text)
         } catch {
             output.error("ascribe log: \(error.description)")
             return .findings
+        }
+    }
+
+    /// How long `--follow` waits between looks at the log when nothing new has come.
+    static let followPollInterval = DispatchTimeInterval.milliseconds(200)
+
+    /// `--follow`: prints straight to standard output (not through `Output`, which prints at
+    /// exit) so a shipper sees each event as it is written. SIGINT and SIGTERM end it between
+    /// polls (or between 64 KiB chunks of history); a reader that goes away (EPIPE, with
+    /// SIGPIPE ignored) ends it at the next write.
+    private static func followLog(_ follower: inout EventFollower, _ text: (Event) -> String) throws(EventStoreError) -> ExitCode {
+        signal(SIGPIPE, SIG_IGN)
+        let stop = DispatchSemaphore(value: 0)
+        let signals = DaemonSignals([SIGINT, SIGTERM]) { _ in stop.signal() }
+        defer { withExtendedLifetime(signals) {} }
+        var pending = ""
+        var finished = false
+        func flush() {
+            guard !finished, !pending.isEmpty else { return }
+            do {
+                try FileHandle.standardOutput.write(contentsOf: Data(pending.utf8))
+            } catch {
+                finished = true
+            }
+            pending = ""
+        }
+        try follower.forEachPastEvent { event in
+            guard !finished else { return }
+            pending += text(event) + "\n"
+            if pending.utf8.count >= 65_536 {
+                flush()
+                if stop.wait(timeout: .now()) == .success { finished = true }
+            }
+        }
+        flush()
+        while !finished {
+            let events = try follower.newEvents()
+            for event in events { pending += text(event) + "\n" }
+            flush()
+            if stop.wait(timeout: events.isEmpty ? .now() + followPollInterval : .now()) == .success { break }
         }
         return .ok
     }

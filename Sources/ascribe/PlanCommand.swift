@@ -1,9 +1,10 @@
 import AscribeCore
 import AscribeRuntime
+import Foundation
 
 enum PlanCommand {
     static let help = """
-        Usage: ascribe plan [--jobs DIR] [--from TIME] [--to TIME] [--json]
+        Usage: ascribe plan [--jobs DIR] [--from TIME] [--to TIME] [--json | --html FILE [--state DIR]]
 
         Dry-runs a window: every fire between --from (exclusive) and --to (inclusive), in time
         order, with job, identity, run-as and command. Nothing runs. Marks runs that daylight
@@ -15,11 +16,18 @@ enum PlanCommand {
           --from TIME    window start: now (default), RFC 3339, or a wall-clock time in the system zone
           --to TIME      window end (default: 24 hours after --from)
           --json         one JSON object per fire
+          --html FILE    write one self-contained HTML page: a timeline per job, each slot coloured by
+                         what will happen or, before now, by what the event log says did happen
+                         (succeeded, failed, skipped, missed); DST shifts and pile-ups marked;
+                         identity, owner and time on hover
+          --state DIR    state directory whose events.db --html reads for past slots (default
+                         \(DefaultPaths.stateDirectoryHelp); when absent, past slots are shown as unknown)
 
         Examples:
           ascribe plan --jobs jobs.d
           ascribe plan --jobs jobs.d --from 2026-03-28T12:00:00+01:00 --to 2026-03-29T12:00:00+02:00
           ascribe plan --jobs jobs.d --from now --to 2026-12-01T00:00:00Z --json
+          ascribe plan --from 2026-11-16T00:00:00Z --to 2026-11-23T00:00:00Z --html week.html
         """
 
     static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
@@ -31,7 +39,11 @@ enum PlanCommand {
         let fromText = try reader.option("--from")
         let toText = try reader.option("--to")
         let json = reader.flag("--json")
+        let htmlPath = try reader.option("--html")
+        let stateOption = try reader.option("--state")
         _ = try reader.positionals(max: 0)
+        if json, htmlPath != nil { throw UsageError(message: "--json and --html exclude each other") }
+        if stateOption != nil, htmlPath == nil { throw UsageError(message: "--state is only read with --html") }
 
         let host = HostContext()
         let systemZone = host.systemZone
@@ -46,6 +58,26 @@ enum PlanCommand {
         }
 
         let plan = SchedulePlan(jobs: load.jobs, defaultZone: systemZone, after: from, through: to)
+        if let htmlPath {
+            let store = try pastStore(stateOption)
+            let page: PlanPage
+            do throws(EventStoreError) {
+                page = try PlanPageBuilder.page(plan: plan, jobs: load.jobs, from: from, to: to, now: SystemClock.now(),
+                                                systemZone: systemZone, store: store.store, storeNote: store.note)
+            } catch {
+                output.error("ascribe plan: \(error.description)")
+                return .findings
+            }
+            do {
+                try page.html.write(toFile: htmlPath, atomically: true, encoding: .utf8)
+            } catch {
+                output.error("ascribe plan: cannot write \(htmlPath): \(error.localizedDescription)")
+                return .findings
+            }
+            let slots = page.rows.reduce(0) { $0 + $1.slots.count }
+            output.line("wrote \(htmlPath): \(slots) slot\(slots == 1 ? "" : "s") of \(page.rows.count) job\(page.rows.count == 1 ? "" : "s")")
+            return failures.isEmpty ? .ok : .findings
+        }
         for fire in plan.fires {
             let job = fire.job
             if json {
@@ -77,5 +109,16 @@ enum PlanCommand {
                         + (plan.truncated ? " (truncated: window too large, showing the first \(plan.fires.count))" : ""))
         }
         return failures.isEmpty ? .ok : .findings
+    }
+
+    /// The log `--html` reads past slots from: `--state`'s, which must exist, or the default
+    /// state directory's when there is one.
+    private static func pastStore(_ state: String?) throws(UsageError) -> (store: EventStore?, note: String) {
+        let directory = state ?? DefaultPaths.stateDirectory
+        let path = DefaultPaths.eventStore(stateDirectory: directory)
+        guard state != nil || FileManager.default.fileExists(atPath: path) else {
+            return (nil, "no event log at \(path): past slots are shown as unknown")
+        }
+        return (try HostContext().openStore(state: directory, access: .readOnly), "past slots from the event log \(path)")
     }
 }

@@ -12,9 +12,12 @@ public struct EventFilter: Equatable, Sendable {
     /// At most this many events, taken from the start of `order` (so, by default, the most recent).
     public var limit: Int?
     public var order: EventOrder
+    /// Only events up to this seq: a reader that then follows the log from here on
+    /// (`EventFollower`) sees each event exactly once.
+    public var throughSeq: Int64?
 
     public init(job: String? = nil, identity: String? = nil, type: EventType? = nil, since: EventTime? = nil,
-                until: EventTime? = nil, limit: Int? = nil, order: EventOrder = .newestFirst) {
+                until: EventTime? = nil, limit: Int? = nil, order: EventOrder = .newestFirst, throughSeq: Int64? = nil) {
         self.job = job
         self.identity = identity
         self.type = type
@@ -22,6 +25,15 @@ public struct EventFilter: Equatable, Sendable {
         self.until = until
         self.limit = limit
         self.order = order
+        self.throughSeq = throughSeq
+    }
+
+    /// Whether `event` passes the filter's conditions (limit and order aside), for events read
+    /// some other way than through the filter's query.
+    public func matches(_ event: Event) -> Bool {
+        (job == nil || event.job == job) && (identity == nil || event.identity == identity)
+            && (type == nil || event.type == type) && (since.map { event.time >= $0 } ?? true)
+            && (until.map { event.time < $0 } ?? true) && (throughSeq.map { event.seq <= $0 } ?? true)
     }
 }
 
@@ -216,6 +228,14 @@ public final class EventStore {
         return last
     }
 
+    /// Up to `limit` events written after `seq`, in the order they were written.
+    public func events(afterSeq seq: Int64, limit: Int) throws(EventStoreError) -> [Event] {
+        var events: [Event] = []
+        try forEachEvent(sql: EventSchema.selectColumns + " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                         parameters: [.integer(seq), .integer(Int64(max(0, limit)))]) { events.append($0) }
+        return events
+    }
+
     public func count() throws(EventStoreError) -> Int {
         let value = try sqlite { () throws(SQLiteError) in try database.scalar("SELECT count(*) FROM events") }
         guard case .integer(let count) = value else { return 0 }
@@ -262,6 +282,7 @@ struct EventQuery {
         if let type = filter.type { conditions.append("type = " + parameter(.text(type.rawValue))) }
         if let since = filter.since { conditions.append("time_ms >= " + parameter(.integer(since.millisecondsSinceEpoch))) }
         if let until = filter.until { conditions.append("time_ms < " + parameter(.integer(until.millisecondsSinceEpoch))) }
+        if let throughSeq = filter.throughSeq { conditions.append("seq <= " + parameter(.integer(throughSeq))) }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += filter.order == .newestFirst ? " ORDER BY time_ms DESC, seq DESC" : " ORDER BY time_ms, seq"
         if let limit = filter.limit {
