@@ -61,7 +61,8 @@ enum WhyCommand {
         let zone = job.timezone ?? host.systemZone
         let report: SlotHistoryReport
         do throws(EventStoreError) {
-            report = try SlotHistory.answer(job: job, zone: zone, window: window, now: now, store: store)
+            report = try SlotHistory.answer(job: job, zone: zone, window: window, now: now, store: store,
+                                            zones: { host.zones.rules(for: $0) })
         } catch {
             output.error("ascribe why: \(error.description)")
             return .findings

@@ -145,3 +145,40 @@ import Testing
         #expect(json.stdout.contains("\"kind\":\"failed\""))
     }
 }
+
+/// `why` lists the slots of the definition in force at each time, not only of today's file.
+@Suite struct WhyDefinitionHistoryTests {
+    @Test func aChangedScheduleKeepsItsEarlierSlots() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("report", schedule: "0 * * * *", command: "/bin/true")
+        let start = DaemonHarness.startOfHour()
+        let clock = FakeDaemonClock(now: start)
+        let (daemon, task) = await harness.start(clock: clock)
+        for _ in 0..<2 {
+            clock.advance(by: 3600)
+            await clock.waitForSleeper()
+            await DaemonHarness.waitUntilIdle(daemon)
+        }
+        try harness.job("report", schedule: "30 * * * *", command: "/bin/true")
+        await daemon.reload()
+        clock.advance(by: 1800)
+        await clock.waitForSleeper()
+        await DaemonHarness.waitUntilIdle(daemon)
+        await daemon.stop()
+        _ = await task.value
+
+        let zones = ZoneDatabase()
+        let load = try JobDirectory.load(path: harness.jobs, zones: { zones.rules(for: $0) })
+        let job = try #require(load.jobs.first)
+        let store = try EventStore.open(path: harness.storePath, access: .readOnly)
+        let window = WhyWindow.range(since: start.adding(seconds: 1), until: start.adding(seconds: 9000))
+        let report = try SlotHistory.answer(job: job, zone: .utc, window: window, now: start.adding(seconds: 9000),
+                                            store: store, zones: { zones.rules(for: $0) })
+        #expect(report.accounts.map(\.slot) == [3600, 7200, 9000].map { start.adding(seconds: $0) })
+        #expect(report.accounts.allSatisfy { if case .succeeded = $0.outcome { true } else { false } })
+        // Today's file alone would invent slots at :30 that never existed and drop the real ones.
+        let naive = try SlotHistory.answer(job: job, zone: .utc, window: window, now: start.adding(seconds: 9000), store: store)
+        #expect(naive.accounts.map(\.slot) == [1800, 5400, 9000].map { start.adding(seconds: $0) })
+    }
+}

@@ -51,16 +51,20 @@ public enum ConfigHistory {
     /// Job name → the 12-digit hash prefix in force after `loads` (oldest first).
     public static func hashes(afterReplaying loads: [Event]) -> [JobName: String] {
         var current: [JobName: String] = [:]
-        for load in loads where load.type == .configLoaded {
-            if load.details["added"] == nil {
-                current = [:]
-                for (name, hash) in pairs(load.details["jobs"]) { current[name] = hash }
-            } else {
-                for (name, hash) in pairs(load.details["added"]) + pairs(load.details["changed"]) { current[name] = hash }
-                for (name, _) in pairs(load.details["removed"]) { current[name] = nil }
-            }
-        }
+        for load in loads { apply(load, to: &current) }
         return current
+    }
+
+    /// One `config.loaded` applied to the jobs loaded before it.
+    public static func apply(_ load: Event, to current: inout [JobName: String]) {
+        guard load.type == .configLoaded else { return }
+        if load.details["added"] == nil {
+            current = [:]
+            for (name, hash) in pairs(load.details["jobs"]) { current[name] = hash }
+        } else {
+            for (name, hash) in pairs(load.details["added"]) + pairs(load.details["changed"]) { current[name] = hash }
+            for (name, _) in pairs(load.details["removed"]) { current[name] = nil }
+        }
     }
 
     /// `a=0123456789ab,b=-` → [(a, 0123456789ab)]; entries without a hash are dropped.

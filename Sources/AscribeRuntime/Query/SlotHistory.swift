@@ -149,10 +149,79 @@ public struct SlotHistoryReport: Sendable {
 
 /// Accounts for each slot of a job from the event log: the run it fired and how it ended, the
 /// skip and its reason, the downtime that missed it, or why nothing covers it. Slots come from
-/// the job's current definition.
+/// the definition in force at each time (replayed from `config.loaded`, read back from the
+/// definition archive); before the job first appears, from its current definition.
 public enum SlotHistory {
     /// How far back `at` looks for the slot at or before its instant (ten years).
     static let atLookBack: Int64 = 10 * 366 * 86_400
+
+    /// One stretch of a job's history: from `since` until the next stretch, `definition` was in
+    /// force (nil: the job was removed).
+    public struct DefinitionStretch: Sendable {
+        public var since: Instant
+        public var definition: JobDefinition?
+        /// The 12-digit hash prefix `config.loaded` named.
+        public var hash: String?
+    }
+
+    /// The job's definitions over time, from every `config.loaded` (oldest first) and the
+    /// archive; a definition the archive does not hold is taken to be the current one.
+    public static func definitionTimeline(of job: JobDefinition, configEvents: [Event], store: EventStore,
+                                          zones: (String) -> ZoneRules?) -> [DefinitionStretch] {
+        var stretches: [DefinitionStretch] = []
+        var loaded: [JobName: String] = [:]
+        var parsed: [String: JobDefinition] = [:]
+        for event in configEvents where event.type == .configLoaded {
+            ConfigHistory.apply(event, to: &loaded)
+            let hash = loaded[job.name]
+            // Before its first appearance the current definition stands in ("not yet defined then").
+            if stretches.isEmpty && hash == nil { continue }
+            if let last = stretches.last, last.hash == hash { continue }
+            var definition: JobDefinition?
+            if let hash {
+                if let known = parsed[hash] {
+                    definition = known
+                } else if let stored = try? store.definition(hashPrefix: hash),
+                          let old = JobFile.parse(stored.bytes, path: stored.path, zones: zones).definition, old.name == job.name {
+                    definition = old
+                } else {
+                    definition = job
+                }
+                parsed[hash] = definition
+            }
+            stretches.append(DefinitionStretch(since: event.time.instant, definition: definition, hash: hash))
+        }
+        return stretches
+    }
+
+    /// The slots of `job` in `window`, each from the definition in force at its time when a
+    /// `timeline` is given.
+    public static func slots(of job: JobDefinition, zone: ZoneRules, window: WhyWindow,
+                             timeline: [DefinitionStretch]) -> [Instant] {
+        guard !timeline.isEmpty else { return slots(of: job, zone: zone, window: window) }
+        let stretches = [DefinitionStretch(since: Instant(secondsSinceEpoch: .min / 2), definition: job)] + timeline
+        func inForce(at instant: Instant) -> JobDefinition? {
+            stretches.last { $0.since < instant }?.definition
+        }
+        switch window {
+        case .at(let instant):
+            guard let definition = inForce(at: instant) else { return [] }
+            return slots(of: definition, zone: definition.timezone ?? zone, window: window)
+        case .range(let since, let until):
+            var result: [Instant] = []
+            for (index, stretch) in stretches.enumerated() {
+                guard let definition = stretch.definition else { continue }
+                // A slot at the instant of a reload was handled before it: each stretch holds
+                // the slots in (since, next since].
+                let end = index + 1 < stretches.count ? stretches[index + 1].since : until
+                let from = max(since, stretch.since.adding(seconds: 1))
+                let to = min(until, end)
+                guard from <= to else { continue }
+                result += slots(of: definition, zone: definition.timezone ?? zone, window: .range(since: from, until: to))
+            }
+            return result
+        }
+    }
 
     /// The slots of `job` in `window`.
     public static func slots(of job: JobDefinition, zone: ZoneRules, window: WhyWindow) -> [Instant] {
@@ -173,9 +242,12 @@ public enum SlotHistory {
     }
 
     /// Reads what the answer needs from `store` and builds it.
+    /// With `zones`, slots follow the definitions in force over time; without, the current one.
     public static func answer(job: JobDefinition, zone: ZoneRules, window: WhyWindow, now: Instant,
-                              store: EventStore) throws(EventStoreError) -> SlotHistoryReport {
-        let slots = slots(of: job, zone: zone, window: window)
+                              store: EventStore, zones: ((String) -> ZoneRules?)? = nil) throws(EventStoreError) -> SlotHistoryReport {
+        let configEvents = try store.events(matching: EventFilter(type: .configLoaded, order: .oldestFirst))
+        let timeline = zones.map { definitionTimeline(of: job, configEvents: configEvents, store: store, zones: $0) } ?? []
+        let slots = slots(of: job, zone: zone, window: window, timeline: timeline)
         // Manual runs have no slot, so only a range lists them.
         let manualWindow: (Instant, Instant)?
         let start: Instant
@@ -193,7 +265,6 @@ public enum SlotHistory {
             daemonEvents += try store.events(matching: EventFilter(type: type, since: from, until: until, order: .oldestFirst))
         }
         daemonEvents.sort { ($0.time, $0.seq) < ($1.time, $1.seq) }
-        let configEvents = try store.events(matching: EventFilter(type: .configLoaded, order: .oldestFirst))
         return answer(job: job, zone: zone, slots: slots, manualWindow: manualWindow,
                       now: now, jobEvents: jobEvents, daemonEvents: daemonEvents, configEvents: configEvents)
     }
