@@ -280,6 +280,37 @@ import Testing
         let store = try EventStore.open(path: harness.storePath, access: .readOnly)
         #expect(try store.verify() == .intact(count: events.count))
     }
+
+    /// A run whose recorder (an `ascribe run` in the foreground) is still alive is not lost;
+    /// one whose recorder died is, even if its pid now belongs to another process.
+    @Test func aRunStillOwnedByALiveProcessIsNotLost() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("reaper", schedule: "0 0 1 1 *", command: "/bin/true")
+        let now = DaemonHarness.startOfHour()
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        try sleeper.run()
+        defer { sleeper.terminate() }
+        let alive = try #require(RecorderProcess.startTicks(of: sleeper.processIdentifier))
+        var owned = EventDraft(time: EventTime(now.adding(seconds: -60)), host: "testhost", type: .runFired,
+                               actor: "reaper-runner", owner: "test-team <test@example.com>", job: "reaper",
+                               identity: "reaper-runner", runID: "0123456789abcdef0123456789abcdef")
+        owned.details = RecorderProcess(pid: sleeper.processIdentifier, startTicks: alive).details
+        var orphaned = owned
+        orphaned.runID = "fedcba9876543210fedcba9876543210"
+        orphaned.details = RecorderProcess(pid: sleeper.processIdentifier, startTicks: alive + 1).details
+        try harness.seed([owned, orphaned])
+        let clock = FakeDaemonClock(now: now)
+        let (daemon, task) = await harness.start(clock: clock)
+        await daemon.stop()
+        _ = await task.value
+
+        let lost = try harness.events().filter { $0.type == .runLost }
+        #expect(lost.map(\.runID) == [orphaned.runID])
+        #expect(lost.first?.details["recorder_pid"] == nil)
+    }
 }
 
 /// The real executable: one daemon per state directory, SIGTERM drains and exits 0.

@@ -280,15 +280,21 @@ public actor Daemon {
     }
 
     /// Every `run.fired` with no terminal event belongs to a daemon (or `ascribe run`) that
-    /// died mid-run: it is closed as `run.lost`.
+    /// died mid-run: it is closed as `run.lost` — unless the process that fired it is still
+    /// alive (an `ascribe run` in the foreground), which will record the end itself.
     private func recordLostRuns(now: Instant) {
         guard let store else { return }
-        var fired: [Event] = []
-        try? store.forEachEvent(matching: EventFilter(type: .runFired, order: .oldestFirst)) { fired.append($0) }
+        let open: [Event]
+        do {
+            open = try store.openRuns()
+        } catch {
+            output(.problem("could not look for runs a previous daemon left open: \(error.description)"))
+            return
+        }
+        let me = RecorderProcess.current()
         var lost: [EventDraft] = []
-        for event in fired {
-            guard let runID = event.runID,
-                  let last = try? store.lastEvent(forRunID: runID), !last.type.isRunTerminal else { continue }
+        for event in open {
+            if let recorder = RecorderProcess(details: event.details), recorder != me, recorder.isAlive { continue }
             var draft = event.content
             draft.type = .runLost
             draft.time = EventTime(now)
@@ -297,6 +303,8 @@ public actor Daemon {
             draft.development = draft.development || configuration.development
             draft.reason = "fired at \(event.time.rfc3339), but no end was recorded before the daemon stopped"
             draft.details["fired_seq"] = String(event.seq)
+            draft.details["recorder_pid"] = nil
+            draft.details["recorder_start"] = nil
             if let pid = event.pid {
                 draft.details["process_group"] = (try? SystemCalls.signalGroup(pid, 0)) == true ? "exists" : "gone"
             } else {

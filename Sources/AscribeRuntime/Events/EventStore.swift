@@ -221,6 +221,17 @@ public final class EventStore {
         return last
     }
 
+    /// Every `run.fired` with no terminal event yet, oldest first: runs in progress, or lost by
+    /// a process that died. One indexed query, however long the log.
+    public func openRuns() throws(EventStoreError) -> [Event] {
+        let terminal = EventType.allCases.filter(\.isRunTerminal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        var open: [Event] = []
+        try forEachEvent(sql: EventSchema.selectColumns + " AS f WHERE f.type = 'run.fired' AND f.run_id IS NOT NULL"
+                            + " AND NOT EXISTS (SELECT 1 FROM events AS t WHERE t.run_id = f.run_id AND t.type IN (\(terminal)))"
+                            + " ORDER BY f.seq", parameters: []) { open.append($0) }
+        return open
+    }
+
     /// The newest event: its hash is the value to keep elsewhere as an anchor (docs/EVENTS.md).
     public func lastEvent() throws(EventStoreError) -> Event? {
         var last: Event?

@@ -95,6 +95,7 @@ public struct RunExecution {
     let store: EventStore
     let launcher: Launcher
     let environment: RunEnvironment
+    let recorder = RecorderProcess.current()
 
     public init(store: EventStore, environment: RunEnvironment, helperPath: String? = nil) {
         self.store = store
@@ -268,6 +269,8 @@ public struct RunExecution {
         draft.details["trigger"] = order.principal == nil ? "schedule" : "manual"
         draft.details.merge(order.details) { $1 }
         if let principal = order.principal { draft.details["principal_source"] = principal.source.rawValue }
+        // Who will record the end: a daemon starting later must not call a run it owns lost.
+        if let recorder { draft.details.merge(recorder.details) { $1 } }
         return draft
     }
 
