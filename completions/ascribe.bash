@@ -32,7 +32,7 @@ _ascribe() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     COMPREPLY=()
     if (( COMP_CWORD == 1 )); then
-        COMPREPLY=($(compgen -W 'check next plan import daemon run log why status disable enable verify version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check next plan import daemon run log why status disable enable reload verify version --help --version' -- "$cur"))
         return
     fi
     case ${COMP_WORDS[1]} in
@@ -137,6 +137,13 @@ _ascribe() {
                 --state) _ascribe_values "$cur" directory; return ;;
             esac
             COMPREPLY=($(compgen -W '--reason --job --identity --state --json --help' -- "$cur"))
+            ;;
+        reload)
+            case $prev in
+                --state) _ascribe_values "$cur" directory; return ;;
+                --reason) return ;;
+            esac
+            COMPREPLY=($(compgen -W '--state --reason --json --help' -- "$cur"))
             ;;
         verify)
             case $prev in

@@ -41,6 +41,7 @@ let commands: [(name: String, summary: String)] = [
     ("status", "ask the running daemon what runs, what is next, and what is disabled"),
     ("disable", "turn one job or identity off through the daemon, attributed and recorded"),
     ("enable", "turn a disabled job or identity back on, attributed and recorded"),
+    ("reload", "make the running daemon re-read its jobs directory, recorded with you as principal"),
     ("verify", "re-walk the event log's hash chain and report the first broken link"),
     ("version", "print the version (also --version)"),
 ]
@@ -78,6 +79,7 @@ func ascribe(_ arguments: [String]) -> (ExitCode, Output) {
         case "why": return (try WhyCommand.run(&reader, output: &output), output)
         case "status": return (try StatusCommand.run(&reader, output: &output), output)
         case "disable", "enable": return (try SwitchCommand.run(name, &reader, output: &output), output)
+        case "reload": return (try ReloadCommand.run(&reader, output: &output), output)
         case "verify": return (try VerifyCommand.run(&reader, output: &output), output)
         case "version": return (try VersionCommand.run(&reader, output: &output), output)
         case "help": return (try HelpCommand.run(&reader, output: &output), output)

@@ -65,7 +65,7 @@ import Testing
         let requests: [ControlRequest] = [
             .status, .run(job: "reaper", reason: nil), .run(job: "reaper", reason: "locks piling up"),
             .disable(ControlTarget(name: "reaper", kind: .identity), reason: "rotating creds"),
-            .enable(ControlTarget(name: "reaper"), reason: "rotated"),
+            .enable(ControlTarget(name: "reaper"), reason: "rotated"), .reload(reason: nil), .reload(reason: "new job"),
         ]
         for request in requests {
             #expect(try ControlRequest(line: Array(request.json.rendered.utf8)) == request)
@@ -76,7 +76,7 @@ import Testing
         (#"{"request":"disable","target":"reaper"}"#, "\"reason\" is required for disable"),
         (#"{"request":"disable","target":"reaper","reason":"   "}"#, "a reason is required: say why, in words"),
         (#"{"request":"enable","target":"reaper","reason":"x","kind":"user"}"#, "\"kind\" is identity or job, not \"user\""),
-        (#"{"request":"shutdown"}"#, "unknown request \"shutdown\" (status, run, disable, enable)"),
+        (#"{"request":"shutdown"}"#, "unknown request \"shutdown\" (status, run, disable, enable, reload)"),
         (#"{"request":"run","job":7}"#, "\"job\" must be a string"),
         (#"["status"]"#, "a request is a JSON object with a \"request\" field"),
         (#"{"request":"disable","target":"r","reason":"a\nb"}"#, "the reason contains control characters"),
@@ -229,6 +229,27 @@ import Testing
         let skipped = try #require(events.first { $0.type == .runSkipped })
         #expect(skipped.principal == me.name && skipped.details["trigger"] == "manual")
         #expect(skipped.details["skip_reason"] == "job-disabled")
+    }
+
+    @Test func aReloadThroughTheSocketNamesWhoAskedForIt() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("reaper", schedule: "*/15 * * * *", command: "/bin/true")
+        let clock = FakeDaemonClock(now: DaemonHarness.startOfHour())
+        let (daemon, task) = await harness.start(clock: clock)
+        try harness.job("report", schedule: "0 7 * * *", command: "/bin/true")
+        let replies = try await harness.control(.reload(reason: "added report.job, CHG-1182"))
+        guard case .done(let message, _)? = replies.last else {
+            Issue.record("reload was not done: \(replies.map(\.json.rendered))")
+            return
+        }
+        #expect(message == "2 job(s) loaded; added report; changed none; removed none")
+        await daemon.stop()
+        _ = await task.value
+        let loaded = try #require(try harness.events().last { $0.type == .configLoaded })
+        #expect(loaded.principal == me.name && loaded.details["requested_reason"] == "added report.job, CHG-1182")
+        #expect(loaded.details["added"]?.hasPrefix("report=") == true)
+        #expect(loaded.reason?.hasSuffix("at the request of \(me.name)") == true)
     }
 
     /// Garbage, oversized and half-written requests, hundreds of idle connections and a client

@@ -24,6 +24,8 @@ public enum ControlRequest: Equatable, Sendable {
     case run(job: String, reason: String?)
     case disable(ControlTarget, reason: String)
     case enable(ControlTarget, reason: String)
+    /// Re-read the jobs directory, recorded with the caller as principal (SIGHUP cannot say who).
+    case reload(reason: String?)
 
     /// The longest request line the daemon reads; anything longer is refused unread.
     public static let maximumBytes = 64 * 1024
@@ -36,6 +38,7 @@ public enum ControlRequest: Equatable, Sendable {
         case .run: "run"
         case .disable: "disable"
         case .enable: "enable"
+        case .reload: "reload"
         }
     }
 
@@ -45,6 +48,8 @@ public enum ControlRequest: Equatable, Sendable {
             return .object([("request", .string("status"))])
         case .run(let job, let reason):
             return .object([("request", .string("run")), ("job", .string(job)), ("reason", .optional(reason))])
+        case .reload(let reason):
+            return .object([("request", .string("reload")), ("reason", .optional(reason))])
         case .disable(let target, let reason), .enable(let target, let reason):
             return .object([("request", .string(name)), ("target", .string(target.name)),
                              ("kind", .optional(target.kind?.rawValue)), ("reason", .string(reason))])
@@ -87,6 +92,8 @@ public enum ControlRequest: Equatable, Sendable {
             self = .status
         case "run":
             self = .run(job: try text("job", required: true) ?? "", reason: try reason(required: false))
+        case "reload":
+            self = .reload(reason: try reason(required: false))
         case "disable", "enable":
             let name = try text("target", required: true) ?? ""
             var kind: ControlTarget.Kind?
@@ -100,7 +107,7 @@ public enum ControlRequest: Equatable, Sendable {
             let why = try reason(required: true) ?? ""
             self = request == "disable" ? .disable(target, reason: why) : .enable(target, reason: why)
         default:
-            throw ControlRequestError("unknown request \"\(request)\" (status, run, disable, enable)")
+            throw ControlRequestError("unknown request \"\(request)\" (status, run, disable, enable, reload)")
         }
     }
 }

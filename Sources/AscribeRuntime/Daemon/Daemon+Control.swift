@@ -68,6 +68,8 @@ extension Daemon {
             control.reply(to: call.connection, setDisabled(false, target, reason: reason, peer: call.peer, now: now))
         case .run(let name, let reason):
             runManually(name, reason: reason, call: call, now: now)
+        case .reload(let reason):
+            control.reply(to: call.connection, .done(message: reload(requestedBy: (call.peer, reason)), events: []))
         }
     }
 

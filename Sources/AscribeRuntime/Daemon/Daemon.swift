@@ -128,9 +128,21 @@ public actor Daemon {
     /// jobs; a file with errors gets `config.rejected` (file:line and message) and the job's
     /// previous definition stays in force; jobs whose file is gone are removed. One
     /// `config.loaded` names what was added, changed and removed, with definition hashes.
-    public func reload(signal: Int32? = nil, fileChange: String? = nil) {
-        guard !stopping else { return }
+    /// `requestedBy`: the caller of `ascribe reload`, recorded as principal. Returns what
+    /// happened, in words.
+    @discardableResult
+    public func reload(signal: Int32? = nil, fileChange: String? = nil,
+                       requestedBy: (peer: ControlPeer, reason: String?)? = nil) -> String {
+        guard !stopping else { return "the daemon is stopping; nothing reloaded" }
         let now = clock.now()
+        func attributed(_ draft: EventDraft) -> EventDraft {
+            guard let requestedBy else { return draft }
+            var draft = draft
+            draft.principal = requestedBy.peer.principal.name
+            draft.details.merge(requestedBy.peer.details) { current, _ in current }
+            if let reason = requestedBy.reason { draft.details["requested_reason"] = reason }
+            return draft
+        }
         let zones = configuration.zones
         let load: JobDirectoryLoad
         do {
@@ -140,8 +152,8 @@ public actor Daemon {
             if let fileChange { rejected.details["file_change"] = fileChange }
             rejected.reason = "reload failed, every previous definition stays in force: \(error.description)"
             rejected.configSource = configuration.jobsDirectory
-            record([rejected])
-            return
+            record([attributed(rejected)])
+            return rejected.reason ?? "reload failed"
         }
         var rejected: [EventDraft] = []
         var keptByRejection = Set<JobName>()
@@ -168,17 +180,23 @@ public actor Daemon {
                 .joined(separator: ",")
         }
         // A file event that changed no definition (a touch, a save of the same text) records nothing.
-        if fileChange != nil && rejected.isEmpty && added.isEmpty && removed.isEmpty && changed.isEmpty { return }
+        if fileChange != nil && rejected.isEmpty && added.isEmpty && removed.isEmpty && changed.isEmpty {
+            return "nothing changed"
+        }
         var loaded = schedulerDraft(.configLoaded, at: now)
         loaded.reason = "reloaded \(configuration.jobsDirectory)" + (signal.map { " on \(Self.signalName($0))" } ?? "")
             + (fileChange.map { " on file change: \($0)" } ?? "")
+            + (requestedBy.map { " at the request of \($0.peer.principal.name)" } ?? "")
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": String(next.count),
                           "added": listed(added), "changed": listed(changed), "removed": listed(removed)]
         jobs = next
         for name in removed { pending[name] = nil }
-        record(rejected + [loaded])
+        record((rejected + [loaded]).map(attributed))
         // The next wake-up may now be earlier (a new job); re-plan from the same point.
         sleeper?.cancel()
+        func names(_ list: [JobName]) -> String { list.isEmpty ? "none" : list.map(\.rawValue).joined(separator: ", ") }
+        return "\(next.count) job(s) loaded; added \(names(added)); changed \(names(changed)); removed \(names(removed))"
+            + (rejected.isEmpty ? "" : "; \(rejected.count) problem(s) rejected, previous definitions kept (see config.rejected)")
     }
 
     /// True when no run is in progress, queued or still being recorded (for tests and status).
