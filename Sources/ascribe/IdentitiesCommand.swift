@@ -91,7 +91,7 @@ enum IdentitiesCommand {
         if let record = entry.record {
             field("last outcome", record.lastOutcome.map { ["\($0.type.rawValue) at " + cited($0)] } ?? [],
                   none: "none recorded")
-            field("last success", record.lastSuccess.map { [cited($0)] } ?? [], none: "never (\(record.runsRecorded))")
+            field("last success", record.lastSuccess.map { [cited($0)] } ?? [], none: "never (\(JobRecord.runsRecorded(record.runs ?? 0)))")
         } else {
             output.line("  " + "last outcome".padding(14) + "unknown (no readable event log)")
         }
@@ -120,7 +120,7 @@ enum IdentitiesCommand {
             ("credentials", strings(entry.credentials.map(\.rawValue))),
             ("last_outcome", outcome(entry.record?.lastOutcome)),
             ("last_success", outcome(entry.record?.lastSuccess)),
-            ("runs", entry.record.map { .int($0.runs) } ?? .null),
+            ("runs", entry.record?.runs.map { .int($0) } ?? .null),
             ("disabled", .array(entry.disabled.map { mark in
                 switch mark {
                 case .byPerson(let disablement):

@@ -103,7 +103,7 @@ import Testing
         #expect(reaper.record?.lastOutcome?.type == .runFailed)
         #expect(reaper.record?.lastOutcome?.time == Self.at(30))
         #expect(reaper.record?.lastSuccess?.time == Self.at(20))
-        #expect(reaper.record?.runs == 2)
+        #expect(reaper.record?.runs == nil)
         #expect(reaper.findings.map(\.kind) == ["overdue"])
         #expect(Self.words(reaper) == ["job reaper last succeeded at 2026-11-23T00:20:00+00:00 [seq \(reaper.record?.lastSuccess?.seq ?? 0)]; 4 slots since (schedule */10 * * * *)"])
 
@@ -122,6 +122,7 @@ import Testing
         #expect(Self.words(drill)[0].hasPrefix("no owner contact: owner `storage-team` (job drill) has no e-mail address or URL"))
         #expect(Self.words(drill)[1] == "never succeeded: no run.succeeded in the log for any of its jobs (2 runs recorded)")
         #expect(drill.record?.lastOutcome?.type == .runLaunchFailed)
+        #expect(drill.record?.runs == 2)
 
         let paused = try #require(entries["paused-runner"])
         #expect(paused.findings.map(\.kind) == ["disabled"])
@@ -133,6 +134,19 @@ import Testing
             if case .byPerson(let disablement) = mark { disablement.seq } else { nil }
         })
         #expect(Self.words(revoked) == ["disabled: identity revoked-runner was disabled by alice at 2026-11-23T00:30:00.000Z (\"rotating creds\") [seq \(seq)]"])
+    }
+
+    @Test func typesReadWholeOrJobByJobGiveTheSameRecords() throws {
+        let harness = try Self.seeded()
+        defer { harness.remove() }
+        let jobs = try JobDirectory.load(path: harness.jobs, zones: { _ in .utc }).jobs
+        let store = try EventStore.open(path: harness.storePath, access: .readOnly)
+        let whole = try IdentityRegistry.records(of: jobs, store: store)
+        let jobByJob = try IdentityRegistry.records(of: jobs, store: store, wholeTypeLimit: 0)
+        #expect(whole.count == 7)
+        #expect(whole == jobByJob)
+        #expect(whole[try JobName("drill")]?.lastSuccess == nil)
+        #expect(whole[try JobName("paused")]?.lastSuccess?.time == Self.at(0))
     }
 
     @Test func withoutTheLogOnlyTheJobFilesFindings() throws {
@@ -160,6 +174,9 @@ import Testing
                                                 now: Self.at(120).instant, defaultZone: .utc)
         #expect(twoSlots?.kind == "overdue")
         #expect(twoSlots?.words(in: .utc).contains("; 2 slots since") == true)
+        let years = IdentityRegistry.overdue(job, record: record, disablements: Disablements(),
+                                             now: Self.at(12 * 366 * 1440).instant, defaultZone: .utc)
+        #expect(years?.words(in: .utc).contains("; \(IdentityRegistry.slotCountLimit) or more slots since") == true)
         var reboot = job
         reboot.schedule = .reboot
         #expect(IdentityRegistry.overdue(reboot, record: record, disablements: Disablements(),

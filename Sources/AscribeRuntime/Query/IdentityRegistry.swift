@@ -32,17 +32,18 @@ public struct JobRecord: Sendable, Equatable {
     /// `run.launch_failed`, `run.lost`).
     public var lastOutcome: RecordedOutcome?
     public var lastSuccess: RecordedOutcome?
-    /// `run.fired` events: every run, scheduled or manual, starts with one.
-    public var runs: Int
+    /// `run.fired` events (every run, scheduled or manual, starts with one); counted only when
+    /// there is no success, where it is what the registry reports.
+    public var runs: Int?
 
-    public init(lastOutcome: RecordedOutcome?, lastSuccess: RecordedOutcome?, runs: Int) {
+    public init(lastOutcome: RecordedOutcome?, lastSuccess: RecordedOutcome?, runs: Int?) {
         self.lastOutcome = lastOutcome
         self.lastSuccess = lastSuccess
         self.runs = runs
     }
 
     /// "no runs recorded", "1 run recorded", "N runs recorded".
-    public var runsRecorded: String {
+    public static func runsRecorded(_ runs: Int) -> String {
         runs == 0 ? "no runs recorded" : runs == 1 ? "1 run recorded" : "\(runs) runs recorded"
     }
 }
@@ -99,8 +100,7 @@ public enum IdentityFinding: Sendable, Equatable {
         case .disabled(let mark):
             return "disabled: " + mark.words
         case .neverSucceeded(let runs):
-            let recorded = JobRecord(lastOutcome: nil, lastSuccess: nil, runs: runs).runsRecorded
-            return "never succeeded: no run.succeeded in the log for any of its jobs (\(recorded))"
+            return "never succeeded: no run.succeeded in the log for any of its jobs (\(JobRecord.runsRecorded(runs)))"
         case .overdue(let job, let schedule, let lastSuccess, let slots, let capped):
             return "job \(job) last succeeded at \(zone.rfc3339(lastSuccess.time.instant)) [seq \(lastSuccess.seq)]; "
                 + "\(slots)\(capped ? " or more" : "") slots since (schedule \(schedule))"
@@ -141,31 +141,58 @@ public enum IdentityRegistry {
     /// Reads each job's record from `store` (nil: outcomes unknown) and builds the registry.
     public static func entries(load: JobDirectoryLoad, store: EventStore?, disablements: Disablements,
                                now: Instant, defaultZone: ZoneRules) throws(EventStoreError) -> [IdentityEntry] {
-        var records: [JobName: JobRecord]?
-        if let store {
-            var read: [JobName: JobRecord] = [:]
-            for job in load.jobs { read[job.name] = try record(of: job, store: store) }
-            records = read
-        }
-        return entries(jobs: load.jobs, records: records, disablements: disablements, now: now, defaultZone: defaultZone)
+        var read: [JobName: JobRecord]?
+        if let store { read = try records(of: load.jobs, store: store) }
+        return entries(jobs: load.jobs, records: read, disablements: disablements, now: now, defaultZone: defaultZone)
     }
 
-    /// What the log holds about `job` under its current identity (a job that changed identity
-    /// is not credited with the old one's runs).
-    public static func record(of job: JobDefinition, store: EventStore) throws(EventStoreError) -> JobRecord {
-        let name = job.name.rawValue
-        let identity = job.identity.rawValue
-        var lastOutcome: RecordedOutcome?
-        var lastSuccess: RecordedOutcome?
+    /// What the log holds about each job under its current identity (a job that changed
+    /// identity is not credited with the old one's runs). Runs are counted only for a job that
+    /// never succeeded: counting walks all of a job's events. `wholeTypeLimit`: see `newestEvents`.
+    public static func records(of jobs: [JobDefinition], store: EventStore,
+                               wholeTypeLimit: Int = wholeTypeLimit) throws(EventStoreError) -> [JobName: JobRecord] {
+        var records: [JobName: JobRecord] = [:]
+        for job in jobs { records[job.name] = JobRecord(lastOutcome: nil, lastSuccess: nil, runs: nil) }
         for type in EventType.allCases where type.isRunTerminal {
-            let newest = try store.events(matching: EventFilter(job: name, identity: identity, type: type, limit: 1))
-            guard let event = newest.first else { continue }
-            let outcome = RecordedOutcome(event)
-            if type == .runSucceeded { lastSuccess = outcome }
-            if outcome.isNewer(than: lastOutcome) { lastOutcome = outcome }
+            for (name, event) in try newestEvents(of: type, jobs: jobs, store: store, wholeTypeLimit: wholeTypeLimit) {
+                let outcome = RecordedOutcome(event)
+                if type == .runSucceeded { records[name]?.lastSuccess = outcome }
+                if outcome.isNewer(than: records[name]?.lastOutcome) { records[name]?.lastOutcome = outcome }
+            }
         }
-        let runs = try store.count(matching: EventFilter(job: name, identity: identity, type: .runFired))
-        return JobRecord(lastOutcome: lastOutcome, lastSuccess: lastSuccess, runs: runs)
+        for job in jobs where records[job.name]?.lastSuccess == nil {
+            records[job.name]?.runs = try store.count(matching: EventFilter(
+                job: job.name.rawValue, identity: job.identity.rawValue, type: .runFired))
+        }
+        return records
+    }
+
+    /// How many events of one type the log may hold for `newestEvents` to read them all at once.
+    public static let wholeTypeLimit = 1_000
+
+    /// The newest event of `type` for each job under its current identity. A type the log holds
+    /// at most `wholeTypeLimit` of (lost, timed out, launch failed, as a rule) is read once for
+    /// every job; a common one is looked up job by job, newest first, which stops at the first
+    /// it finds (a job that has none of a common type is walked to its start).
+    static func newestEvents(of type: EventType, jobs: [JobDefinition], store: EventStore,
+                             wholeTypeLimit: Int) throws(EventStoreError) -> [JobName: Event] {
+        var newest: [JobName: Event] = [:]
+        let few = try store.events(matching: EventFilter(type: type, limit: wholeTypeLimit + 1))
+        guard few.count > wholeTypeLimit else {
+            var byName: [String: JobDefinition] = [:]
+            for job in jobs { byName[job.name.rawValue] = job }
+            for event in few {
+                guard let job = event.job.flatMap({ byName[$0] }), event.identity == job.identity.rawValue,
+                      newest[job.name] == nil else { continue }
+                newest[job.name] = event
+            }
+            return newest
+        }
+        for job in jobs {
+            let filter = EventFilter(job: job.name.rawValue, identity: job.identity.rawValue, type: type, limit: 1)
+            if let event = try store.events(matching: filter).first { newest[job.name] = event }
+        }
+        return newest
     }
 
     /// The registry from records already read: `records` nil when the log is unknown, so only
@@ -196,7 +223,7 @@ public enum IdentityRegistry {
             findings += disabled.map(IdentityFinding.disabled)
             if let record, let records {
                 if record.lastSuccess == nil {
-                    findings.append(.neverSucceeded(runs: record.runs))
+                    findings.append(.neverSucceeded(runs: record.runs ?? 0))
                 }
                 for job in jobs {
                     guard let finding = overdue(job, record: records[job.name], disablements: disablements,
@@ -209,12 +236,13 @@ public enum IdentityRegistry {
     }
 
     /// The identity's record across its jobs: the newest outcome and success of any, runs summed.
+    /// Runs are summed when every job's were counted, and otherwise not given.
     static func combined(_ records: [JobRecord]) -> JobRecord {
         var combined = JobRecord(lastOutcome: nil, lastSuccess: nil, runs: 0)
         for record in records {
             if let outcome = record.lastOutcome, outcome.isNewer(than: combined.lastOutcome) { combined.lastOutcome = outcome }
             if let success = record.lastSuccess, success.isNewer(than: combined.lastSuccess) { combined.lastSuccess = success }
-            combined.runs += record.runs
+            combined.runs = combined.runs.flatMap { total in record.runs.map { total + $0 } }
         }
         return combined
     }
