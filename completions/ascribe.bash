@@ -32,7 +32,7 @@ _ascribe() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     COMPREPLY=()
     if (( COMP_CWORD == 1 )); then
-        COMPREPLY=($(compgen -W 'check next plan import daemon run log why status disable enable reload verify version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check next plan import daemon run log why identities status disable enable reload verify version --help --version' -- "$cur"))
         return
     fi
     case ${COMP_WORDS[1]} in
@@ -117,6 +117,12 @@ _ascribe() {
             else
                 _ascribe_values "$cur" job
             fi
+            ;;
+        identities)
+            case $prev in
+                --jobs|--state) _ascribe_values "$cur" directory; return ;;
+            esac
+            COMPREPLY=($(compgen -W '--jobs --state --json --help' -- "$cur"))
             ;;
         status)
             case $prev in

@@ -65,6 +65,45 @@ enum EventStoreBenchmark {
         }
     }
 
+    /// (d) `ascribe identities` on the same store: per job, the newest event of each terminal
+    /// type and the count of `run.fired`, over 500 jobs whose logs hold no lost, timed-out or
+    /// launch-failed runs (the worst case: those lookups walk all of a job's events).
+    static func registryTimes(store: EventStore, directory: String) throws {
+        let jobsDirectory = directory + "/jobs"
+        try FileManager.default.createDirectory(atPath: jobsDirectory, withIntermediateDirectories: true)
+        var jobs: [JobDefinition] = []
+        for index in 0..<jobCount {
+            let text = "schedule = */15 * * * *\nidentity = job-\(index)\nowner = bench-team <bench@example.com>\n"
+                + "command = /usr/bin/true\ntimezone = UTC\n"
+            let path = "\(jobsDirectory)/job-\(index).job"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            if let job = JobFile.parse(Array(text.utf8), path: path, zones: { _ in .utc }).definition { jobs.append(job) }
+        }
+        let load = JobDirectoryLoad(jobs: jobs, diagnostics: [], filesExamined: jobs.count)
+        let clock = ContinuousClock()
+        var times: [Double] = []
+        var findings = 0
+        for _ in 0..<5 {
+            let began = clock.now
+            let entries = try IdentityRegistry.entries(load: load, store: store, disablements: Disablements(store: store),
+                                                       now: Instant(secondsSinceEpoch: (yearStart + yearMilliseconds) / 1000),
+                                                       defaultZone: .utc)
+            times.append(seconds(clock.now - began) * 1000)
+            findings = entries.reduce(0) { $0 + $1.findings.count }
+        }
+        times.sort()
+        print("\n| `ascribe identities`, \(jobCount) jobs (5 runs) | findings | p50 (ms) | max (ms) |")
+        print("| --- | --- | --- | --- |")
+        print("| registry in-process (reads every job's record) | \(findings) | \(format(percentile(times, 0.5), 1)) | \(format(times.last ?? .nan, 1)) |")
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("ascribe").path
+        guard FileManager.default.isExecutableFile(atPath: executable) else { return }
+        let processes = processTimes(executable: executable, arguments: [
+            "identities", "--jobs", jobsDirectory, "--state", directory, "--json",
+        ], runs: 5)
+        print("| whole process, `--json` | | \(format(percentile(processes, 0.5), 1)) | \(format(processes.last ?? .nan, 1)) |")
+    }
+
     /// (c) Queries on 1,000,000 events: what `ascribe log --job X --since T` asks of the store.
     static func largeStoreQueries(path: String) throws {
         let clock = ContinuousClock()
@@ -112,6 +151,7 @@ enum EventStoreBenchmark {
                 print("| \(name) | \(format(percentile(times, 0.5), 1)) | \(format(times.last ?? .nan, 1)) |")
             }
         }
+        try registryTimes(store: store, directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
         let verifyBegan = clock.now
         let verification = try store.verify()
         print("\n`verify` of the whole store: \(verification) in \(format(seconds(clock.now - verifyBegan), 1)) s.")

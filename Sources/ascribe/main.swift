@@ -38,6 +38,7 @@ let commands: [(name: String, summary: String)] = [
     ("run", "run one job now, recorded with you as the principal"),
     ("log", "show recorded events, filtered by job, identity, type and time"),
     ("why", "every slot of a job in a window and what became of it, with evidence"),
+    ("identities", "the registry: each identity's owner, jobs, last outcome and findings"),
     ("status", "ask the running daemon what runs, what is next, and what is disabled"),
     ("disable", "turn one job or identity off through the daemon, attributed and recorded"),
     ("enable", "turn a disabled job or identity back on, attributed and recorded"),
@@ -52,7 +53,7 @@ let topLevelHelp = """
     Usage: ascribe <command> [options]
 
     Commands:
-    \(commands.map { "  " + $0.name.padding(8) + $0.summary }.joined(separator: "\n"))
+    \(commands.map { "  " + $0.name.padding(11) + $0.summary }.joined(separator: "\n"))
 
     Run `ascribe <command> --help` for a command's options and examples.
     Exit codes: \(ExitCode.allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: ", ")).
@@ -77,6 +78,7 @@ func ascribe(_ arguments: [String]) -> (ExitCode, Output) {
         case "run": return (try RunCommand.run(&reader, output: &output), output)
         case "log": return (try LogCommand.run(&reader, output: &output), output)
         case "why": return (try WhyCommand.run(&reader, output: &output), output)
+        case "identities": return (try IdentitiesCommand.run(&reader, output: &output), output)
         case "status": return (try StatusCommand.run(&reader, output: &output), output)
         case "disable", "enable": return (try SwitchCommand.run(name, &reader, output: &output), output)
         case "reload": return (try ReloadCommand.run(&reader, output: &output), output)

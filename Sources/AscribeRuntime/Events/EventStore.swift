@@ -253,6 +253,19 @@ public final class EventStore {
         return Int(count)
     }
 
+    /// How many events `filter` selects (its order and limit aside), counted by SQLite
+    /// without reading the rows.
+    public func count(matching filter: EventFilter) throws(EventStoreError) -> Int {
+        var unlimited = filter
+        unlimited.limit = nil
+        let query = try EventQuery(unlimited, selecting: "SELECT count(*) FROM events")
+        let statement = try sqlite { () throws(SQLiteError) in try database.prepare(query.sql) }
+        try sqlite { () throws(SQLiteError) in try statement.bind(query.parameters) }
+        guard try sqlite({ () throws(SQLiteError) in try statement.step() }),
+              case .integer(let count) = try sqlite({ () throws(SQLiteError) in try statement.value(at: 0) }) else { return 0 }
+        return Int(count)
+    }
+
     private func forEachEvent(sql: String, parameters: [SQLiteValue], _ body: (Event) -> Void) throws(EventStoreError) {
         let statement = try sqlite { () throws(SQLiteError) in try database.prepare(sql) }
         try sqlite { () throws(SQLiteError) in try statement.bind(parameters) }
@@ -282,11 +295,11 @@ struct EventQuery {
     private(set) var sql: String
     private(set) var parameters: [SQLiteValue] = []
 
-    init(_ filter: EventFilter) throws(EventStoreError) {
+    init(_ filter: EventFilter, selecting select: String = EventSchema.selectColumns) throws(EventStoreError) {
         let index = filter.job != nil ? "events_by_job"
             : filter.identity != nil ? "events_by_identity"
             : filter.type != nil ? "events_by_type" : "events_by_time"
-        sql = EventSchema.selectColumns + " INDEXED BY " + index
+        sql = select + " INDEXED BY " + index
         var conditions: [String] = []
         if let job = filter.job { conditions.append("job = " + parameter(.text(job))) }
         if let identity = filter.identity { conditions.append("identity = " + parameter(.text(identity))) }
