@@ -66,6 +66,7 @@ enum DaemonCommand {
             if case .held = error { return .badInput }
             return .findings
         }
+        if let tightened = lock.tightened { output.error("ascribe daemon: \(tightened)") }
         let host = HostContext()
         let configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
