@@ -185,10 +185,11 @@ public actor Daemon {
 
     private func start(now: Instant) throws(DaemonStartError) {
         let store: EventStore
+        let storePath = DefaultPaths.eventStore(stateDirectory: configuration.stateDirectory)
         do {
-            store = try EventStore.open(path: DefaultPaths.eventStore(stateDirectory: configuration.stateDirectory))
+            store = try EventStore.open(path: storePath)
         } catch {
-            throw DaemonStartError(description: error.description)
+            throw DaemonStartError(description: "cannot open the event store \(storePath), so nothing may run: \(error.description)")
         }
         let output = self.output
         store.appended = { events in

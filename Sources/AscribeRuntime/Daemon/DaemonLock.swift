@@ -68,9 +68,9 @@ public final class DaemonLock: Sendable {
         }
     }
 
-    /// The state directory must be a directory owned by the daemon's user; any permission
-    /// beyond the owner's and the control group's search bit (0710) is removed, so nobody else
-    /// can list it, or add, rename or delete files in it (and so replace the log).
+    /// The state directory must be a directory owned by the daemon's user. A mode looser than
+    /// 0710 (the control group's search bit, which the control socket sets) becomes 0700, so
+    /// nobody else can list it, or add, rename or delete files in it (and so replace the log).
     private static func secure(_ directory: String) throws(DaemonLockError) -> String? {
         let status: FileStatus
         do throws(SystemError) {
@@ -87,14 +87,14 @@ public final class DaemonLock: Sendable {
         }
         let allowed: UInt32 = 0o710
         guard status.permissions & ~allowed != 0 else { return nil }
-        let tightenedMode = status.permissions & allowed
+        let tightenedMode: UInt32 = 0o700
         do throws(SystemError) {
             try SystemCalls.changeMode(path: directory, tightenedMode)
         } catch {
             throw .unavailable(path: directory, error)
         }
         return "the state directory \(directory) had mode \(String(status.permissions, radix: 8)); "
-            + "tightened to \(String(tightenedMode, radix: 8)) (only the daemon's user, and the control group's search bit)"
+            + "tightened to \(String(tightenedMode, radix: 8)) (only the daemon's user; the control socket adds the control group's search bit)"
     }
 
     deinit { SystemCalls.close(descriptor) }
