@@ -89,6 +89,11 @@ enum StatusCommand {
                         + ", \(status["jobs"]?.intValue ?? 0) job(s) from \(text(status["jobs_directory"]))"
                         + ", control group \(status["control_group"]?.stringValue ?? "none")"]
         if status["stopping"]?.boolValue ?? false { lines.append("stopping: no new runs start") }
+        if let problem = status["store_problem"], problem["since"] != nil {
+            lines.append("STORE PROBLEM since \(text(problem["since"])): \(text(problem["error"]))")
+            lines.append("  nothing starts until the event store can be written; \(problem["unrecorded_slots"]?.intValue ?? 0) slot(s) "
+                + "will be recorded as skipped (store-unwritable) when it can")
+        }
         let running = status["running"]?.arrayValue ?? []
         lines.append("running: \(running.isEmpty ? "nothing" : String(running.count))")
         for run in running {

@@ -78,10 +78,11 @@ enum DaemonCommand {
             if case .held = error { return .badInput }
             return .findings
         }
+        if let tightened = lock.tightened { output.error("ascribe daemon: \(tightened)") }
         let host = HostContext()
         let configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
-            host: HostName.current(), zones: host.zones, defaultZone: host.systemZone)
+            host: HostName.current(), zones: host.zones, defaultZone: host.systemZone, control: access)
         let syslog: SyslogForwarder?
         do throws(SystemError) {
             syslog = try syslogForwarder(path: syslogPath, disabled: noSyslog, development: development)

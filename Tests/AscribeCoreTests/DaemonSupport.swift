@@ -63,6 +63,18 @@ final class FakeDaemonClock: DaemonClock {
         for continuation in woken { continuation.resume() }
     }
 
+    /// Steps the wall clock (either way) and wakes every sleeper, as the daemon's capped
+    /// monotonic sleep ends in production and it then reads the stepped clock.
+    func step(by seconds: Int64) {
+        let woken = state.withLock { state in
+            state.now = state.now.adding(seconds: seconds)
+            let all = state.sleepers.values.map(\.continuation)
+            state.sleepers = [:]
+            return all
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
     /// Waits (real time, polling) until the daemon is asleep again, i.e. done with this instant.
     func waitForSleeper() async {
         while state.withLock({ $0.sleepers.isEmpty }) { try? await Task.sleep(for: .milliseconds(2)) }

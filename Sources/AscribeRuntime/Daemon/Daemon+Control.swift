@@ -303,7 +303,7 @@ extension Daemon {
             ("now", time(now)), ("development", .bool(configuration.development)),
             ("jobs_directory", .string(configuration.jobsDirectory)), ("jobs", .int(jobs.count)),
             ("control_group", .optional(configuration.control?.group?.name)),
-            ("stopping", .bool(stopping)),
+            ("stopping", .bool(stopping)), ("store_problem", storeProblemJSON()),
             ("running", .array(running)), ("queued", .array(queued)), ("next", .array(next)),
             ("disabled", .array(disabled)),
         ])

@@ -38,7 +38,7 @@ public actor Daemon {
     let output: @Sendable (DaemonOutput) -> Void
 
     var store: EventStore?
-    private var execution: RunExecution?
+    var execution: RunExecution?
     var jobs: [JobName: LoadedJob] = [:]
     var lastProcessed = Instant(secondsSinceEpoch: 0)
     private var nextHeartbeat = Instant(secondsSinceEpoch: 0)
@@ -64,6 +64,8 @@ public actor Daemon {
     var disablements = Disablements()
     var refusals: [UInt32: RefusalTally] = [:]
     var observers: [String: RunObserver] = [:]
+    /// Set while the store cannot be written (Daemon+StoreOutage.swift).
+    var storeOutage: StoreOutage?
 
     public init(configuration: DaemonConfiguration, clock: any DaemonClock = SystemDaemonClock(),
                 output: @escaping @Sendable (DaemonOutput) -> Void = { _ in }) {
@@ -210,10 +212,11 @@ public actor Daemon {
 
     private func start(now: Instant) throws(DaemonStartError) {
         let store: EventStore
+        let storePath = DefaultPaths.eventStore(stateDirectory: configuration.stateDirectory)
         do {
-            store = try EventStore.open(path: DefaultPaths.eventStore(stateDirectory: configuration.stateDirectory))
+            store = try EventStore.open(path: storePath)
         } catch {
-            throw DaemonStartError(description: error.description)
+            throw DaemonStartError(description: "cannot open the event store \(storePath), so nothing may run: \(error.description)")
         }
         let output = self.output
         store.appended = { events in
@@ -427,6 +430,8 @@ public actor Daemon {
 
     /// Applies each slot's policy; slots due at the same instant start as one batch.
     private func fire(_ due: [DueSlot], now: Instant, extra: [String: String] = [:]) {
+        // Store outage: nothing starts until the store can record again (Daemon+StoreOutage.swift).
+        if storeOutage != nil, !resumeAfterStoreOutage(now: now) { return holdSlots(due) }
         var skipped: [EventDraft] = []
         var batch: [(LoadedJob, PendingRun)] = []
         var batchInstant: Instant?
@@ -494,6 +499,8 @@ public actor Daemon {
     /// Starts one batch in its own task: `runTogether` records every fired event in one
     /// transaction, then each terminal event as its run ends.
     func dispatch(_ runs: [(LoadedJob, PendingRun)]) {
+        // Store outage: refuse before anything is prepared (Daemon+StoreOutage.swift).
+        if storeOutage != nil, !resumeAfterStoreOutage(now: clock.now()) { return refuseDuringOutage(runs) }
         var orders: [RunOrder] = []
         for (job, run) in runs {
             let runID = run.runID ?? RandomIdentifier.hex128()
@@ -515,6 +522,7 @@ public actor Daemon {
                     self.observers[runID]?.started(pid)
                 },
                 ended: { report in
+                    self.noteUnrecorded(report)
                     self.observers.removeValue(forKey: report.runID)?.ended(report)
                     self.runEnded(report.runID)
                 }))
@@ -663,10 +671,13 @@ public actor Daemon {
     /// is printed.
     func record(_ drafts: [EventDraft]) {
         guard let store, !drafts.isEmpty else { return }
+        // Store outage: keep what cannot be written now (Daemon+StoreOutage.swift).
+        guard storeOutage == nil else { return holdDuringOutage(drafts) }
         do {
             try store.append(drafts)
         } catch {
             output(.problem("could not record \(drafts.map(\.type.rawValue).joined(separator: ", ")): \(error.description)"))
+            beginStoreOutage(error, unrecorded: drafts, now: clock.now())
         }
     }
 

@@ -23,6 +23,9 @@ public struct DaemonConfiguration: Sendable {
     /// After that SIGTERM, how long before SIGKILL.
     public var terminateGrace: Duration = .seconds(10)
     public var helperPath: String?
+    /// While the event store cannot be written, how often the daemon tries again (besides
+    /// every wake-up of the loop and every manual run).
+    public var storeRetryInterval: Duration = .seconds(5)
     /// Reload when job files change (inotify, else a poll), not only on SIGHUP.
     public var watchJobsDirectory = true
     /// Who may use the control socket; nil: no control socket.

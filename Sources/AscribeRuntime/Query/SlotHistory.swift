@@ -277,13 +277,18 @@ public enum SlotHistory {
         var bySlot: [Int64: [Event]] = [:]
         var terminal: [String: Event] = [:]
         var collapsed: [(first: EventTime, last: EventTime, event: Event)] = []
+        var collapsedSkips: [(first: EventTime, last: EventTime, event: Event)] = []
         for event in jobEvents {
             if event.type.isRunTerminal, let runID = event.runID { terminal[runID] = event }
             guard let slot = event.scheduledFor else { continue }
             bySlot[slot.millisecondsSinceEpoch, default: []].append(event)
-            if event.type == .runMissed, let first = event.details["first"].flatMap(parseTime),
+            if event.type == .runMissed || event.type == .runSkipped, let first = event.details["first"].flatMap(parseTime),
                let last = event.details["last"].flatMap(parseTime) {
-                collapsed.append((first, last, event))
+                if event.type == .runMissed {
+                    collapsed.append((first, last, event))
+                } else {
+                    collapsedSkips.append((first, last, event))
+                }
             }
         }
         let addedAt = configEvents.first { lists(job.name.rawValue, $0) }?.time
@@ -309,7 +314,8 @@ public enum SlotHistory {
                                   catchUpPolicy: missed.details["catch_up"])
             } else if let ran {
                 outcome = ran
-            } else if let skipped = events.last(where: { $0.type == .runSkipped }) {
+            } else if let skipped = events.last(where: { $0.type == .runSkipped })
+                        ?? collapsedSkips.first(where: { $0.first <= slotTime && slotTime <= $0.last })?.event {
                 evidence = [Evidence(skipped)]
                 outcome = .skipped(because: skipWords(skipped))
             } else if addedAt.map({ slotTime < $0 }) ?? true {

@@ -338,7 +338,8 @@ public struct RunExecution {
         return failed
     }
 
-    private func terminalDraft(from fired: EventDraft, completion: LaunchCompletion) -> EventDraft {
+    /// The terminal event of a run that ended (the daemon writes it late after a store outage).
+    func terminalDraft(from fired: EventDraft, completion: LaunchCompletion) -> EventDraft {
         var terminal = fired
         terminal.time = .now()
         terminal.runAs = completion.account.description
