@@ -2,6 +2,7 @@
 #include "CAscribeShim.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -72,3 +73,5 @@ int ascribe_epoll_wait(int epoll, uint64_t *tokens, int capacity, int timeout_ms
     for (int index = 0; index < count; index++) tokens[index] = events[index].data.u64;
     return count;
 }
+
+int ascribe_malloc_trim(void) { return malloc_trim(0); }

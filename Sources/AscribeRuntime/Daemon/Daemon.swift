@@ -37,6 +37,8 @@ public actor Daemon {
     private var store: EventStore?
     private var execution: RunExecution?
     private var jobs: [JobName: LoadedJob] = [:]
+    /// Each calendar job's next slot; rebuilt whenever `jobs` changes.
+    private var upcoming = UpcomingSlots()
     private var lastProcessed = Instant(secondsSinceEpoch: 0)
     private var nextHeartbeat = Instant(secondsSinceEpoch: 0)
     private var steppedBack = false
@@ -70,8 +72,7 @@ public actor Daemon {
             tick(now: now)
             guard !stopping else { break }
             var wake = now.adding(seconds: configuration.maxSleepSeconds)
-            if let next = SlotPlanner.nextSlot(jobs: definitions, defaultZone: configuration.defaultZone,
-                                               after: lastProcessed), next < wake {
+            if let next = upcoming.nextSlot(after: lastProcessed), next < wake {
                 wake = next
             }
             if nextHeartbeat < wake { wake = nextHeartbeat }
@@ -146,8 +147,11 @@ public actor Daemon {
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": String(next.count),
                           "added": listed(added), "changed": listed(changed), "removed": listed(removed)]
         jobs = next
+        upcoming = UpcomingSlots(jobs: jobs.values.lazy.map(\.definition), defaultZone: configuration.defaultZone,
+                                 after: lastProcessed)
         for name in removed { pending[name] = nil }
         record(rejected + [loaded])
+        AllocatorTrim.releaseFreePages()
         // The next wake-up may now be earlier (a new job); re-plan from the same point.
         sleeper?.cancel()
     }
@@ -212,11 +216,14 @@ public actor Daemon {
             recordMissed(after: downSince, through: now, now: now, cause: .daemonDown, catchUp: true)
         }
         lastProcessed = now
+        upcoming = UpcomingSlots(jobs: jobs.values.lazy.map(\.definition), defaultZone: configuration.defaultZone,
+                                 after: now)
         nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
         let rebootRuns = definitions.filter { $0.schedule == .reboot && $0.enabled }.compactMap { job -> (LoadedJob, PendingRun)? in
             jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: ["trigger": "reboot"])) }
         }
         if !rebootRuns.isEmpty { dispatch(rebootRuns) }
+        AllocatorTrim.releaseFreePages()
     }
 
     /// The time of the newest `daemon.started`, `daemon.heartbeat` or `daemon.stopped`.
@@ -291,8 +298,7 @@ public actor Daemon {
             lastProcessed = now
             return
         }
-        let due = SlotPlanner.due(jobs: definitions, defaultZone: configuration.defaultZone,
-                                  after: lastProcessed, through: now)
+        let due = upcoming.due(after: lastProcessed, through: now)
         lastProcessed = now
         fire(due, now: now)
         if now >= nextHeartbeat {

@@ -44,4 +44,7 @@ int ascribe_epoll_remove(int epoll, int fd);
 /// the packed `struct epoll_event`.
 int ascribe_epoll_wait(int epoll, uint64_t *tokens, int capacity, int timeout_ms);
 
+/// malloc_trim(0): returns the allocator's free pages, in every arena, to the kernel.
+int ascribe_malloc_trim(void);
+
 #endif
