@@ -125,11 +125,11 @@ cron_figures=$(python3 "$measure" report cron "$cron_slot" "$work/out/cron.times
 ascribe_figures=$(python3 "$measure" report ascribe "$ascribe_slot" "$work/out/ascribe.times" "$work/ascribe.watch")
 verify=$("$ascribe" verify --state "$work/state" 2>&1) && verify_status=0 || verify_status=$?
 "$ascribe" log --state "$work/state" --json > "$work/ascribe.events"
-# What cron sent to syslog, by kind: the message text after "cron[pid]: ", pids and
-# times dropped, first four words kept.
+# What cron sent to syslog, by kind: the message text after "CRON[pid]: " (other programs'
+# messages that reached the stand-in /dev/log are left out), numbers dropped, four words kept.
 cron_syslog=""
 if [ "$syslog_listener" = 1 ] && [ -f "$work/cron.syslog" ]; then
-  cron_syslog=$(sed -E 's/^.*\]: //' "$work/cron.syslog" | sed -E 's/[0-9]+//g' | cut -d' ' -f1-4 | sort | uniq -c | sort -rn | head -8 |
+  cron_syslog=$({ grep -E '(CRON|cron)\[[0-9]+\]: ' "$work/cron.syslog" || true; } | sed -E 's/^.*(CRON|cron)\[[0-9]+\]: //' | sed -E 's/[0-9]+//g' | cut -d' ' -f1-4 | sort | uniq -c | sort -rn | head -8 |
     awk '{count=$1; $1=""; printf "%s%d × `%s`", (NR>1?"; ":""), count, substr($0,2)}')
 fi
 
