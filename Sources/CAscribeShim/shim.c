@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -156,3 +157,5 @@ int ascribe_inotify_watch_directory(int fd, const char *path) {
 int ascribe_inotify_mask_lost_directory(uint32_t mask) {
     return (mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) != 0;
 }
+
+int ascribe_malloc_trim(void) { return malloc_trim(0); }

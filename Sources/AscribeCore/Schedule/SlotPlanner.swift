@@ -19,34 +19,10 @@ public struct SlotWindow: Hashable, Sendable {
     public var latest: [Fire]
 }
 
-/// What the scheduler must do between two instants, computed without side effects so the
-/// daemon's decisions can be tested with any clock.
+/// What the scheduler must account for between two instants (missed slots of a downtime),
+/// computed without side effects so the daemon's decisions can be tested with any clock. The
+/// slots of the running loop come from `UpcomingSlots`.
 public enum SlotPlanner {
-    /// Every calendar slot in `(after, through]`, ordered by instant, then job name.
-    /// `@reboot` jobs have no calendar slots.
-    public static func due(jobs: [JobDefinition], defaultZone: ZoneRules, after: Instant,
-                           through: Instant) -> [DueSlot] {
-        var slots: [DueSlot] = []
-        for job in jobs {
-            guard case .calendar(let expression) = job.schedule else { continue }
-            for fire in expression.fires(after: after, until: through, in: job.timezone ?? defaultZone) {
-                slots.append(DueSlot(job: job.name, fire: fire))
-            }
-        }
-        return slots.sorted { ($0.fire.instant, $0.job.rawValue) < ($1.fire.instant, $1.job.rawValue) }
-    }
-
-    /// The earliest slot of any job strictly after `instant`; nil when no job can fire.
-    public static func nextSlot(jobs: [JobDefinition], defaultZone: ZoneRules, after instant: Instant) -> Instant? {
-        var earliest: Instant?
-        for job in jobs {
-            guard case .calendar(let expression) = job.schedule,
-                  let fire = expression.nextFire(after: instant, in: job.timezone ?? defaultZone) else { continue }
-            if earliest.map({ fire.instant < $0 }) ?? true { earliest = fire.instant }
-        }
-        return earliest
-    }
-
     /// One job's slots in `(after, through]`, summarised: counting stops at `countLimit` so a
     /// year of a minutely job cannot stall a start-up.
     public static func window(of job: JobDefinition, defaultZone: ZoneRules, after: Instant, through: Instant,

@@ -279,7 +279,8 @@ extension Daemon {
         }
         var upcoming: [(Instant, JobDefinition)] = []
         for definition in definitions where definition.enabled && disablements.blocking(definition) == nil {
-            if let next = SlotPlanner.nextSlot(jobs: [definition], defaultZone: configuration.defaultZone, after: lastProcessed) {
+            if case .calendar(let expression) = definition.schedule,
+               let next = expression.nextFire(after: lastProcessed, in: definition.timezone ?? configuration.defaultZone)?.instant {
                 upcoming.append((next, definition))
             }
         }

@@ -40,6 +40,8 @@ public actor Daemon {
     var store: EventStore?
     var execution: RunExecution?
     var jobs: [JobName: LoadedJob] = [:]
+    /// Each calendar job's next slot; rebuilt whenever `jobs` changes.
+    private var upcoming = UpcomingSlots()
     var lastProcessed = Instant(secondsSinceEpoch: 0)
     private var nextHeartbeat = Instant(secondsSinceEpoch: 0)
     /// After the wall clock stepped back (less than 3 h): how far the repeated stretch has
@@ -87,12 +89,11 @@ public actor Daemon {
             tick(now: now)
             guard !stopping else { break }
             var wake = now.adding(seconds: configuration.maxSleepSeconds)
-            if let next = SlotPlanner.nextSlot(jobs: definitions, defaultZone: configuration.defaultZone,
-                                               after: lastProcessed), next < wake {
+            if let next = upcoming.nextSlot(after: lastProcessed), next < wake {
                 wake = next
             }
             if let cursor = repeatCursor,
-               let next = SlotPlanner.nextSlot(jobs: wildcardDefinitions, defaultZone: configuration.defaultZone, after: cursor),
+               let next = nextWildcardSlot(after: cursor),
                next < wake {
                 wake = next
             }
@@ -192,8 +193,11 @@ public actor Daemon {
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": String(next.count),
                           "added": listed(added), "changed": listed(changed), "removed": listed(removed)]
         jobs = next
+        upcoming = UpcomingSlots(jobs: jobs.values.lazy.map(\.definition), defaultZone: configuration.defaultZone,
+                                 after: lastProcessed)
         for name in removed { pending[name] = nil }
         record((rejected + [loaded]).map(attributed))
+        AllocatorTrim.releaseFreePages()
         // The next wake-up may now be earlier (a new job); re-plan from the same point.
         sleeper?.cancel()
         func names(_ list: [JobName]) -> String { list.isEmpty ? "none" : list.map(\.rawValue).joined(separator: ", ") }
@@ -282,11 +286,14 @@ public actor Daemon {
                          inForce: previouslyInForce)
         }
         lastProcessed = now
+        upcoming = UpcomingSlots(jobs: jobs.values.lazy.map(\.definition), defaultZone: configuration.defaultZone,
+                                 after: now)
         nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
         let rebootRuns = definitions.filter { $0.schedule == .reboot && $0.enabled }.compactMap { job -> (LoadedJob, PendingRun)? in
             jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: ["trigger": "reboot"])) }
         }
         if !rebootRuns.isEmpty { dispatch(rebootRuns) }
+        AllocatorTrim.releaseFreePages()
     }
 
     /// The time of the newest `daemon.started`, `daemon.heartbeat` or `daemon.stopped`.
@@ -369,7 +376,7 @@ public actor Daemon {
                 repeatCursor = nil
                 nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
             } else if let cursor = repeatCursor {
-                fire(SlotPlanner.due(jobs: wildcardDefinitions, defaultZone: configuration.defaultZone, after: cursor, through: now),
+                fire(wildcardSlots(after: cursor, through: now),
                      now: now, extra: ["clock": "repeated after the wall clock stepped back"])
                 repeatCursor = now
             } else {
@@ -379,7 +386,7 @@ public actor Daemon {
             return
         }
         if let cursor = repeatCursor {
-            fire(SlotPlanner.due(jobs: wildcardDefinitions, defaultZone: configuration.defaultZone, after: cursor, through: lastProcessed),
+            fire(wildcardSlots(after: cursor, through: lastProcessed),
                  now: now, extra: ["clock": "repeated after the wall clock stepped back"])
             repeatCursor = nil
         }
@@ -389,8 +396,7 @@ public actor Daemon {
             lastProcessed = now
             return
         }
-        var due = SlotPlanner.due(jobs: definitions, defaultZone: configuration.defaultZone,
-                                  after: lastProcessed, through: now)
+        var due = upcoming.due(after: lastProcessed, through: now)
         if step > Self.smallStepSeconds {
             let currentMinute = Instant(secondsSinceEpoch: now.secondsSinceEpoch - now.secondsSinceEpoch % 60)
             let wildcard = Set(wildcardDefinitions.map(\.name))
@@ -411,6 +417,18 @@ public actor Daemon {
             record([heartbeat])
             nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
         }
+    }
+
+    /// The wildcard jobs' slots in `(start, end]`, for the stretch repeated after a backward
+    /// step (rare, so planned afresh rather than kept).
+    private func wildcardSlots(after start: Instant, through end: Instant) -> [DueSlot] {
+        var slots = UpcomingSlots(jobs: wildcardDefinitions, defaultZone: configuration.defaultZone, after: start)
+        return slots.due(after: start, through: end)
+    }
+
+    private func nextWildcardSlot(after instant: Instant) -> Instant? {
+        var slots = UpcomingSlots(jobs: wildcardDefinitions, defaultZone: configuration.defaultZone, after: instant)
+        return slots.nextSlot(after: instant)
     }
 
     /// Jobs whose minute or hour field starts with `*` (Debian's MIN_STAR / HR_STAR).

@@ -69,4 +69,7 @@ int ascribe_inotify_watch_directory(int fd, const char *path);
 /// or the watch dropped).
 int ascribe_inotify_mask_lost_directory(uint32_t mask);
 
+/// malloc_trim(0): returns the allocator's free pages, in every arena, to the kernel.
+int ascribe_malloc_trim(void);
+
 #endif
