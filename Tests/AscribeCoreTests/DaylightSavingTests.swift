@@ -108,4 +108,18 @@ func zoneFires(_ expression: String, zone zoneName: String, from: String, count:
         #expect(fires.count == 60)
         #expect(zip(fires, fires.dropFirst()).allSatisfy { $1.instant.secondsSinceEpoch - $0.instant.secondsSinceEpoch == 60 })
     }
+
+    /// Found by fuzzing: a transition at an odd second (Monrovia left its -00:44:30 offset at
+    /// 00:44:30 UTC on 1972-01-07) made `nextFire` spin on the minute before it and answer nil.
+    @Test func transitionsOffTheMinuteDoNotStopTheSchedule() throws {
+        let zone = try #require(ZoneDatabase().rules(for: "Africa/Monrovia"))
+        let cron = try CronExpression(parsing: "0 12 * * *")
+        let start = Instant(secondsSinceEpoch: 63_504_000)  // 1972-01-06T00:00:00Z
+        let fires = cron.fires(after: start, until: start.adding(seconds: 3 * 86_400), in: zone)
+        #expect(fires.map(\.instant.secondsSinceEpoch) == [
+            63_549_870,  // 1972-01-06 12:00 at -00:44:30
+            63_633_600,  // 1972-01-07 12:00 UTC
+            63_720_000,  // 1972-01-08 12:00 UTC
+        ])
+    }
 }

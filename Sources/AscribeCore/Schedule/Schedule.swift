@@ -57,14 +57,17 @@ extension CronExpression {
 
         if zone.isFixedOffset {
             let offset = Int64(zone.offset(at: instant))
-            guard let local = firstMatch(atOrAfter: Self.localMinute(candidate + offset), before: nil) else { return nil }
+            guard let local = firstMatch(atOrAfter: Self.localMinute(atOrAfter: candidate + offset), before: nil) else { return nil }
             return Fire(instant: Instant(secondsSinceEpoch: local * 60 - offset))
         }
 
-        // Each pass covers one stretch of constant offset, or one transition.
+        // Each pass covers one stretch of constant offset, or one transition. A transition
+        // belongs to the minute it falls in: old local-mean-time offsets put some at odd seconds
+        // (Africa/Monrovia's 1972 change is at 00:44:30 UTC), and such a minute is the
+        // transition's, not the end of the stretch before it.
         for _ in 0..<20_000 {
             let here = Instant(secondsSinceEpoch: candidate)
-            if let transition = zone.lastTransition(atOrBefore: here),
+            if let transition = zone.nextTransition(after: Instant(secondsSinceEpoch: candidate - 1)),
                Self.minuteStart(transition.at.secondsSinceEpoch) == candidate {
                 if let fire = fireAtTransition(transition, minute: candidate) { return fire }
                 candidate += 60
@@ -82,7 +85,7 @@ extension CronExpression {
             }
             if end.map({ from < $0 }) ?? true {
                 let limit = end.map { Self.localMinute($0 + offset) }
-                if let local = firstMatch(atOrAfter: Self.localMinute(from + offset), before: limit) {
+                if let local = firstMatch(atOrAfter: Self.localMinute(atOrAfter: from + offset), before: limit) {
                     return Fire(instant: Instant(secondsSinceEpoch: local * 60 - offset))
                 }
             }
@@ -139,5 +142,14 @@ extension CronExpression {
     @inline(__always)
     static func localMinute(_ localSeconds: Int64) -> Int64 {
         localSeconds >= 0 ? localSeconds / 60 : (localSeconds - 59) / 60
+    }
+
+    /// The first local minute that starts at or after `localSeconds`. Under an offset with
+    /// seconds (old local mean times, such as Monrovia's -00:44:30 until 1972) a UTC minute
+    /// starts inside a local one, which has begun before it and must not be answered again.
+    @inline(__always)
+    static func localMinute(atOrAfter localSeconds: Int64) -> Int64 {
+        let minute = localMinute(localSeconds)
+        return minute * 60 == localSeconds ? minute : minute + 1
     }
 }
