@@ -450,31 +450,3 @@ import Testing
     }
 }
 
-/// The daemon over Europe/Berlin's spring-forward night (2026-03-29: 02:00 CET → 03:00 CEST,
-/// 01:00 UTC), driven in 5-minute steps: slots follow Debian cron's DST rules.
-@Suite struct DaemonDaylightSavingTests {
-    @Test func springForwardInBerlin() async throws {
-        let harness = try DaemonHarness()
-        defer { harness.remove() }
-        try harness.job("nightly", schedule: "30 2 * * *", command: "/bin/true", ["timezone = Europe/Berlin"])
-        try harness.job("quarter", schedule: "*/15 * * * *", command: "/bin/true", ["timezone = Europe/Berlin"])
-        let midnightUTC = Instant(secondsSinceEpoch: 1_774_742_400)  // 2026-03-29T00:00:00Z = 01:00 CET
-        let clock = FakeDaemonClock(now: midnightUTC)
-        let (daemon, task) = await harness.start(clock: clock)
-        for _ in 0..<24 {
-            clock.advance(by: 300)
-            await clock.waitForSleeper()
-            await DaemonHarness.waitUntilIdle(daemon)
-        }
-        await daemon.stop()
-        _ = await task.value
-
-        let fired = try harness.events().filter { $0.type == .runFired }
-        func utc(_ hour: Int64, _ minute: Int64) -> EventTime { EventTime(midnightUTC.adding(seconds: hour * 3600 + minute * 60)) }
-        // 02:30 does not exist that night: the fixed-time job runs once, at 03:00 CEST (01:00 UTC).
-        #expect(fired.filter { $0.job == "nightly" }.map(\.scheduledFor) == [utc(1, 0)])
-        // The wildcard job runs on real minutes only: 01:15–01:45 CET, then 03:00–04:00 CEST.
-        #expect(fired.filter { $0.job == "quarter" }.map(\.scheduledFor)
-            == [utc(0, 15), utc(0, 30), utc(0, 45), utc(1, 0), utc(1, 15), utc(1, 30), utc(1, 45), utc(2, 0)])
-    }
-}
