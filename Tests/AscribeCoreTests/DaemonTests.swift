@@ -276,13 +276,14 @@ import Testing
         #expect(event.runID == fired.runID)
         #expect(event.scheduledFor == fired.scheduledFor)
         #expect(event.job == "reaper" && event.identity == "reaper-runner" && event.owner == fired.owner)
-        #expect(event.details["process_group"]?.hasPrefix("unknown") == true)
+        #expect(event.details["process_group"] != "exists" && event.details["surviving_pids"] == nil)
         let store = try EventStore.open(path: harness.storePath, access: .readOnly)
         #expect(try store.verify() == .intact(count: events.count))
     }
 
     /// A run whose recorder (an `ascribe run` in the foreground) is still alive is not lost;
-    /// one whose recorder died is, even if its pid now belongs to another process.
+    /// one whose recorder died is, even if its pid now belongs to another process, and the
+    /// record names the run's processes still running.
     @Test func aRunStillOwnedByALiveProcessIsNotLost() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
@@ -291,6 +292,8 @@ import Testing
         let sleeper = Process()
         sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
         sleeper.arguments = ["30"]
+        // It carries the orphaned run's id, as a job the dead recorder started would.
+        sleeper.environment = ["ASCRIBE_RUN_ID": "fedcba9876543210fedcba9876543210"]
         try sleeper.run()
         defer { sleeper.terminate() }
         let alive = try #require(RecorderProcess.startTicks(of: sleeper.processIdentifier))
@@ -310,6 +313,9 @@ import Testing
         let lost = try harness.events().filter { $0.type == .runLost }
         #expect(lost.map(\.runID) == [orphaned.runID])
         #expect(lost.first?.details["recorder_pid"] == nil)
+        // The orphaned run's process is still there, and the record says so.
+        #expect(lost.first?.details["process_group"] == "exists")
+        #expect(lost.first?.details["surviving_pids"] == String(sleeper.processIdentifier))
     }
 }
 

@@ -54,7 +54,7 @@ import Testing
         victim.standardError = FileHandle.nullDevice
         try victim.run()
         defer {
-            FileManager.default.createFile(atPath: drop + "/probe-done", contents: nil)
+            _ = FileManager.default.createFile(atPath: drop + "/probe-done", contents: nil)
             victim.waitUntilExit()
         }
         let started = eventually(within: 20) {

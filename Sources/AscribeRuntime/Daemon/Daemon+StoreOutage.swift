@@ -56,9 +56,9 @@ extension Daemon {
                 + "nothing starts until it can record again, and the slots until then will be recorded as skipped"))
             let interval = configuration.storeRetryInterval
             storeOutage?.retry = Task {
-                while !Task.isCancelled, await self.storeOutage != nil {
+                while !Task.isCancelled, self.storeOutage != nil {
                     try? await Task.sleep(for: interval)
-                    await self.retryStore()
+                    self.retryStore()
                 }
             }
         }

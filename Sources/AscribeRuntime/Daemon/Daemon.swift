@@ -320,9 +320,14 @@ public actor Daemon {
             return
         }
         let me = RecorderProcess.current()
+        let orphans = open.filter { event in
+            guard let recorder = RecorderProcess(details: event.details), recorder != me else { return true }
+            return !recorder.isAlive
+        }
+        // Which of them still have processes running, by the run id every run's processes carry.
+        let survivors = RunProcesses.find(Set(orphans.compactMap(\.runID)))
         var lost: [EventDraft] = []
-        for event in open {
-            if let recorder = RecorderProcess(details: event.details), recorder != me, recorder.isAlive { continue }
+        for event in orphans {
             var draft = event.content
             draft.type = .runLost
             draft.time = EventTime(now)
@@ -333,10 +338,12 @@ public actor Daemon {
             draft.details["fired_seq"] = String(event.seq)
             draft.details["recorder_pid"] = nil
             draft.details["recorder_start"] = nil
-            if let pid = event.pid {
-                draft.details["process_group"] = (try? SystemCalls.signalGroup(pid, 0)) == true ? "exists" : "gone"
+            if let pids = event.runID.flatMap({ survivors[$0] }) {
+                draft.details["process_group"] = "exists"
+                draft.details["surviving_pids"] = pids.map(String.init).joined(separator: ",")
+                draft.reason = (draft.reason ?? "") + "; its processes are still running (pid \(pids.map(String.init).joined(separator: ", ")))"
             } else {
-                draft.details["process_group"] = "unknown (run.fired records no pid)"
+                draft.details["process_group"] = RunProcesses.canSeeEveryProcess ? "gone" : "none of its processes visible to the daemon's user"
             }
             lost.append(draft)
         }
