@@ -252,8 +252,8 @@ import Testing
         #expect(loaded.reason?.hasSuffix("at the request of \(me.name)") == true)
     }
 
-    /// Garbage, oversized and half-written requests, hundreds of idle connections and a client
-    /// that never reads: each gets an answer or is dropped, and the daemon keeps answering.
+    /// Garbage, oversized and half-written requests, a thousand connections at once and clients
+    /// that never read: each gets an answer or is dropped, and the daemon keeps answering.
     @Test func hostileClientsDoNotStallTheDaemon() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
@@ -274,9 +274,11 @@ import Testing
             try SystemCalls.sendAll(descriptor, Array(#"{"request":"status"}"#.utf8 + [0x0A]))
             idle.append(descriptor)
         }
-        for _ in 0..<(ControlServer.maximumConnections + 20) {
+        // A thousand at once: the daemon keeps 256 open and tells the rest it is busy.
+        for _ in 0..<1000 {
             let descriptor = try SystemCalls.connectUnix(to: path)
-            try SystemCalls.sendAll(descriptor, Array(#"{"request":"sta"#.utf8))
+            // Past the limit the daemon may already have said "busy" and closed.
+            try? SystemCalls.sendAll(descriptor, Array(#"{"request":"sta"#.utf8))
             idle.append(descriptor)
         }
         // Past the limit, a connection is told the daemon is busy.

@@ -84,6 +84,7 @@ public actor Daemon {
         } catch {
             return .failedToStart(error.description)
         }
+        releaseMemory()
         while !stopping {
             let now = clock.now()
             tick(now: now)
@@ -136,6 +137,19 @@ public actor Daemon {
     @discardableResult
     public func reload(signal: Int32? = nil, fileChange: String? = nil,
                        requestedBy: (peer: ControlPeer, reason: String?)? = nil) -> String {
+        let result = reloadJobs(signal: signal, fileChange: fileChange, requestedBy: requestedBy)
+        releaseMemory()
+        return result
+    }
+
+    /// Hands back what loading left behind — SQLite's page cache (the definition archive's
+    /// inserts fill it) and the allocator's free pages — once the load's own buffers are gone.
+    private func releaseMemory() {
+        store?.releaseMemory()
+        AllocatorTrim.releaseFreePages()
+    }
+
+    private func reloadJobs(signal: Int32?, fileChange: String?, requestedBy: (peer: ControlPeer, reason: String?)?) -> String {
         guard !stopping else { return "the daemon is stopping; nothing reloaded" }
         let now = clock.now()
         func attributed(_ draft: EventDraft) -> EventDraft {
@@ -197,7 +211,6 @@ public actor Daemon {
                                  after: lastProcessed)
         for name in removed { pending[name] = nil }
         record((rejected + [loaded]).map(attributed))
-        AllocatorTrim.releaseFreePages()
         // The next wake-up may now be earlier (a new job); re-plan from the same point.
         sleeper?.cancel()
         func names(_ list: [JobName]) -> String { list.isEmpty ? "none" : list.map(\.rawValue).joined(separator: ", ") }
@@ -293,7 +306,6 @@ public actor Daemon {
             jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: ["trigger": "reboot"])) }
         }
         if !rebootRuns.isEmpty { dispatch(rebootRuns) }
-        AllocatorTrim.releaseFreePages()
     }
 
     /// The time of the newest `daemon.started`, `daemon.heartbeat` or `daemon.stopped`.

@@ -232,6 +232,12 @@ public final class EventStore {
         return open
     }
 
+    /// Frees what SQLite's page cache holds for this connection (`PRAGMA shrink_memory`); the
+    /// cache refills as needed. For a long-lived reader after a burst of work.
+    public func releaseMemory() {
+        _ = try? sqlite { () throws(SQLiteError) in try database.execute("PRAGMA shrink_memory") }
+    }
+
     /// The newest event: its hash is the value to keep elsewhere as an anchor (docs/EVENTS.md).
     public func lastEvent() throws(EventStoreError) -> Event? {
         var last: Event?

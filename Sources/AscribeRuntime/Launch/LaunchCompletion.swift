@@ -104,6 +104,8 @@ public struct LaunchCompletion: Sendable, Equatable {
     public var outcome: RunOutcome
     /// From spawn to the leader's exit.
     public var durationMilliseconds: Int64
+    /// Wall time when the process was spawned.
+    public var spawnedAt: EventTime
     public var output: OutputSummary
     public var account: ResolvedAccount
     /// The scheduler ran in development mode; the event must say so.

@@ -8,6 +8,8 @@ struct SpawnedHelper {
     let prepared: PreparedLaunch
     let pid: Int32
     let startedAt: ContinuousClock.Instant
+    /// Wall time when `posix_spawn` returned.
+    let spawnedAt: EventTime
     let processDescriptor: Int32
     let standardOutput: Int32
     let standardError: Int32
@@ -76,6 +78,7 @@ extension Launcher {
             throw .spawnFailed(error)
         }
         let startedAt = ContinuousClock.now
+        let spawnedAt = EventTime.now()
         [output.write, errors.write, report.write, environment.read].forEach(release)
 
         let processDescriptor: Int32
@@ -88,7 +91,7 @@ extension Launcher {
             throw .spawnFailed(error)
         }
         kept.formUnion([output.read, errors.read, report.read])
-        return SpawnedHelper(prepared: prepared, pid: pid, startedAt: startedAt, processDescriptor: processDescriptor,
+        return SpawnedHelper(prepared: prepared, pid: pid, startedAt: startedAt, spawnedAt: spawnedAt, processDescriptor: processDescriptor,
                              standardOutput: output.read, standardError: errors.read, report: report.read)
     }
 
@@ -116,6 +119,6 @@ extension Launcher {
             loginUIDWarning: report.loginUIDWarning, credentialsDirectory: helper.prepared.credentialsDirectory,
             resources: RunResources(processDescriptor: helper.processDescriptor, standardOutput: helper.standardOutput,
                                     standardError: helper.standardError),
-            limits: limits, startedAt: helper.startedAt)
+            limits: limits, startedAt: helper.startedAt, spawnedAt: helper.spawnedAt)
     }
 }

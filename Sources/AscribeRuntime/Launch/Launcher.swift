@@ -74,6 +74,8 @@ public struct RunningLaunch: Sendable {
     let resources: RunResources
     let limits: RunLimits
     let startedAt: ContinuousClock.Instant
+    /// Wall time when `posix_spawn` returned: the terminal event's `spawned_at`.
+    public let spawnedAt: EventTime
 }
 
 /// Launches runs (PRODUCT.md section 4): `prepare` checks and stages, `start` spawns, `wait` or

@@ -234,6 +234,7 @@ final class SupervisedRun {
         let milliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
         let credentials = launch.credentialsDirectory.map(CredentialStaging.remove) ?? .notNeeded
         return LaunchCompletion(runID: launch.runID, pid: launch.pid, outcome: outcome, durationMilliseconds: milliseconds,
+                                spawnedAt: launch.spawnedAt,
                                 output: capture.finish(drainCutShort: drainCutShort), account: launch.account,
                                 developmentRun: launch.developmentRun, loginUIDWarning: launch.loginUIDWarning,
                                 credentials: credentials)

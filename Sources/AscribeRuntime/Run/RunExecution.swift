@@ -346,6 +346,8 @@ public struct RunExecution {
         terminal.development = fired.development || completion.developmentRun
         terminal.pid = completion.pid
         terminal.durationMs = completion.durationMilliseconds
+        // When the process actually started: the gap from `run.fired` is the launch's own delay.
+        terminal.details["spawned_at"] = completion.spawnedAt.rfc3339
         switch completion.outcome {
         case .exited(let code):
             terminal.type = code == 0 ? .runSucceeded : .runFailed
