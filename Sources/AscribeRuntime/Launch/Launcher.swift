@@ -136,21 +136,38 @@ public struct Launcher: Sendable {
     }
 
     /// `start` for runs due at the same instant, with the same outcome for each, in order.
-    /// Helpers are spawned a window at a time before their reports are read, so the helpers'
-    /// privilege drops and the jobs' execs proceed on other cores while the caller spawns.
+    /// Up to `batchWindow` helpers are in flight: each time the oldest one's exec report is
+    /// read, the next helper is spawned, so the helpers' privilege drops and the jobs' execs
+    /// proceed on other cores while the caller waits, and the pipeline never drains between
+    /// windows.
     public func start(_ batch: [PreparedLaunch]) -> [Result<RunningLaunch, LaunchFailure>] {
         var results: [Result<RunningLaunch, LaunchFailure>] = []
         results.reserveCapacity(batch.count)
-        for windowStart in stride(from: 0, to: batch.count, by: Self.batchWindow) {
-            let window = batch[windowStart..<min(batch.count, windowStart + Self.batchWindow)]
-            let spawned = window.map { prepared in Result { () throws(LaunchFailure) in try spawnHelper(prepared) } }
-            for (prepared, helper) in zip(window, spawned) {
-                let result = helper.flatMap { helper in Result { () throws(LaunchFailure) in try awaitExec(helper) } }
-                if case .failure = result { cancel(prepared) }
-                results.append(result)
-            }
-        }
+        start(batch) { results.append($0) }
         return results
+    }
+
+    /// The same, handing each run's result to `each` as soon as its exec is confirmed (in
+    /// order), so a caller can supervise it at once while later helpers are still starting.
+    public func start(_ batch: [PreparedLaunch], each: (Result<RunningLaunch, LaunchFailure>) -> Void) {
+        var reported = 0
+        var inFlight: [(prepared: PreparedLaunch, helper: Result<SpawnedHelper, LaunchFailure>)] = []
+        inFlight.reserveCapacity(Self.batchWindow)
+        var next = batch.startIndex
+        var oldest = 0
+        while reported < batch.count {
+            while next < batch.endIndex, inFlight.count - oldest < Self.batchWindow {
+                let prepared = batch[next]
+                inFlight.append((prepared, Result { () throws(LaunchFailure) in try spawnHelper(prepared) }))
+                next += 1
+            }
+            let (prepared, helper) = inFlight[oldest]
+            oldest += 1
+            let result = helper.flatMap { helper in Result { () throws(LaunchFailure) in try awaitExec(helper) } }
+            if case .failure = result { cancel(prepared) }
+            reported += 1
+            each(result)
+        }
     }
 
     /// Blocks until the run has ended and its output is drained; no thread besides the caller's.

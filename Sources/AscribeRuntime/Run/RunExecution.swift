@@ -187,6 +187,8 @@ public struct RunExecution {
         }
         // Started in slices, each handed to the supervisor at once, so a large burst never
         // holds more than a slice of not-yet-watched pipes (each run holds 3–4 descriptors).
+        // (Handing each run over as it starts measured slower: the supervisor's thread then
+        // competes with the spawns, BENCHMARKS.md.)
         var started: [Result<RunningLaunch, LaunchFailure>] = []
         for first in stride(from: 0, to: prepared.count, by: Self.startSlice) {
             let slice = prepared[first..<min(prepared.count, first + Self.startSlice)]
