@@ -266,25 +266,26 @@ import Testing
         let oversized = [UInt8](repeating: UInt8(ascii: "x"), count: ControlRequest.maximumBytes + 10)
         #expect(try await RawControlClient.exchange(path, oversized).contains("longer than 65536 bytes"))
 
-        // Clients that ask and never read their reply, then half-written requests left open
-        // (they hold their connections until the 5 s request deadline).
+        // A thousand half-written requests at once, left open (each holds its connection until
+        // the 5 s request deadline): the daemon keeps 256 and tells the rest it is busy.
         var idle: [Int32] = []
-        for _ in 0..<20 {
-            let descriptor = try SystemCalls.connectUnix(to: path)
-            try SystemCalls.sendAll(descriptor, Array(#"{"request":"status"}"#.utf8 + [0x0A]))
-            idle.append(descriptor)
-        }
-        // A thousand at once: the daemon keeps 256 open and tells the rest it is busy.
         for _ in 0..<1000 {
             let descriptor = try SystemCalls.connectUnix(to: path)
             // Past the limit the daemon may already have said "busy" and closed.
             try? SystemCalls.sendAll(descriptor, Array(#"{"request":"sta"#.utf8))
             idle.append(descriptor)
         }
-        // Past the limit, a connection is told the daemon is busy.
         #expect(try await RawControlClient.exchange(path, Array(#"{"request":"status"}"#.utf8 + [0x0A])).contains(#""code":"busy""#))
         for descriptor in idle { SystemCalls.close(descriptor) }
-        // Once they are gone, a normal request is answered again.
+        // Clients that ask and never read their reply.
+        var silent: [Int32] = []
+        for _ in 0..<20 {
+            let descriptor = try SystemCalls.connectUnix(to: path)
+            try SystemCalls.sendAll(descriptor, Array(#"{"request":"status"}"#.utf8 + [0x0A]))
+            silent.append(descriptor)
+        }
+        defer { for descriptor in silent { SystemCalls.close(descriptor) } }
+        // The flood gone and silent clients still connected, a normal request is answered.
         var answered = false
         for _ in 0..<200 where !answered {
             if case .status? = try? await harness.control(.status).last { answered = true } else { try await Task.sleep(for: .milliseconds(10)) }
