@@ -120,9 +120,7 @@ import Testing
             Issue.record("enable was not done: \(enabled.map(\.json.rendered))")
             return
         }
-        clock.advance(by: 900)
-        await clock.waitForSleeper()
-        await DaemonHarness.waitUntilIdle(daemon)
+        await clock.advance(by: 900, settling: daemon)
         await daemon.stop()
         _ = await task.value
 
@@ -176,9 +174,7 @@ import Testing
         #expect(status["next"]?.arrayValue?.compactMap { $0["job"]?.stringValue } == ["other"])
         #expect(status["pid"]?.intValue == Int64(getpid()))
 
-        clock.advance(by: 3600)
-        await clock.waitForSleeper()
-        await DaemonHarness.waitUntilIdle(daemon)
+        await clock.advance(by: 3600, settling: daemon)
         await daemon.stop()
         _ = await task.value
         let events = try harness.events()

@@ -18,9 +18,7 @@ import Testing
         let clock = FakeDaemonClock(now: start)
         let (daemon, task) = await harness.start(clock: clock)
         for _ in 0..<32 {  // to 01:11Z, 03:11 CEST
-            clock.advance(by: 60)
-            await clock.waitForSleeper()
-            await DaemonHarness.waitUntilIdle(daemon)
+            await clock.advance(by: 60, settling: daemon)
         }
         await daemon.stop()
         #expect(await task.value == .stopped)

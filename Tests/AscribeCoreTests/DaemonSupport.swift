@@ -75,6 +75,14 @@ final class FakeDaemonClock: DaemonClock {
         for continuation in woken { continuation.resume() }
     }
 
+    /// Moves the clock, then waits until `daemon` has handled the new instant and every run it
+    /// started has been recorded.
+    func advance(by seconds: Int64, settling daemon: Daemon) async {
+        advance(by: seconds)
+        await waitForSleeper()
+        await DaemonHarness.waitUntilIdle(daemon)
+    }
+
     /// Waits (real time, polling) until the daemon is asleep again, i.e. done with this instant.
     func waitForSleeper() async {
         while state.withLock({ $0.sleepers.isEmpty }) { try? await Task.sleep(for: .milliseconds(2)) }

@@ -13,9 +13,7 @@ import Testing
         let clock = FakeDaemonClock(now: start)
         let (daemon, task) = await harness.start(clock: clock)
         for _ in 0..<96 {
-            clock.advance(by: 900)
-            await clock.waitForSleeper()
-            await DaemonHarness.waitUntilIdle(daemon)
+            await clock.advance(by: 900, settling: daemon)
         }
         await daemon.stop()
         #expect(await task.value == .stopped)
@@ -42,12 +40,8 @@ import Testing
         let (daemon, task) = await harness.start(clock: clock)
         clock.advance(by: 60)
         await clock.waitForSleeper()
-        clock.advance(by: 60)
-        await clock.waitForSleeper()
-        await DaemonHarness.waitUntilIdle(daemon)
-        clock.advance(by: 60)
-        await clock.waitForSleeper()
-        await DaemonHarness.waitUntilIdle(daemon)
+        await clock.advance(by: 60, settling: daemon)
+        await clock.advance(by: 60, settling: daemon)
         await daemon.stop()
         _ = await task.value
 
@@ -374,9 +368,7 @@ import Testing
             toFile: harness.jobs + "/steady.job", atomically: true, encoding: .utf8)
         await daemon.reload(signal: SIGHUP)
         await clock.waitForSleeper()
-        clock.advance(by: 900)
-        await clock.waitForSleeper()
-        await DaemonHarness.waitUntilIdle(daemon)
+        await clock.advance(by: 900, settling: daemon)
         await daemon.stop()
         _ = await task.value
 
@@ -400,13 +392,6 @@ import Testing
 
 /// Wall-clock steps follow Debian cron's rules (cron.c's wakeupKind), on the daemon's timeline.
 @Suite struct DaemonClockStepTests {
-    /// Advances in steps, letting the daemon settle after each.
-    static func step(_ clock: FakeDaemonClock, _ daemon: Daemon, by seconds: Int64) async {
-        clock.advance(by: seconds)
-        await clock.waitForSleeper()
-        await DaemonHarness.waitUntilIdle(daemon)
-    }
-
     @Test func aForwardStepUnderThreeHoursRunsFixedSlotsAndOnlyTheCurrentWildcardMinute() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
@@ -416,7 +401,7 @@ import Testing
         let start = DaemonHarness.startOfHour()
         let clock = FakeDaemonClock(now: start)
         let (daemon, task) = await harness.start(clock: clock)
-        await Self.step(clock, daemon, by: 7200)
+        await clock.advance(by: 7200, settling: daemon)
         await daemon.stop()
         _ = await task.value
 
@@ -439,9 +424,9 @@ import Testing
         let start = DaemonHarness.startOfHour()
         let clock = FakeDaemonClock(now: start)
         let (daemon, task) = await harness.start(clock: clock)
-        for _ in 0..<2 { await Self.step(clock, daemon, by: 300) }
-        await Self.step(clock, daemon, by: -600)
-        for _ in 0..<3 { await Self.step(clock, daemon, by: 300) }
+        for _ in 0..<2 { await clock.advance(by: 300, settling: daemon) }
+        await clock.advance(by: -600, settling: daemon)
+        for _ in 0..<3 { await clock.advance(by: 300, settling: daemon) }
         await daemon.stop()
         _ = await task.value
 

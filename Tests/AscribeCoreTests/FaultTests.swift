@@ -30,9 +30,7 @@ final class ProblemLog: Sendable {
 
     static func minute(_ clock: FakeDaemonClock, _ daemon: Daemon, count: Int = 1) async {
         for _ in 0..<count {
-            clock.advance(by: 60)
-            await clock.waitForSleeper()
-            await DaemonHarness.waitUntilIdle(daemon)
+            await clock.advance(by: 60, settling: daemon)
         }
     }
 

@@ -156,15 +156,11 @@ import Testing
         let clock = FakeDaemonClock(now: start)
         let (daemon, task) = await harness.start(clock: clock)
         for _ in 0..<2 {
-            clock.advance(by: 3600)
-            await clock.waitForSleeper()
-            await DaemonHarness.waitUntilIdle(daemon)
+            await clock.advance(by: 3600, settling: daemon)
         }
         try harness.job("report", schedule: "30 * * * *", command: "/bin/true")
         await daemon.reload()
-        clock.advance(by: 1800)
-        await clock.waitForSleeper()
-        await DaemonHarness.waitUntilIdle(daemon)
+        await clock.advance(by: 1800, settling: daemon)
         await daemon.stop()
         _ = await task.value
 
