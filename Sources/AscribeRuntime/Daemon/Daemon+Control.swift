@@ -217,33 +217,25 @@ extension Daemon {
             control.reply(to: call.connection, .refused(.unknownTarget, message: "no job \"\(name)\" is loaded from \(configuration.jobsDirectory)"))
             return
         }
-        let definition = job.definition
         var details = call.peer.details
         details["trigger"] = "manual"
+        // The same rules as a slot; a manual run never waits, so a queue is a refusal too.
         var refusal: (reason: String, details: [String: String])?
-        if !definition.enabled {
-            let source = "\(definition.source.path):\(definition.source.line(of: .enabled) ?? 1)"
-            refusal = ("job \(definition.name) is disabled by its job file \(source)", ["skip_reason": "job-disabled", "disabled_by": source])
-        } else if let blocked = disablements.blocking(definition) {
-            refusal = (blocked.skipReason, blocked.skipDetails)
-        } else if let running = active[jobName]?.first, definition.overlap != .allow {
-            refusal = ("run \(running) of \(definition.name) is still in progress (overlap = \(definition.overlap.rawValue))",
+        switch decide(job) {
+        case .start:
+            break
+        case .skip(let skipReason, let reason, let extra):
+            refusal = (reason, extra.merging(["skip_reason": skipReason]) { $1 })
+        case .enqueue(let running):
+            refusal = ("run \(running) of \(job.definition.name) is still in progress (overlap = queue)",
                        ["skip_reason": "overlap", "running_run_id": running])
         }
         if let refusal {
-            var draft = schedulerDraft(.runSkipped, at: now)
-            draft.owner = definition.owner.text
-            draft.job = definition.name.rawValue
-            draft.identity = definition.identity.rawValue
-            draft.runAs = definition.runAs?.description
-            draft.configSource = "\(definition.source.path):\(definition.source.line(of: .command) ?? 1)"
-            draft.configHash = job.hash
+            var draft = runDraft(.runSkipped, job: job, slot: nil, at: now)
             draft.principal = call.peer.principal.name
             draft.reason = "manual run not started: " + refusal.reason
             draft.details = details.merging(refusal.details) { $1 }
-            var events: [RenderedEvent] = []
-            if let store, let event = try? store.append(draft) { events.append(RenderedEvent(event)) }
-            for event in events { control.reply(to: call.connection, .runEvent(event)) }
+            if let store, let event = try? store.append(draft) { control.reply(to: call.connection, .runEvent(RenderedEvent(event))) }
             control.reply(to: call.connection, .refused(.notRun, message: draft.reason ?? ""))
             return
         }
@@ -291,7 +283,7 @@ extension Daemon {
         }
         let fileDisabled: [JSONValue] = definitions.filter { !$0.enabled }.map { definition in
             .object([("kind", .string("job")), ("name", .string(definition.name.rawValue)),
-                     ("by", .string("\(definition.source.path):\(definition.source.line(of: .enabled) ?? 1)")),
+                     ("by", .string(Self.enabledSource(of: definition))),
                      ("at", .null), ("reason", .string("enabled = no in its job file")), ("seq", .null)])
         }
         let disabled: [JSONValue] = disablements.all.map { entry in

@@ -175,9 +175,7 @@ public actor Daemon {
         var rejected: [EventDraft] = []
         var keptByRejection = Set<JobName>()
         for diagnostic in load.diagnostics where diagnostic.severity == .error {
-            var draft = schedulerDraft(.configRejected, at: now)
-            draft.configSource = "\(diagnostic.path):\(diagnostic.line)"
-            draft.reason = diagnostic.message
+            var draft = rejection(diagnostic, at: now)
             if let name = try? JobName(JobFile.stem(of: diagnostic.path)), jobs[name] != nil {
                 draft.job = name.rawValue
                 draft.details["kept"] = "the previous definition stays in force"
@@ -285,13 +283,7 @@ public actor Daemon {
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": definitions.map {
             "\($0.name)=\(jobs[$0.name]?.hash.map { String($0.prefix(12)) } ?? "-")"
         }.joined(separator: ",")]
-        var rejected: [EventDraft] = []
-        for diagnostic in load.diagnostics where diagnostic.severity == .error {
-            var draft = schedulerDraft(.configRejected, at: now)
-            draft.configSource = "\(diagnostic.path):\(diagnostic.line)"
-            draft.reason = diagnostic.message
-            rejected.append(draft)
-        }
+        let rejected = load.diagnostics.filter { $0.severity == .error }.map { rejection($0, at: now) }
         record([started, loaded] + rejected)
         recordLostRuns(now: now)
         if let downSince, downSince < now {
@@ -482,7 +474,7 @@ public actor Daemon {
             var details = extra
             if let shifted = slot.fire.shiftedFrom { details["dst_shifted_from"] = shifted.wallClockText }
             let run = PendingRun(slot: slot.fire.instant, reason: nil, details: details)
-            switch decide(job, at: slot.fire.instant) {
+            switch decide(job) {
             case .start: batch.append((job, run))
             case .enqueue(let behind):
                 var queued = run
@@ -505,10 +497,12 @@ public actor Daemon {
         case skip(skipReason: String, reason: String, details: [String: String])
     }
 
-    private func decide(_ job: LoadedJob, at slot: Instant) -> Decision {
+    /// What a slot of `job` (or a manual run of it) may do now: the job file's `enabled`, what
+    /// people disabled, then the overlap policy.
+    func decide(_ job: LoadedJob) -> Decision {
         let definition = job.definition
         guard definition.enabled else {
-            let source = "\(definition.source.path):\(definition.source.line(of: .enabled) ?? 1)"
+            let source = Self.enabledSource(of: definition)
             return .skip(skipReason: "job-disabled", reason: "job \(definition.name) is disabled by its job file \(source)",
                          details: ["disabled_by": source])
         }
@@ -531,6 +525,19 @@ public actor Daemon {
             }
             return .enqueue(behind: running)
         }
+    }
+
+    /// The job file line that says `enabled = no`.
+    static func enabledSource(of definition: JobDefinition) -> String {
+        "\(definition.source.path):\(definition.source.line(of: .enabled) ?? 1)"
+    }
+
+    /// A `config.rejected` for one loading error.
+    func rejection(_ diagnostic: JobFileDiagnostic, at now: Instant) -> EventDraft {
+        var draft = schedulerDraft(.configRejected, at: now)
+        draft.configSource = "\(diagnostic.path):\(diagnostic.line)"
+        draft.reason = diagnostic.message
+        return draft
     }
 
     /// Starts one batch in its own task: `runTogether` records every fired event in one
