@@ -33,13 +33,11 @@ extension Daemon {
                 result.append(current)
                 continue
             }
-            guard let stored = try? store.definition(hashPrefix: prefix),
-                  let definition = JobFile.parse(stored.bytes, path: stored.path, zones: { zones.rules(for: $0) }).definition,
-                  definition.name == name else {
+            guard let archived = store.definition(of: name, hashPrefix: prefix, zones: { zones.rules(for: $0) }) else {
                 output(.problem("the definition of \(name) in force before this start (\(prefix)) is not archived; its missed slots are not computed"))
                 continue
             }
-            result.append(LoadedJob(definition: definition, hash: stored.hash))
+            result.append(LoadedJob(definition: archived.definition, hash: archived.hash))
         }
         return result
     }

@@ -61,6 +61,16 @@ extension EventStore {
         return definition
     }
 
+    /// The archived definition of `job` under `prefix`, parsed back, with its whole hash; nil
+    /// when it is not kept, no longer parses (zones changed), or names another job.
+    public func definition(of job: JobName, hashPrefix prefix: String,
+                           zones: (String) -> ZoneRules?) -> (definition: JobDefinition, hash: String)? {
+        guard let stored = try? definition(hashPrefix: prefix),
+              let definition = JobFile.parse(stored.bytes, path: stored.path, zones: zones).definition,
+              definition.name == job else { return nil }
+        return (definition, stored.hash)
+    }
+
     private static func matches(_ definition: StoredDefinition) throws(EventStoreError) -> Bool {
         do throws(SHA256Error) {
             return try SHA256.digest(definition.bytes).hex == definition.hash

@@ -181,9 +181,8 @@ public enum SlotHistory {
             if let hash {
                 if let known = parsed[hash] {
                     definition = known
-                } else if let stored = try? store.definition(hashPrefix: hash),
-                          let old = JobFile.parse(stored.bytes, path: stored.path, zones: zones).definition, old.name == job.name {
-                    definition = old
+                } else if let archived = store.definition(of: job.name, hashPrefix: hash, zones: zones) {
+                    definition = archived.definition
                 } else {
                     definition = job
                 }
