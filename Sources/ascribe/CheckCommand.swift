@@ -3,7 +3,7 @@ import AscribeRuntime
 
 enum CheckCommand {
     static let help = """
-        Usage: ascribe check [DIR] [--strict] [--json] [--credentials DIR] [--control-group GROUP|none]
+        Usage: ascribe check [DIR] [--strict] [--json] [--credentials DIR] [--control-group GROUP]
 
         Validates every *.job file in DIR (default \(DefaultPaths.jobsDirectoryHelp)) and reports every
         problem in every file in one run, as file:line:column: message. A file with errors is
@@ -24,9 +24,8 @@ enum CheckCommand {
           --json              one JSON document: jobs, diagnostics, counts
           --credentials DIR   credential store to check against
                               (default /etc/ascribe/credentials as root, ./.ascribe/credentials otherwise)
-          --control-group GROUP|none
-                              the daemon's control group, whose members a run-as should not be
-                              (default: the group "ascribe" when it exists)
+          --control-group GROUP  the daemon's control group, whose members a run-as should
+                              not be (default: the group "ascribe" when it exists; none: no group)
 
         Exit status: 0 clean (warnings allowed unless --strict), 1 findings, 2 unusable input
         (the directory is missing or unreadable).
