@@ -76,6 +76,26 @@ struct WriterRuleOnDiskTests {
         }
     }
 
+    @Test func aSchedulerThatIsNotRootRunsOnlyFilesItsOwnUserOrRootCanChange() throws {
+        let account = try ThrowawayAccount.make()
+        defer { account.remove() }
+        try withScratch { scratch in
+            let jobs = scratch + "/jobs.d"
+            try FileManager.default.createDirectory(atPath: jobs, withIntermediateDirectories: false)
+            #expect(chown(jobs, account.uid, account.gid) == 0)
+            try writeJob(jobs + "/reaper.job", runAs: "root")
+            // Its own user's files run (as that user, whatever the run-as says: --dev).
+            let own = try JobDirectory.load(path: jobs, zones: JobFileFixture.zones, runner: .user(uid: account.uid))
+            #expect(own.jobs.count == 1 && own.diagnostics.allSatisfy { $0.severity == .warning })
+            let other = try JobDirectory.load(path: jobs, zones: JobFileFixture.zones, runner: .user(uid: 65534))
+            #expect(other.jobs.isEmpty)
+            #expect(other.diagnostics.last?.description == "\(jobs)/reaper.job:5:10: error: it runs as the scheduler's user nobody, but \(account.user) (owner of \(jobs), mode 0755) can change this job; a job file that a non-root user can change may only run as that user")
+            // Root's files run under any scheduler.
+            #expect(chown(jobs, 0, 0) == 0)
+            #expect(try JobDirectory.load(path: jobs, zones: JobFileFixture.zones, runner: .user(uid: 65534)).jobs.count == 1)
+        }
+    }
+
     @Test func aGroupWritableDirectoryCountsEveryMember() throws {
         let account = try ThrowawayAccount.make()
         defer { account.remove() }
