@@ -11,9 +11,10 @@ public enum JobRunner: Sendable, Equatable {
     case user(uid: UInt32)
 
     /// The scheduler this process would be: root, or its own effective user.
-    public static var current: JobRunner { runner(forUID: SystemCalls.effectiveUID) }
-
-    public static func runner(forUID uid: UInt32) -> JobRunner { uid == 0 ? .root : .user(uid: uid) }
+    public static var current: JobRunner {
+        let uid = SystemCalls.effectiveUID
+        return uid == 0 ? .root : .user(uid: uid)
+    }
 }
 
 /// Finds who can change a file by walking its path from `/` the way the kernel resolves it:
@@ -22,7 +23,7 @@ public enum JobRunner: Sendable, Equatable {
 /// own owner) replace that entry. Symbolic links are followed, and the directory holding each
 /// link counts too: whoever can replace the link can point it elsewhere.
 ///
-/// Not `Sendable`: it caches account lookups for one load.
+/// One value per load: it caches account lookups, so a group changed since is seen next time.
 struct FileWriterScan {
     /// What the walk found: the writers, and the file itself as `lstat` saw it at the end.
     struct Result {
