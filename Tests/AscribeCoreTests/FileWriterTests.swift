@@ -222,20 +222,27 @@ struct WriterRuleOnDiskTests {
         }
     }
 
-    @Test func theDaemonRejectsAPlantedFileOnReloadAndNamesTheWriterOfWhatRuns() async throws {
+    @Test func theDaemonRejectsAPlantedFileByItselfAndNamesTheWriterOfWhatRuns() async throws {
         let account = try ThrowawayAccount.make()
         defer { account.remove() }
         let harness = try DaemonHarness()
         defer { harness.remove() }
         try harness.job("reaper", schedule: "*/15 * * * *", command: "/bin/true")
         let clock = FakeDaemonClock(now: DaemonHarness.startOfHour())
-        let (daemon, task) = await harness.start(clock: clock)
+        let (daemon, task) = await harness.start(clock: clock) { $0.watchJobsDirectory = true }
 
-        try writeJob(harness.jobs + "/planted.job", runAs: "root")
-        #expect(chown(harness.jobs + "/planted.job", account.uid, account.gid) == 0)
-        try writeJob(harness.jobs + "/mine.job", runAs: account.user)
-        #expect(chown(harness.jobs + "/mine.job", account.uid, account.gid) == 0)
-        _ = await daemon.reload()
+        // Each file is made whole elsewhere and moved in, so the watcher sees it only as the user's.
+        let staging = harness.root + "/staging"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        for (name, runAs) in [("planted", "root"), ("mine", account.user)] {
+            try writeJob(staging + "/\(name).job", runAs: runAs)
+            #expect(chown(staging + "/\(name).job", account.uid, account.gid) == 0)
+            #expect(rename(staging + "/\(name).job", harness.jobs + "/\(name).job") == 0)
+        }
+        // The daemon notices by itself (no SIGHUP, no reload request).
+        _ = try await JobDirectoryWatchTests.waitForEvents(harness) { events in
+            events.contains { $0.type == .configRejected } && events.contains { $0.details["added"]?.contains("mine=") == true }
+        }
         await clock.advance(by: 900, settling: daemon)
         await daemon.stop()
         _ = await task.value
@@ -247,7 +254,7 @@ struct WriterRuleOnDiskTests {
         let loads = events.filter { $0.type == .configLoaded }
         #expect(loads.first?.details["writers"] == "reaper=root(0)")
         #expect(loads.last?.details["writers"] == "mine=\(account.user)(\(account.uid)),reaper=root(0)")
-        #expect(loads.last?.details["added"]?.hasPrefix("mine=") == true)
+        #expect(loads.last?.reason?.contains("on file change") == true)
         let fired = events.filter { $0.type == .runFired }
         #expect(!fired.contains { $0.job == "planted" })
         let mine = try #require(fired.first { $0.job == "mine" })
