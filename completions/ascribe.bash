@@ -39,9 +39,10 @@ _ascribe() {
         check)
             case $prev in
                 --credentials) _ascribe_values "$cur" directory; return ;;
+                --control-group) return ;;
             esac
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W '--strict --json --credentials --help' -- "$cur"))
+                COMPREPLY=($(compgen -W '--strict --json --credentials --control-group --help' -- "$cur"))
             else
                 _ascribe_values "$cur" directory
             fi

@@ -1,4 +1,5 @@
 import AscribeCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +18,14 @@ struct UserRecord: Equatable, Sendable {
     var gid: UInt32
     var home: String
     var shell: String
+}
+
+/// A group's entry in the group database, copied out of the C record.
+struct GroupRecord: Equatable, Sendable {
+    var name: String
+    var gid: UInt32
+    /// The user names the entry lists (its supplementary members).
+    var members: [String]
 }
 
 /// Reentrant lookups in the user and group databases. The C records point into a buffer that
@@ -65,6 +74,45 @@ enum AccountDatabase {
         }
     }
 
+    /// A group's name and the user names its entry lists, by gid; nil when there is none.
+    static func groupRecord(gid: UInt32) -> Result<GroupRecord?, SystemError> {
+        lookup { buffer, size in
+            var record = Glibc.group()
+            var result: UnsafeMutablePointer<Glibc.group>?
+            let code = getgrgid_r(gid_t(gid), &record, buffer, size, &result)
+            return (code, result == nil ? nil : GroupRecord(record))
+        }
+    }
+
+    /// Every entry of the user database, for "whose primary group is this": group entries list
+    /// only supplementary members. The enumeration state is process-wide, hence the lock.
+    static func allUsers() -> [UserRecord] {
+        enumeration.withLock { _ in
+            setpwent()
+            defer { endpwent() }
+            var users: [UserRecord] = []
+            var size = 16 * 1024
+            while size <= maximumBuffer {
+                var buffer = [CChar](repeating: 0, count: size)
+                var record = passwd()
+                var result: UnsafeMutablePointer<passwd>?
+                let code = buffer.withUnsafeMutableBufferPointer { pointer -> Int32 in
+                    guard let base = pointer.baseAddress else { return EINVAL }
+                    return getpwent_r(&record, base, pointer.count, &result)
+                }
+                if code == ERANGE {
+                    size *= 2
+                    continue
+                }
+                guard code == 0, result != nil else { break }
+                users.append(UserRecord(record))
+            }
+            return users
+        }
+    }
+
+    private static let enumeration = Mutex(())
+
     /// Every group `user` belongs to according to the group database, `primary` included,
     /// as `initgroups` would set them.
     static func groupList(user: String, primary: UInt32) -> [UInt32] {
@@ -103,6 +151,22 @@ enum AccountDatabase {
             }
             return .failure(SystemError(code: code))
         }
+    }
+}
+
+extension GroupRecord {
+    /// Copies the strings out while the C record's buffer is still alive.
+    fileprivate init(_ record: Glibc.group) {
+        name = record.gr_name.map { String(cString: $0) } ?? ""
+        gid = UInt32(record.gr_gid)
+        var members: [String] = []
+        if var cursor = record.gr_mem {
+            while let member = cursor.pointee {
+                members.append(String(cString: member))
+                cursor += 1
+            }
+        }
+        self.members = members
     }
 }
 

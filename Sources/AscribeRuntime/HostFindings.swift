@@ -11,19 +11,42 @@ public enum HostFindings {
     public static let searchPath = ["/usr/local/bin", "/usr/bin", "/bin"]
 
     /// For each job: a `run-as` user or group missing from this host, a `run-as` user that
-    /// resolves to uid 0 under another name, a program that is missing or not executable,
-    /// and each listed credential missing from `<credentialStore>/<identity>/<name>`, not
-    /// owned by root, or readable by group or others. `run-as root` is not repeated here:
-    /// the parser already warns about it.
-    public static func check(_ jobs: [JobDefinition], credentialStore: String) -> [JobFileDiagnostic] {
-        jobs.flatMap { job in
-            accountFindings(job) + programFindings(job) + credentialFindings(job, store: credentialStore)
+    /// resolves to uid 0 under another name, a `run-as` group of gid 0, a `run-as` user in
+    /// `controlGroup`, a program that is missing or not executable, or that a non-root user
+    /// can change while the job runs as root, and each listed credential missing from
+    /// `<credentialStore>/<identity>/<name>`, not owned by root, or readable by group or
+    /// others — all warnings — and, as an error, a credential that a non-root user other than
+    /// the job's own can change (the launcher refuses it). `run-as root` is not repeated here:
+    /// the parser already warns about it. `runner` says whom the jobs run as.
+    public static func check(_ jobs: [JobDefinition], credentialStore: String, runner: JobRunner = .current,
+                             controlGroup: ControlAccess.Group? = nil) -> [JobFileDiagnostic] {
+        var scan = FileWriterScan()
+        return jobs.flatMap { job in
+            let target = scan.target(job.runAs, runner: runner)
+            return accountFindings(job, controlGroup: controlGroup) + programFindings(job)
+                + rootProgramFindings(job, target: target, scan: &scan)
+                + credentialFindings(job, store: credentialStore, target: target, scan: &scan)
         }
     }
 
-    private static func accountFindings(_ job: JobDefinition) -> [JobFileDiagnostic] {
+    private static func accountFindings(_ job: JobDefinition, controlGroup: ControlAccess.Group?) -> [JobFileDiagnostic] {
         guard let runAs = job.runAs else { return [] }
         var findings: [JobFileDiagnostic] = []
+        let lookup = isNumericId(runAs.user) ? AccountDatabase.userRecord(uid: UInt32(runAs.user) ?? UInt32.max)
+            : AccountDatabase.userRecord(named: runAs.user)
+        if case .success(let record?) = lookup {
+            let gid: UInt32? = switch runAs.group {
+            case nil: record.gid
+            case let group? where isNumericId(group): UInt32(group)
+            case let group?: if case .found(let id) = AccountDatabase.group(named: group) { id } else { nil }
+            }
+            if gid == 0, record.uid != 0 {
+                findings.append(warning(job, .runAs, "run-as: the run's group \(runAs.group.map { "\"\($0)\"" } ?? "(\(record.name)'s primary group)") is gid 0; the job could change whatever root's group may write; give it a group of its own"))
+            }
+            if let controlGroup, AccountDatabase.groupList(user: record.name, primary: record.gid).contains(controlGroup.gid) {
+                findings.append(warning(job, .runAs, "run-as: user \"\(record.name)\" is a member of the control group \(controlGroup.name); every run could disable jobs and start runs through the daemon's socket"))
+            }
+        }
         if !isNumericId(runAs.user) {
             switch AccountDatabase.user(named: runAs.user) {
             case .found(let uid) where uid == 0 && runAs.user != "root":
@@ -73,6 +96,22 @@ public enum HostFindings {
         return [warning(job, key, "\(key): \(message)")]
     }
 
+    /// A job that runs as root whose program a non-root user can change gives that user root.
+    private static func rootProgramFindings(_ job: JobDefinition, target: RunTarget, scan: inout FileWriterScan) -> [JobFileDiagnostic] {
+        guard case .account(let user) = target.user, user.isRoot else { return [] }
+        let (program, key): (String, JobKey) = switch job.command {
+        case .argv(let words): (words.first ?? "", .command)
+        case .shell(let shell, _): (shell, .shell)
+        }
+        let path = program.contains("/")
+            ? (program.hasPrefix("/") ? program : JobDirectory.joined(job.workingDirectory, program))
+            : LaunchRequest.resolveProgram(program)
+        guard let path, let walked = try? scan.writers(of: path) else { return [] }
+        let writers = walked.writers
+        guard !writers.nonRootWriters.isEmpty || writers.openToEveryone != nil else { return [] }
+        return [warning(job, key, "\(key): the job runs as root, but \(writers.explanation) can change its program \(path); whoever can change it can run anything as root")]
+    }
+
     private static func problem(withProgram path: String) -> String? {
         do throws(SystemError) {
             let status = try FileStatus(path: path, followingLinks: true)
@@ -88,10 +127,19 @@ public enum HostFindings {
         }
     }
 
-    private static func credentialFindings(_ job: JobDefinition, store: String) -> [JobFileDiagnostic] {
+    private static func credentialFindings(_ job: JobDefinition, store: String, target: RunTarget,
+                                           scan: inout FileWriterScan) -> [JobFileDiagnostic] {
         job.credentials.flatMap { name in
             let path = JobDirectory.joined(JobDirectory.joined(store, job.identity.rawValue), name.rawValue)
-            return credentialProblems(name, at: path).map { warning(job, .credentials, "credentials: \($0)") }
+            var findings = credentialProblems(name, at: path).map { warning(job, .credentials, "credentials: \($0)") }
+            if let walked = try? scan.writers(of: path),
+               case .failure(let rejection) = WriterRule.check(walked.writers, runsAs: target,
+                                                               subject: .credential(name: name.rawValue, path: path)) {
+                var error = warning(job, .credentials, "credentials: \(rejection)")
+                error.severity = .error
+                findings.append(error)
+            }
+            return findings
         }
     }
 

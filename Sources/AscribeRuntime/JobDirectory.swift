@@ -33,14 +33,18 @@ public struct JobDirectoryLoad: Hashable, Sendable {
     public var definitionHashes: [JobName: String]
     /// Each loaded job's file bytes, for the daemon's definition archive.
     public var definitionBytes: [JobName: [UInt8]]
+    /// Who can change each loaded job's file (PRODUCT.md principle 8), for its events.
+    public var writers: [JobName: FileWriters]
 
     public init(jobs: [JobDefinition], diagnostics: [JobFileDiagnostic], filesExamined: Int,
-                definitionHashes: [JobName: String] = [:], definitionBytes: [JobName: [UInt8]] = [:]) {
+                definitionHashes: [JobName: String] = [:], definitionBytes: [JobName: [UInt8]] = [:],
+                writers: [JobName: FileWriters] = [:]) {
         self.jobs = jobs
         self.diagnostics = diagnostics
         self.filesExamined = filesExamined
         self.definitionHashes = definitionHashes
         self.definitionBytes = definitionBytes
+        self.writers = writers
     }
 }
 
@@ -50,7 +54,10 @@ public enum JobDirectory {
     /// Loads every `<name>.job` entry of `path` (not hidden; editor backups such as `x.job~`
     /// and `.x.job.swp` do not end in `.job`). Other entries are ignored; a `.job` entry that
     /// is not a regular file is an error, since a job someone believes exists would not run.
-    public static func load(path: String, zones: (String) -> ZoneRules?) throws(JobDirectoryError) -> JobDirectoryLoad {
+    /// A file that a non-root user can change loads only if the job would run as that user
+    /// (`runner` says whom jobs run as; see `WriterRule`).
+    public static func load(path: String, zones: (String) -> ZoneRules?,
+                            runner: JobRunner = .current) throws(JobDirectoryError) -> JobDirectoryLoad {
         let directory: FileStatus
         let names: [[UInt8]]
         let root: String
@@ -72,19 +79,23 @@ public enum JobDirectory {
         var diagnostics: [JobFileDiagnostic] = []
         var hashes: [JobName: String] = [:]
         var texts: [JobName: [UInt8]] = [:]
+        var writers: [JobName: FileWriters] = [:]
+        var scan = FileWriterScan()
         for rawName in candidates {
-            let (outcome, file) = loadFile(rawName, in: path, root: root, directory: directory, zones: zones)
+            let (outcome, file) = loadFile(rawName, in: path, root: root, directory: directory, zones: zones,
+                                           runner: runner, scan: &scan)
             diagnostics += outcome.diagnostics
             if let definition = outcome.definition {
                 jobs.append(definition)
                 hashes[definition.name] = file?.hash
                 texts[definition.name] = file?.bytes
+                writers[definition.name] = file?.writers
             }
         }
         jobs.sort { $0.name < $1.name }
         diagnostics += JobSetFindings.check(jobs)
         return JobDirectoryLoad(jobs: jobs, diagnostics: diagnostics, filesExamined: candidates.count,
-                                definitionHashes: hashes, definitionBytes: texts)
+                                definitionHashes: hashes, definitionBytes: texts, writers: writers)
     }
 
     private static func isJobFileName(_ name: [UInt8]) -> Bool {
@@ -95,11 +106,17 @@ public enum JobDirectory {
     private enum Refusal: Error {
         case notRegular
         case worldWritable
+        /// Not the file whose writers were just worked out: it was replaced in between.
+        case replaced
     }
 
+    /// What a loaded file leaves besides its definition.
+    private typealias LoadedFile = (hash: String, bytes: [UInt8], writers: FileWriters)
+
     private static func loadFile(
-        _ rawName: [UInt8], in path: String, root: String, directory: FileStatus, zones: (String) -> ZoneRules?
-    ) -> (JobFileParseResult, (hash: String, bytes: [UInt8])?) {
+        _ rawName: [UInt8], in path: String, root: String, directory: FileStatus, zones: (String) -> ZoneRules?,
+        runner: JobRunner, scan: inout FileWriterScan
+    ) -> (JobFileParseResult, LoadedFile?) {
         guard let name = String(validating: rawName, as: UTF8.self) else {
             let shown = String(decoding: rawName, as: UTF8.self)
             return refused(joined(path, shown), "file name is not valid UTF-8; rename the file")
@@ -133,16 +150,36 @@ public enum JobDirectory {
         if container.isWorldWritable, !container.isSticky {
             return refused(filePath, "job directory is writable by every user; anyone could replace this job, so it is not attributable (chmod o-w \(containerPath))")
         }
+        let walked: FileWriterScan.Result
+        do throws(SystemError) {
+            walked = try scan.writers(of: filePath)
+        } catch {
+            return refused(filePath, "cannot tell who can change this job file: \(error)")
+        }
         do throws(FileReadError<Refusal>) {
             let bytes = try FileSystem.read(readPath, limit: JobFile.maximumFileBytes + 1) { status throws(Refusal) in
                 guard status.kind == .regular else { throw .notRegular }
                 guard !status.isWorldWritable else { throw .worldWritable }
+                guard status.device == walked.status.device, status.inode == walked.status.inode else { throw .replaced }
             }
-            return (JobFile.parse(bytes, path: filePath, zones: zones), (try? SHA256.digest(bytes).hex).map { ($0, bytes) })
+            var parsed = JobFile.parse(bytes, path: filePath, zones: zones)
+            if let definition = parsed.definition,
+               case .failure(let rejection) = WriterRule.check(walked.writers, runsAs: scan.target(definition.runAs, runner: runner),
+                                                               subject: .jobFile) {
+                parsed.definition = nil
+                parsed.diagnostics.append(JobFileDiagnostic(
+                    path: filePath, line: definition.source.line(of: .runAs) ?? 1,
+                    column: definition.source.column(of: .runAs) ?? 1, severity: .error,
+                    key: definition.runAs == nil ? nil : .runAs, message: rejection.description))
+                parsed.diagnostics.sort { ($0.line, $0.column) < ($1.line, $1.column) }
+            }
+            return (parsed, (try? SHA256.digest(bytes).hex).map { ($0, bytes, walked.writers) })
         } catch {
             switch error {
             case .refused(.worldWritable):
                 return refused(filePath, "job file is writable by every user; a job anyone can edit is not attributable (chmod o-w)")
+            case .refused(.replaced):
+                return refused(filePath, "job file was replaced while it was read; it is read again on the next reload")
             case .refused(.notRegular):
                 return refused(filePath, "not a regular file; a job file must be a plain file")
             case .system(let failure):
@@ -151,7 +188,7 @@ public enum JobDirectory {
         }
     }
 
-    private static func refused(_ path: String, _ message: String) -> (JobFileParseResult, (hash: String, bytes: [UInt8])?) {
+    private static func refused(_ path: String, _ message: String) -> (JobFileParseResult, LoadedFile?) {
         (JobFileParseResult(definition: nil, diagnostics: [
             JobFileDiagnostic(path: path, line: 1, column: 1, severity: .error, key: nil, message: message),
         ]), nil)

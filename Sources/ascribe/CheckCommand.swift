@@ -3,21 +3,29 @@ import AscribeRuntime
 
 enum CheckCommand {
     static let help = """
-        Usage: ascribe check [DIR] [--strict] [--json] [--credentials DIR]
+        Usage: ascribe check [DIR] [--strict] [--json] [--credentials DIR] [--control-group GROUP]
 
         Validates every *.job file in DIR (default \(DefaultPaths.jobsDirectoryHelp)) and reports every
         problem in every file in one run, as file:line:column: message. A file with errors is
         not loaded; the other files still are.
 
-        Warnings (errors under --strict): two jobs sharing an identity, a run-as of uid 0, a
-        command that does not exist or is not executable, a credential the store lacks or
-        holds with loose permissions, an owner with no contact address.
+        A job file that a non-root user can change (it, or a directory above it, is theirs or
+        group-writable for them) is an error unless the job runs as that user; so is a
+        credential that a non-root user other than the job's own can change.
+
+        Warnings (errors under --strict): two jobs sharing an identity, a run-as of uid 0 or
+        of group gid 0, a run-as user in the control group, a command that does not exist or
+        is not executable, a root job's program that a non-root user can change, a credential
+        the store lacks or holds with loose permissions, an owner with no contact address or
+        naming no person (owner = root).
 
         Options:
           --strict            treat warnings as errors
           --json              one JSON document: jobs, diagnostics, counts
           --credentials DIR   credential store to check against
                               (default /etc/ascribe/credentials as root, ./.ascribe/credentials otherwise)
+          --control-group GROUP  the daemon's control group, whose members a run-as should
+                              not be (default: the group "ascribe" when it exists; none: no group)
 
         Exit status: 0 clean (warnings allowed unless --strict), 1 findings, 2 unusable input
         (the directory is missing or unreadable).
@@ -36,10 +44,24 @@ enum CheckCommand {
         let json = reader.flag("--json")
         let credentials = try reader.option("--credentials")
             ?? DefaultPaths.credentialStore(stateDirectory: DefaultPaths.stateDirectory)
+        let controlGroupName = try reader.option("--control-group")
         let directory = try reader.positionals(max: 1).first ?? DefaultPaths.jobsDirectory
+        let controlGroup: ControlAccess.Group?
+        switch controlGroupName {
+        case "none"?:
+            controlGroup = nil
+        case let name?:
+            do {
+                controlGroup = try ControlAccess.resolve(groupName: name).group
+            } catch {
+                throw UsageError(message: error.description)
+            }
+        case nil:
+            controlGroup = (try? ControlAccess.resolve(groupName: ControlAccess.defaultGroupName))?.group
+        }
         let host = HostContext()
         let load = try host.loadJobs(directory)
-        var diagnostics = load.diagnostics + HostFindings.check(load.jobs, credentialStore: credentials)
+        var diagnostics = load.diagnostics + HostFindings.check(load.jobs, credentialStore: credentials, controlGroup: controlGroup)
         if strict {
             diagnostics = diagnostics.map { diagnostic in
                 var promoted = diagnostic

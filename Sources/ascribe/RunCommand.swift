@@ -61,7 +61,7 @@ enum RunCommand {
                                          credentialStore: credentials, development: development)
         let execution = RunExecution(store: store, environment: environment)
         let order = RunOrder(job: job, definitionHash: load.definitionHashes[job.name], principal: .current(),
-                             reason: reason)
+                             reason: reason, details: load.writers[job.name]?.eventDetails ?? [:])
         // The same path the daemon takes for due slots, waited for in the foreground.
         guard let report = waitFor({ await execution.runTogether([order]) })?.first else {
             output.error("ascribe run: \(job.name): no report came back")

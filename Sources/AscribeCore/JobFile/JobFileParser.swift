@@ -146,6 +146,10 @@ struct JobFileParser {
                 ?? "owner has no contact address; add one like `storage-team <storage-oncall@example.com>`"
             report(.warning, line: entry.line, column: entry.column, key: .owner, message)
         }
+        if let owner, IdentityName.isBanned(owner.name), let entry = entries[.owner] {
+            report(.warning, line: entry.line, column: entry.column, key: .owner,
+                   "owner \"\(Self.shorten(owner.name))\" names no person or team; name who answers for this job, like `storage-team <storage-oncall@example.com>`")
+        }
         let shell = interpret(.shell) { text throws(JobValueError) in
             guard text.hasPrefix("/") else {
                 throw JobValueError(offset: 0, reason: "must be an absolute path such as /bin/sh")

@@ -20,6 +20,8 @@ public actor Daemon {
     struct LoadedJob {
         var definition: JobDefinition
         var hash: String?
+        /// Who could change its file when it loaded; nil for a definition read back from the archive.
+        var writers: FileWriters? = nil
     }
 
     /// A run to start: a slot (possibly waiting for its job's current run to end, with
@@ -185,7 +187,7 @@ public actor Daemon {
         }
         archive(load, at: now)
         var next: [JobName: LoadedJob] = [:]
-        for job in load.jobs { next[job.name] = LoadedJob(definition: job, hash: load.definitionHashes[job.name]) }
+        for job in load.jobs { next[job.name] = LoadedJob(definition: job, hash: load.definitionHashes[job.name], writers: load.writers[job.name]) }
         for name in keptByRejection where next[name] == nil { next[name] = jobs[name] }
         let added = next.keys.filter { jobs[$0] == nil }.sorted()
         let removed = jobs.keys.filter { next[$0] == nil }.sorted()
@@ -203,7 +205,8 @@ public actor Daemon {
             + (fileChange.map { " on file change: \($0)" } ?? "")
             + (requestedBy.map { " at the request of \($0.peer.principal.name)" } ?? "")
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": String(next.count),
-                          "added": listed(added), "changed": listed(changed), "removed": listed(removed)]
+                          "added": listed(added), "changed": listed(changed), "removed": listed(removed),
+                          "writers": Self.writerList(next)]
         jobs = next
         upcoming = UpcomingSlots(jobs: jobs.values.lazy.map(\.definition), defaultZone: configuration.defaultZone,
                                  after: lastProcessed)
@@ -251,7 +254,7 @@ public actor Daemon {
         } catch {
             throw DaemonStartError(description: error.description)
         }
-        for job in load.jobs { jobs[job.name] = LoadedJob(definition: job, hash: load.definitionHashes[job.name]) }
+        for job in load.jobs { jobs[job.name] = LoadedJob(definition: job, hash: load.definitionHashes[job.name], writers: load.writers[job.name]) }
         do {
             disablements = try Disablements(store: store)
         } catch {
@@ -282,7 +285,7 @@ public actor Daemon {
         loaded.reason = "loaded \(jobs.count) job(s) from \(configuration.jobsDirectory)"
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": definitions.map {
             "\($0.name)=\(jobs[$0.name]?.hash.map { String($0.prefix(12)) } ?? "-")"
-        }.joined(separator: ",")]
+        }.joined(separator: ","), "writers": Self.writerList(jobs)]
         let rejected = load.diagnostics.filter { $0.severity == .error }.map { rejection($0, at: now) }
         record([started, loaded] + rejected)
         recordLostRuns(now: now)
@@ -532,6 +535,12 @@ public actor Daemon {
         "\(definition.source.path):\(definition.source.line(of: .enabled) ?? 1)"
     }
 
+    /// `config.loaded`'s `writers`: `job=owner(uid)` for each job, `+` every other non-root
+    /// account that can change its file (PRODUCT.md §7), in job order.
+    static func writerList(_ jobs: [JobName: LoadedJob]) -> String {
+        jobs.keys.sorted().compactMap { name in jobs[name]?.writers.map { "\(name)=\($0.listEntry)" } }.joined(separator: ",")
+    }
+
     /// A `config.rejected` for one loading error.
     func rejection(_ diagnostic: JobFileDiagnostic, at now: Instant) -> EventDraft {
         var draft = schedulerDraft(.configRejected, at: now)
@@ -552,7 +561,8 @@ public actor Daemon {
             jobOfRun[runID] = job.definition.name
             runSlots[runID] = run.slot
             orders.append(RunOrder(job: job.definition, definitionHash: job.hash, scheduledFor: run.slot.map(EventTime.init),
-                                   principal: run.principal, reason: run.reason, runID: runID, details: run.details))
+                                   principal: run.principal, reason: run.reason, runID: runID,
+                                   details: run.details.merging(job.writers?.eventDetails ?? [:]) { current, _ in current }))
         }
         batchesInFlight += 1
         Task { await self.execute(orders) }

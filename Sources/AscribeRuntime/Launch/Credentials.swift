@@ -1,3 +1,4 @@
+import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +20,7 @@ enum CredentialStaging {
         var sources: [(credential: LaunchRequest.Credential, descriptor: Int32)] = []
         defer { sources.forEach { SystemCalls.close($0.descriptor) } }
         for credential in credentials {
-            sources.append((credential, try openChecked(credential, storeOwner: storeOwner)))
+            sources.append((credential, try openChecked(credential, storeOwner: storeOwner, for: account)))
         }
         let directory: String
         do throws(SystemError) {
@@ -98,8 +99,11 @@ enum CredentialStaging {
     }
 
     /// Opens a store file without following a final link and checks it is a regular file,
-    /// owned by `storeOwner`, unreadable by group and others.
-    private static func openChecked(_ credential: LaunchRequest.Credential, storeOwner: UInt32) throws(LaunchFailure) -> Int32 {
+    /// owned by `storeOwner`, unreadable by group and others, and changeable by no non-root
+    /// user other than the run's own (PRODUCT.md principle 8: whoever can swap a secret
+    /// chooses what the run trusts).
+    private static func openChecked(_ credential: LaunchRequest.Credential, storeOwner: UInt32,
+                                    for account: ResolvedAccount) throws(LaunchFailure) -> Int32 {
         let name = credential.name, path = credential.source
         let descriptor: Int32
         do throws(SystemError) {
@@ -125,10 +129,33 @@ enum CredentialStaging {
             guard status.permissions & 0o044 == 0 else {
                 throw LaunchFailure.credentialReadableByOthers(name: name, path: path, mode: status.permissions)
             }
+            try checkWriters(credential, opened: status, for: account)
             return descriptor
         } catch {
             SystemCalls.close(descriptor)
             throw error
+        }
+    }
+
+    /// The writer rule over the store file's path; the file walked must be the file opened.
+    static func checkWriters(_ credential: LaunchRequest.Credential, opened status: FileStatus,
+                             for account: ResolvedAccount) throws(LaunchFailure) {
+        var scan = FileWriterScan()
+        let walked: FileWriterScan.Result
+        do throws(SystemError) {
+            walked = try scan.writers(of: credential.source)
+        } catch {
+            throw LaunchFailure.credentialUnreadable(name: credential.name, path: credential.source, error: error)
+        }
+        guard walked.status.device == status.device, walked.status.inode == status.inode else {
+            throw LaunchFailure.credentialUnreadable(name: credential.name, path: credential.source,
+                                                     error: SystemError(code: ESTALE, call: "open", context: credential.source))
+        }
+        let target = RunTarget(label: "the run's user is \(account.user)",
+                               user: .account(WriterAccount(uid: account.uid, name: account.user)))
+        if case .failure(let rejection) = WriterRule.check(walked.writers, runsAs: target,
+                                                           subject: .credential(name: credential.name, path: credential.source)) {
+            throw LaunchFailure.credentialChangeableByOthers(rejection)
         }
     }
 

@@ -1,3 +1,5 @@
+import AscribeCore
+
 /// Every way a run can fail to start. Each becomes a `run.launch_failed` event whose reason is
 /// `description`; `reasonCode` is a stable key for machines.
 public enum LaunchFailure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -22,6 +24,9 @@ public enum LaunchFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case credentialWrongOwner(name: String, path: String, owner: UInt32, expectedOwner: UInt32)
     case credentialReadableByOthers(name: String, path: String, mode: UInt32)
     case credentialUnreadable(name: String, path: String, error: SystemError)
+    /// A non-root user other than the run's own can change the store file or a directory on
+    /// its path, so the secret is whatever that user chose (PRODUCT.md principle 8).
+    case credentialChangeableByOthers(WriterRejection)
     /// The run's private credentials directory could not be made.
     case credentialStagingFailed(path: String, error: SystemError)
     case helperMissing(path: String)
@@ -51,6 +56,7 @@ public enum LaunchFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .credentialWrongOwner: "credential-wrong-owner"
         case .credentialReadableByOthers: "credential-readable-by-others"
         case .credentialUnreadable: "credential-unreadable"
+        case .credentialChangeableByOthers: "credential-changeable-by-others"
         case .credentialStagingFailed: "credential-staging-failed"
         case .helperMissing: "helper-missing"
         case .outputFileUnavailable: "output-file-unavailable"
@@ -89,6 +95,8 @@ public enum LaunchFailure: Error, Sendable, Equatable, CustomStringConvertible {
             "credential `\(name)` is readable by group or others (mode \(Self.octal(mode))); chmod 600 \(path)"
         case .credentialUnreadable(let name, let path, let error):
             "cannot read credential `\(name)` (\(path)): \(error.reason)"
+        case .credentialChangeableByOthers(let rejection):
+            rejection.description
         case .credentialStagingFailed(let path, let error):
             "cannot prepare the run's credentials directory under \(path): \(error)"
         case .helperMissing(let path):
