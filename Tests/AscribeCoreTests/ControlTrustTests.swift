@@ -74,6 +74,15 @@ import Testing
         #expect(event.logLine.contains(#"reason "creds\u{2028}fake line\u{85}another\u{2029}end""#))
     }
 
+    @Test func whyEscapesLineBreakersInADisabledReason() {
+        var draft = EventStoreFixture.draft(.runSkipped, job: "reaper")
+        draft.details = ["skip_reason": "job-disabled", "disabled_by": "alice", "disabled_at": "2026-11-23T18:00:00.000Z",
+                         "disabled_reason": "creds\u{2028}fake\u{85}line", "disabled_seq": "3"]
+        let skipped = Event(seq: 9, eventID: String(repeating: "e", count: 32), content: draft,
+                            prevHash: Event.genesisHash, hash: String(repeating: "f", count: 64))
+        #expect(SlotHistory.skipWords(skipped).contains(#"("creds\u{2028}fake\u{85}line")"#))
+    }
+
     /// `--reason` with a character the daemon would refuse is bad input (exit 2) before anything
     /// is sent or run — with no daemon too, where it used to say "no daemon" (exit 1) or, for a
     /// local `ascribe run`, record the reason as given.

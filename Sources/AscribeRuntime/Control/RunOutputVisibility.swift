@@ -9,13 +9,14 @@ enum RunOutputVisibility: Equatable {
     /// Decided by uid: `caller` is the client's uid (`SO_PEERCRED`), not its principal, since
     /// that is whose rights the client process has.
     static func decide(caller: UInt32, report: RunReport) -> RunOutputVisibility {
-        let runAs: ResolvedAccount? = switch report.result {
-        case .completed(let completion), .completedUnrecorded(let completion, _): completion.account
-        case .notStarted, .launchFailed, .unaccounted: nil
+        let runAs: ResolvedAccount
+        switch report.result {
+        case .completed(let completion), .completedUnrecorded(let completion, _): runAs = completion.account
+        // No process ran to its end: no output was captured, so there is nothing to withhold.
+        case .notStarted, .launchFailed, .unaccounted: return .shown
         }
-        if caller == 0 || caller == runAs?.uid { return .shown }
-        let user = runAs.map { " (\($0.user))" } ?? ""
-        return .withheld("output withheld: only root and the run's user\(user) may see a run's output through the control socket")
+        if caller == 0 || caller == runAs.uid { return .shown }
+        return .withheld("output withheld: only root and the run's user (\(runAs.user)) may see a run's output through the control socket")
     }
 
     /// `event` as this client may see it.
