@@ -86,7 +86,7 @@ _ascribe() {
                 --control-group|--syslog) return ;;
                 --metrics-file) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --dev --quiet --syslog --no-syslog --metrics-file --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --syslog --no-syslog --metrics-file --help' -- "$cur"))
             ;;
         run)
             case $prev in

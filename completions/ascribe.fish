@@ -68,6 +68,7 @@ complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l jobs -x -a '(__fi
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l credentials -x -a '(__fish_complete_directories (commandline -ct))' -d 'credential store'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l control-group -x -d 'who besides root and the daemons user may control it'
+complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l trust-login-uid -d 'name every caller by its audit login uid, not only root callers'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l dev -d 'a developers laptop'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l quiet -d 'do not print events'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l syslog -x -d 'forward every event, once recorded, to the syslog socket PATH as RFC 5424 with structured data'

@@ -10,8 +10,8 @@ enum SwitchCommand {
             Usage: ascribe \(verb) NAME --reason TEXT [--job | --identity] [--state DIR] [--json]
 
             \(disabling ? "Turns one job, or every job of one identity, off" : "Turns a disabled job or identity back on"), at once, through the running
-            daemon's control socket (<state>/control.sock). The daemon records \(disabling ? "job.disabled or\n            identity.disabled" : "job.enabled or\n            identity.enabled") with you as principal — taken from the kernel (SO_PEERCRED and your audit
-            login uid, which survives sudo), never from a flag. \(disabling ? "Every slot while it is off is recorded as\n            run.skipped naming who disabled it, when and why; a run in progress finishes." : "Slots from now on fire again;\n            slots while it was off stay recorded as skipped.") Only root, the
+            daemon's control socket (<state>/control.sock). The daemon records \(disabling ? "job.disabled or\n            identity.disabled" : "job.enabled or\n            identity.enabled") with you as principal — taken from the kernel (SO_PEERCRED; under sudo,
+            your audit login uid), never from a flag. \(disabling ? "Every slot while it is off is recorded as\n            run.skipped naming who disabled it, when and why; a run in progress finishes." : "Slots from now on fire again;\n            slots while it was off stay recorded as skipped.") Only root, the
             daemon's user and members of its control group may do this; a refused request is recorded.
 
             Options:
@@ -21,7 +21,8 @@ enum SwitchCommand {
               --state DIR         the daemon's state directory (default \(DefaultPaths.stateDirectoryHelp))
               --json              print the daemon's reply as JSON
 
-            Exit status: 0 done (or nothing to do), 1 refused or no daemon running, 2 bad usage.
+            Exit status: 0 done (or nothing to do), 1 refused or no daemon running, 2 bad usage or input
+            (a --reason with control, line-breaking or direction-changing characters, or over 1,000 characters).
 
             Examples:
               ascribe \(verb) stale-lock-reaper --reason "\(disabling ? "rotating db creds, INC-4312" : "creds rotated, INC-4312")"
@@ -34,16 +35,17 @@ enum SwitchCommand {
             output.line(help(verb))
             return .ok
         }
-        let reason = try reader.option("--reason")
+        let givenReason = try reader.option("--reason")
         let asJob = reader.flag("--job")
         let asIdentity = reader.flag("--identity")
         let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
         let json = reader.flag("--json")
         let names = try reader.positionals(max: 1)
         guard let name = names.first else { throw UsageError(message: "name the job or identity to \(verb)") }
-        guard let reason, !reason.trimmingWhitespace.isEmpty else {
+        guard let given = givenReason, !given.trimmingWhitespace.isEmpty else {
             throw UsageError(message: "--reason is required: say why, in words (it is recorded with the event)")
         }
+        let reason = try ControlExchange.reason(given, required: true) ?? given
         guard !(asJob && asIdentity) else { throw UsageError(message: "give --job or --identity, not both") }
         let target = ControlTarget(name: name, kind: asJob ? .job : asIdentity ? .identity : nil)
         let request: ControlRequest = verb == "disable" ? .disable(target, reason: reason) : .enable(target, reason: reason)
@@ -129,7 +131,7 @@ enum ReloadCommand {
         Asks the running daemon, through its control socket, to re-read its jobs directory now:
         valid files swap in, a broken file is rejected (config.rejected) and its previous
         definition stays. Unlike SIGHUP, the config.loaded event names you as principal, as the
-        kernel knows you (SO_PEERCRED and your audit login uid). The daemon also reloads by
+        kernel knows you (SO_PEERCRED; under sudo, your audit login uid). The daemon also reloads by
         itself when job files change.
 
         Options:
@@ -137,7 +139,7 @@ enum ReloadCommand {
           --reason TEXT       why; recorded with the events
           --json              the daemon's reply as JSON
 
-        Exit status: 0 reloaded, 1 no daemon running or not allowed, 2 bad usage.
+        Exit status: 0 reloaded, 1 no daemon running or not allowed, 2 bad usage or input (a bad --reason).
 
         Examples:
           ascribe reload --reason "added nightly-report.job, CHG-1182"
@@ -150,7 +152,7 @@ enum ReloadCommand {
             return .ok
         }
         let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
-        let reason = try reader.option("--reason")
+        let reason = try ControlExchange.reason(try reader.option("--reason"), required: false)
         let json = reader.flag("--json")
         _ = try reader.positionals(max: 0)
         return ControlExchange.perform(.reload(reason: reason), state: state, command: "reload", json: json,
@@ -160,6 +162,16 @@ enum ReloadCommand {
 
 /// One request to the daemon and its replies, printed; shared by every control command.
 enum ControlExchange {
+    /// `--reason` checked by the daemon's own rule before anything is sent: a reason the daemon
+    /// would refuse is bad input here (exit 2), with or without a daemon.
+    static func reason(_ given: String?, required: Bool) throws(UsageError) -> String? {
+        do {
+            return try ControlRequest.validatedReason(given, required: required)
+        } catch {
+            throw UsageError(message: "--reason: \(error.description)")
+        }
+    }
+
     /// Exit status from the replies: 0 when the final reply is success. With `orLocally`,
     /// nil when no daemon listens, so the caller can do the work itself.
     static func perform(_ request: ControlRequest, state: String, command: String, json: Bool,
@@ -178,8 +190,10 @@ enum ControlExchange {
                     }
                 }
                 switch reply {
-                case .refused(_, let message):
+                case .refused(let refusal, let message):
                     errors.append("ascribe \(command): \(message)")
+                    // The daemon found the request itself malformed: bad input, as the help says.
+                    if refusal == .badRequest { code = .badInput }
                 case .done(let message, let events):
                     if !json {
                         lines += events.map(\.line)
@@ -207,8 +221,9 @@ enum ControlExchange {
             errors.append("ascribe \(command): \(error.description)")
             code = .findings
         }
-        for line in lines { output.line(line) }
-        for error in errors { output.error(error) }
+        // The daemon's words quote reasons people typed: escaped, they cannot fake a line.
+        for line in lines { output.line(json ? line : Event.escaped(line)) }
+        for error in errors { output.error(Event.escaped(error)) }
         return code
     }
 }

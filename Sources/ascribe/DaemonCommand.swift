@@ -5,7 +5,7 @@ import Foundation
 enum DaemonCommand {
     static let help = """
         Usage: ascribe daemon [--jobs DIR] [--state DIR] [--credentials DIR] [--control-group GROUP] [--dev]
-                              [--quiet] [--syslog PATH | --no-syslog] [--metrics-file FILE]
+                              [--trust-login-uid] [--quiet] [--syslog PATH | --no-syslog] [--metrics-file FILE]
 
         The scheduler. Sleeps until the next slot of any job, fires it, and records every slot in
         the event log: fired (then succeeded, failed, timed out), skipped with a reason (overlap,
@@ -26,6 +26,9 @@ enum DaemonCommand {
                                   <state>/credentials otherwise)
           --control-group GROUP   who besides root and the daemon's user may control it (default: the
                                   group "ascribe" when it exists, else none); `none` for nobody else
+          --trust-login-uid       name every caller by its audit login uid, not only root callers (sudo); only
+                                  for hosts where no non-root process can run with an unset login uid
+                                  (pam_loginuid on every login, `auditctl --loginuid-immutable`; docs/CONTROL.md)
           --dev                   a developer's laptop: run every job as yourself, mark every event as development
           --quiet                 do not print events
           --syslog PATH           forward every event, once recorded, to the syslog socket PATH as RFC 5424
@@ -53,6 +56,7 @@ enum DaemonCommand {
         let credentials = try reader.option("--credentials") ?? DefaultPaths.credentialStore(stateDirectory: state)
         let controlGroup = try reader.option("--control-group")
         let development = reader.flag("--dev")
+        let trustLoginUID = reader.flag("--trust-login-uid")
         let quiet = reader.flag("--quiet")
         let syslogPath = try reader.option("--syslog")
         let noSyslog = reader.flag("--no-syslog")
@@ -60,7 +64,7 @@ enum DaemonCommand {
         _ = try reader.positionals(max: 0)
         if syslogPath != nil, noSyslog { throw UsageError(message: "--syslog and --no-syslog exclude each other") }
 
-        let access: ControlAccess
+        var access: ControlAccess
         do {
             switch controlGroup {
             case "none"?: access = ControlAccess(group: nil)
@@ -70,6 +74,7 @@ enum DaemonCommand {
         } catch {
             throw UsageError(message: error.description)
         }
+        if trustLoginUID { access.loginUIDTrust = .everyCaller }
         let lock: DaemonLock
         do {
             lock = try DaemonLock(stateDirectory: state)

@@ -75,7 +75,7 @@ enum IdentitiesCommand {
         func field(_ name: String, _ values: [String], none: String) {
             let shown = values.isEmpty ? [none] : values
             for (index, value) in shown.enumerated() {
-                output.line("  " + (index == 0 ? name : "").padding(14) + value)
+                output.line("  " + (index == 0 ? name : "").padding(14) + Event.escaped(value))
             }
         }
         func cited(_ outcome: RecordedOutcome) -> String {

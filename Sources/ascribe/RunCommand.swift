@@ -7,8 +7,9 @@ enum RunCommand {
 
         Runs one job now and waits for it: `run.fired` is made durable before anything starts
         (if it cannot be written, nothing runs), then exactly one terminal event. The actor is
-        the job's identity; the principal is you, as the kernel knows you (your audit login uid,
-        which survives sudo, else your real uid) — never a flag or an environment variable.
+        the job's identity; the principal is you, as the kernel knows you (your uid; under sudo,
+        your audit login uid) — never a flag or an environment variable. A login uid a non-root
+        caller carries is only recorded as a claim (login_user_claimed): anyone may set their own.
         When a daemon is running on the state directory, the run goes through it (its control
         socket): the daemon's jobs and credentials apply, and so do its rules — a disabled job
         or identity, or a run in progress with overlap = skip or queue, refuses the run and
@@ -24,7 +25,8 @@ enum RunCommand {
           --json              print the recorded events as JSON lines
 
         Exit status: 0 the run succeeded, 1 it failed, timed out, could not launch or could not
-        be recorded, 2 bad usage or input.
+        be recorded, 2 bad usage or input (a --reason with control, line-breaking or
+        direction-changing characters, or over 1,000 characters).
 
         Examples:
           ascribe run stale-lock-reaper --jobs jobs.d --reason "locks piling up after deploy"
@@ -39,7 +41,7 @@ enum RunCommand {
         let directory = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
         let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
         let credentials = try reader.option("--credentials") ?? DefaultPaths.credentialStore(stateDirectory: state)
-        let reason = try reader.option("--reason")
+        let reason = try ControlExchange.reason(try reader.option("--reason"), required: false)
         let development = reader.flag("--dev")
         let json = reader.flag("--json")
         let names = try reader.positionals(max: 1)

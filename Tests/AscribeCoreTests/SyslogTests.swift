@@ -100,7 +100,7 @@ struct ParsedSyslogMessage {
             "identity": "failure-drill", "owner": "storage \"team\" [a\\b] <oncall@example.com>",
             "run_id": "0123456789abcdef0123456789abcdef", "outcome": "failed",
             "scheduled_for": "2026-11-23T18:30:00.000Z", "exit_code": "3", "duration_ms": "12",
-            "reason": "drill \"quoted\"\nsecond line", "development": "true", "seq": "42",
+            "reason": "drill \"quoted\"\\nsecond line", "development": "true", "seq": "42",
             "event_id": String(repeating: "e", count: 32), "hash": String(repeating: "f", count: 64),
         ])
         #expect(parsed.message == event.logLine)

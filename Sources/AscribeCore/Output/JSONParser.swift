@@ -1,6 +1,8 @@
 /// Reads JSON text into a `JSONValue` — the control socket's requests and replies. Strict
 /// (RFC 8259, no trailing commas, no comments) and bounded: nesting deeper than `maximumDepth`
-/// is refused, so hostile input is an error, never a crash or a stack overflow.
+/// is refused, so hostile input is an error, never a crash or a stack overflow. A key repeated
+/// in one object is refused too: RFC 8259 leaves its meaning open, and two readers that pick
+/// different copies (`{"reason":"a","reason":"b"}`) must never disagree about a request.
 public struct JSONParser {
     public static let maximumDepth = 32
 
@@ -66,6 +68,7 @@ public struct JSONParser {
     private mutating func object(depth: Int) throws(Failure) -> JSONValue {
         position += 1
         var entries: [(String, JSONValue)] = []
+        var keys = Set<String>()
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             position += 1
@@ -74,7 +77,9 @@ public struct JSONParser {
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
+            let keyStart = position
             let key = try string()
+            guard keys.insert(key).inserted else { throw Failure(offset: keyStart, message: "duplicate key") }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw failure("expected ':' after a key") }
             position += 1

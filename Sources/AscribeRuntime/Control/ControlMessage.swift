@@ -56,6 +56,25 @@ public enum ControlRequest: Equatable, Sendable {
         }
     }
 
+    /// A reason as it is recorded: trimmed, at most `maximumReasonLength` characters, and with
+    /// nothing that could break or reorder a line where it is shown (`Event.needsEscaping`:
+    /// controls, NEL, U+2028/U+2029, bidi overrides). nil when none was given (or only blanks,
+    /// where it is optional). The daemon checks each request with it; the command line checks
+    /// `--reason` with it before sending, so a bad reason is bad usage (exit 2) everywhere.
+    public static func validatedReason(_ given: String?, required: Bool) throws(ControlRequestError) -> String? {
+        let trimmed = given?.trimmingWhitespace ?? ""
+        if required && trimmed.isEmpty { throw ControlRequestError("a reason is required: say why, in words") }
+        guard trimmed.count <= maximumReasonLength else {
+            throw ControlRequestError("the reason is longer than \(maximumReasonLength) characters")
+        }
+        if let bad = trimmed.unicodeScalars.first(where: Event.needsEscaping) {
+            let hex = String(bad.value, radix: 16, uppercase: true)
+            throw ControlRequestError("the reason contains U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex), "
+                + "a control, line-breaking or direction-changing character")
+        }
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
     /// Parses one request line; every problem is a `ControlRequestError` the client is told.
     public init(line: [UInt8]) throws(ControlRequestError) {
         let value: JSONValue
@@ -76,16 +95,7 @@ public enum ControlRequest: Equatable, Sendable {
             return string
         }
         func reason(required: Bool) throws(ControlRequestError) -> String? {
-            guard let given = try text("reason", required: required) else { return nil }
-            let trimmed = given.trimmingWhitespace
-            if required && trimmed.isEmpty { throw ControlRequestError("a reason is required: say why, in words") }
-            guard trimmed.count <= Self.maximumReasonLength else {
-                throw ControlRequestError("the reason is longer than \(Self.maximumReasonLength) characters")
-            }
-            guard !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
-                throw ControlRequestError("the reason contains control characters")
-            }
-            return trimmed.isEmpty ? nil : trimmed
+            try Self.validatedReason(try text("reason", required: required), required: required)
         }
         switch request {
         case "status":

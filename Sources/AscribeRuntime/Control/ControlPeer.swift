@@ -9,8 +9,8 @@ public struct ControlPeer: Sendable, Equatable {
     public var uid: UInt32
     public var gid: UInt32
     public var groups: [UInt32]
-    /// The human behind the caller: the audit login uid of the peer process when set (it
-    /// survives `sudo`), else the peer's uid.
+    /// The human behind the caller: the peer's uid, or its audit login uid when that cannot
+    /// have been chosen by the caller (a root peer: `sudo`; or `--trust-login-uid`).
     public var principal: Principal
 
     public init(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32], principal: Principal) {
@@ -21,10 +21,10 @@ public struct ControlPeer: Sendable, Equatable {
         self.principal = principal
     }
 
-    static func of(connection descriptor: Int32) throws(SystemError) -> ControlPeer {
+    static func of(connection descriptor: Int32, trust: LoginUIDTrust) throws(SystemError) -> ControlPeer {
         let credentials = try SystemCalls.peerCredentials(descriptor)
         return ControlPeer(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid, groups: credentials.groups,
-                           principal: .peer(pid: credentials.pid, uid: credentials.uid))
+                           principal: .peer(pid: credentials.pid, uid: credentials.uid, trust: trust))
     }
 
     /// The user name of the uid the peer actually ran as (differs from the principal after sudo).
@@ -32,8 +32,7 @@ public struct ControlPeer: Sendable, Equatable {
 
     /// Evidence for events: who connected, as numbers and names.
     public var details: [String: String] {
-        var details = ["peer_pid": String(pid), "peer_uid": String(uid), "peer_user": userName,
-                       "principal_source": principal.source.rawValue]
+        var details = principal.details.merging(["peer_pid": String(pid), "peer_uid": String(uid), "peer_user": userName]) { $1 }
         if principal.uid != uid { details["via_user"] = userName }
         return details
     }
@@ -50,10 +49,13 @@ public struct ControlAccess: Sendable, Equatable {
 
     public var daemonUID: UInt32
     public var group: Group?
+    /// Whose audit login uid may name the principal (`--trust-login-uid`).
+    public var loginUIDTrust: LoginUIDTrust
 
-    public init(daemonUID: UInt32 = UInt32(geteuid()), group: Group?) {
+    public init(daemonUID: UInt32 = UInt32(geteuid()), group: Group?, loginUIDTrust: LoginUIDTrust = .rootCallersOnly) {
         self.daemonUID = daemonUID
         self.group = group
+        self.loginUIDTrust = loginUIDTrust
     }
 
     /// `name` looked up in the group database; `nil` when no group is configured.
@@ -69,8 +71,14 @@ public struct ControlAccess: Sendable, Equatable {
     /// The default control group, `ascribe`, when the host has one.
     public static let defaultGroupName = "ascribe"
 
+    /// Root and the daemon's own user: they may always control it, and the last connections
+    /// of the socket are kept for them.
+    public func isPrivileged(uid: UInt32) -> Bool {
+        uid == 0 || uid == daemonUID
+    }
+
     public func allows(_ peer: ControlPeer) -> Bool {
-        if peer.uid == 0 || peer.uid == daemonUID { return true }
+        if isPrivileged(uid: peer.uid) { return true }
         guard let group else { return false }
         return peer.gid == group.gid || peer.groups.contains(group.gid)
     }

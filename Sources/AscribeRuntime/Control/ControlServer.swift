@@ -11,8 +11,8 @@ import Synchronization
 ///
 /// Hostile clients cannot stall the daemon: reads and writes never block, a request must
 /// arrive within `requestDeadline` and fit `ControlRequest.maximumBytes`, a client that stops
-/// reading is dropped once its replies stop fitting the socket, and connections beyond
-/// `maximumConnections` are told `busy` and closed.
+/// reading is dropped once its replies stop fitting the socket, and connections beyond the
+/// `ControlConnectionLimits` (per user, a reserve for root, in all) are told `busy` and closed.
 public final class ControlServer: Sendable {
     /// One request, with the kernel's word on who sent it.
     public struct Call: Sendable {
@@ -21,7 +21,12 @@ public final class ControlServer: Sendable {
         public var request: Result<ControlRequest, ControlRequestError>
     }
 
-    public static let maximumConnections = 256
+    /// A connection turned away at accept (`busy`), with the kernel's word on whose it was.
+    public struct Busy: Sendable {
+        public var peer: ControlPeer
+        public var refusal: ControlConnectionLimits.Refusal
+    }
+
     public static let requestDeadline: Duration = .seconds(5)
     /// How long queued replies may wait for a client that does not read.
     public static let replyDeadline: Duration = .seconds(5)
@@ -30,8 +35,12 @@ public final class ControlServer: Sendable {
     private let mailbox: ControlMailbox
 
     /// Binds `path` (a stale socket left by a dead daemon is replaced; anything else there is
-    /// an error), applies mode 0660 and the control group, and starts serving.
-    public init(path: String, access: ControlAccess, handler: @escaping @Sendable (Call) -> Void) throws(SystemError) {
+    /// an error), applies mode 0660 and the control group, and starts serving. `handler` gets
+    /// each request, `busy` each connection the limits turned away; both are called on the
+    /// loop's thread and must hand the work on.
+    public init(path: String, access: ControlAccess, limits: ControlConnectionLimits = ControlConnectionLimits(),
+                handler: @escaping @Sendable (Call) -> Void,
+                busy: @escaping @Sendable (Busy) -> Void) throws(SystemError) {
         self.path = path
         if let existing = try? FileStatus(path: path, followingLinks: false) {
             guard existing.kind == .socket else {
@@ -64,7 +73,7 @@ public final class ControlServer: Sendable {
         // The loop's state is built on its own thread and never leaves it.
         DispatchQueue(label: "ascribe.control").async {
             ControlLoop(poll: EventPoll(descriptor: epoll), listener: listener, path: path, mailbox: mailbox,
-                        handler: handler).run()
+                        access: access, limits: limits, handler: handler, busy: busy).run()
         }
     }
 
@@ -127,18 +136,27 @@ private final class ControlLoop {
     private let listener: Int32
     private let path: String
     private let mailbox: ControlMailbox
+    private let access: ControlAccess
+    private let limits: ControlConnectionLimits
     private let handler: @Sendable (ControlServer.Call) -> Void
+    private let busy: @Sendable (ControlServer.Busy) -> Void
     private var connections: [UInt64: Connection] = [:]
+    /// Open connections per peer uid (nil: the kernel did not say).
+    private var held: [UInt32?: Int] = [:]
     private var nextToken: UInt64 = 2
     private var readBuffer = [UInt8](repeating: 0, count: 16 * 1024)
 
-    init(poll: EventPoll, listener: Int32, path: String, mailbox: ControlMailbox,
-         handler: @escaping @Sendable (ControlServer.Call) -> Void) {
+    init(poll: EventPoll, listener: Int32, path: String, mailbox: ControlMailbox, access: ControlAccess,
+         limits: ControlConnectionLimits, handler: @escaping @Sendable (ControlServer.Call) -> Void,
+         busy: @escaping @Sendable (ControlServer.Busy) -> Void) {
         self.poll = poll
         self.listener = listener
         self.path = path
         self.mailbox = mailbox
+        self.access = access
+        self.limits = limits
         self.handler = handler
+        self.busy = busy
     }
 
     func run() {
@@ -175,22 +193,25 @@ private final class ControlLoop {
 
     private func acceptAll() {
         while let descriptor = try? SystemCalls.accept(listener) {
-            let token = nextToken
-            nextToken += 1
-            var connection = Connection(descriptor: descriptor, deadline: .now + ControlServer.requestDeadline)
-            guard connections.count < ControlServer.maximumConnections else {
-                _ = try? SystemCalls.sendNow(descriptor, ArraySlice(ControlReply.refused(.busy, message: "the daemon has too many control connections open; try again").line))
+            let peer = try? ControlPeer.of(connection: descriptor, trust: access.loginUIDTrust)
+            let uid = peer?.uid
+            if let refusal = limits.refusal(privileged: uid.map(access.isPrivileged) ?? false,
+                                            heldByCaller: held[uid, default: 0], open: connections.count) {
+                _ = try? SystemCalls.sendNow(descriptor, ArraySlice(ControlReply.refused(.busy, message: refusal.description).line))
                 SystemCalls.close(descriptor)
+                if let peer { busy(ControlServer.Busy(peer: peer, refusal: refusal)) }
                 continue
             }
-            connection.peer = try? ControlPeer.of(connection: descriptor)
+            let token = nextToken
+            nextToken += 1
             do {
                 try poll.add(descriptor, token: token)
             } catch {
                 SystemCalls.close(descriptor)
                 continue
             }
-            connections[token] = connection
+            connections[token] = Connection(descriptor: descriptor, peer: peer, deadline: .now + ControlServer.requestDeadline)
+            held[uid, default: 0] += 1
         }
     }
 
@@ -271,5 +292,7 @@ private final class ControlLoop {
     private func drop(_ token: UInt64) {
         guard let connection = connections.removeValue(forKey: token) else { return }
         poll.retire(connection.descriptor)
+        let uid = connection.peer?.uid
+        if let count = held[uid], count > 1 { held[uid] = count - 1 } else { held[uid] = nil }
     }
 }

@@ -9,9 +9,15 @@ struct RunObserver {
     var ended: (RunReport) -> Void
 }
 
-/// Refusals from one uid: recorded at most once a minute, the rest counted into the next one,
-/// so a flood of refused requests cannot flood the log.
+/// Refusals of one kind from one uid: recorded at most once a minute, the rest counted into the
+/// next one, so a flood of refused requests or connections cannot flood the log.
 struct RefusalTally {
+    /// Whose refusals of which kind (`not-allowed`, `busy`) are counted together.
+    struct Key: Hashable {
+        var uid: UInt32
+        var code: ControlRefusal
+    }
+
     var lastRecorded: Instant
     var unrecorded: Int
 }
@@ -28,9 +34,9 @@ extension Daemon {
         guard let access = configuration.control else { return }
         let path = ControlClient.socketPath(stateDirectory: configuration.stateDirectory)
         do {
-            control = try ControlServer(path: path, access: access) { call in
-                Task { await self.handle(call) }
-            }
+            control = try ControlServer(path: path, access: access,
+                                        handler: { call in Task { await self.handle(call) } },
+                                        busy: { busy in Task { await self.recordBusy(busy) } })
             if let group = access.group {
                 try SystemCalls.changeOwner(path: configuration.stateDirectory, uid: UInt32.max, gid: group.gid)
                 try SystemCalls.changeMode(path: configuration.stateDirectory, 0o710)
@@ -76,21 +82,37 @@ extension Daemon {
     // MARK: Refusals
 
     private func recordRefusal(_ call: ControlServer.Call, now: Instant, access: ControlAccess) {
-        let uid = call.peer.uid
-        if var tally = refusals[uid], now.secondsSinceEpoch - tally.lastRecorded.secondsSinceEpoch < Self.refusalRecordInterval {
+        let asked = (try? call.request.get().name) ?? "an unreadable request"
+        recordRefusal(.notAllowed, of: call.peer, now: now,
+                      reason: "refused \(asked) from \(call.peer.userName): only \(access.allowedDescription) may control the daemon",
+                      details: ["request": asked])
+    }
+
+    /// A connection the socket's limits turned away, handed over by the socket's thread.
+    func recordBusy(_ busy: ControlServer.Busy) {
+        recordRefusal(.busy, of: busy.peer, now: clock.now(),
+                      reason: "refused a control connection from \(busy.peer.userName): \(busy.refusal.description)",
+                      details: ["request": "none (refused at connect)", "connection_limit": busy.refusal.limitName])
+    }
+
+    /// Records a refusal, at most one per uid and kind a minute; the others are counted into
+    /// the next one (`refusals_not_recorded_before`).
+    private func recordRefusal(_ code: ControlRefusal, of peer: ControlPeer, now: Instant, reason: String, details: [String: String]) {
+        let key = RefusalTally.Key(uid: peer.uid, code: code)
+        if var tally = refusals[key], now.secondsSinceEpoch - tally.lastRecorded.secondsSinceEpoch < Self.refusalRecordInterval {
             tally.unrecorded += 1
-            refusals[uid] = tally
+            refusals[key] = tally
             return
         }
         var draft = schedulerDraft(.controlRefused, at: now)
-        draft.principal = call.peer.principal.name
-        let asked = (try? call.request.get().name) ?? "an unreadable request"
-        draft.reason = "refused \(asked) from \(call.peer.userName): only \(access.allowedDescription) may control the daemon"
-        draft.details = call.peer.details.merging(["request": asked]) { $1 }
-        if let unrecorded = refusals[uid]?.unrecorded, unrecorded > 0 {
+        draft.principal = peer.principal.name
+        draft.reason = reason
+        draft.details = peer.details.merging(details) { $1 }
+        draft.details["refusal"] = code.rawValue
+        if let unrecorded = refusals[key]?.unrecorded, unrecorded > 0 {
             draft.details["refusals_not_recorded_before"] = String(unrecorded)
         }
-        refusals[uid] = RefusalTally(lastRecorded: now, unrecorded: 0)
+        refusals[key] = RefusalTally(lastRecorded: now, unrecorded: 0)
         record([draft])
     }
 
@@ -240,12 +262,17 @@ extension Daemon {
             return
         }
         let connection = call.connection
+        let caller = call.peer.uid
         let runID = RandomIdentifier.hex128()
         observers[runID] = RunObserver(
             started: { pid in control.reply(to: connection, .runStarted(runID: runID, pid: pid)) },
             ended: { report in
-                for event in report.events { control.reply(to: connection, .runEvent(RenderedEvent(event))) }
-                control.reply(to: connection, .runEnded(succeeded: report.succeeded, message: report.summary(job: jobName)))
+                // Outcomes for every caller; output only for root and the run's own user.
+                let visibility = RunOutputVisibility.decide(caller: caller, report: report)
+                for event in report.events { control.reply(to: connection, .runEvent(visibility.rendered(event))) }
+                var message = report.summary(job: jobName)
+                if case .withheld(let why) = visibility { message += "; " + why }
+                control.reply(to: connection, .runEnded(succeeded: report.succeeded, message: message))
             })
         dispatch([(job, PendingRun(slot: nil, reason: reason, details: details, principal: call.peer.principal, runID: runID))])
     }

@@ -66,7 +66,7 @@ public actor Daemon {
     var control: ControlServer?
     private var watcher: JobDirectoryWatcher?
     var disablements = Disablements()
-    var refusals: [UInt32: RefusalTally] = [:]
+    var refusals: [RefusalTally.Key: RefusalTally] = [:]
     var observers: [String: RunObserver] = [:]
     /// Set while the store cannot be written (Daemon+StoreOutage.swift).
     var storeOutage: StoreOutage?

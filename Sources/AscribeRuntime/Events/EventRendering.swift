@@ -78,8 +78,10 @@ extension Event {
     /// In double quotes, with `"` and `\` escaped too, so the quoted text cannot end early.
     private static func quoted(_ text: String) -> String { "\"" + escaped(text, quoting: true) + "\"" }
 
-    /// `\n`, `\t`, `\r` spelled out; other controls, line separators and bidi overrides as `\u{…}`.
-    static func escaped(_ text: String, quoting: Bool = false) -> String {
+    /// `\n`, `\t`, `\r` spelled out; other controls, line separators and bidi overrides as
+    /// `\u{…}`. Every text view of free text (log lines, `why`, `identities`, syslog, what the
+    /// command line prints of the daemon's replies) goes through here.
+    public static func escaped(_ text: String, quoting: Bool = false) -> String {
         var output = ""
         for scalar in text.unicodeScalars {
             switch scalar.value {
@@ -88,12 +90,22 @@ extension Event {
             case 0x0A: output += "\\n"
             case 0x09: output += "\\t"
             case 0x0D: output += "\\r"
-            case 0x00..<0x20, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F:
-                output += "\\u{" + String(scalar.value, radix: 16) + "}"
+            case _ where needsEscaping(scalar): output += "\\u{" + String(scalar.value, radix: 16) + "}"
             default: output.unicodeScalars.append(scalar)
             }
         }
         return output
+    }
+
+    /// Characters that could start a fake line or reorder what a reader sees: C0 and C1
+    /// controls (VT, FF, the FS/GS/RS separators some tools split on, NEL U+0085), the line and
+    /// paragraph separators U+2028/U+2029, and bidi marks and overrides. Also what a reason
+    /// may not contain (`ControlRequest.validatedReason`).
+    public static func needsEscaping(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00..<0x20, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C: true
+        default: false
+        }
     }
 
     /// `12ms`, `4.2s`, `3m05s`, `2h03m`.

@@ -270,7 +270,7 @@ public struct RunExecution {
         draft.scheduledFor = order.scheduledFor
         draft.details["trigger"] = order.principal == nil ? "schedule" : "manual"
         draft.details.merge(order.details) { $1 }
-        if let principal = order.principal { draft.details["principal_source"] = principal.source.rawValue }
+        if let principal = order.principal { draft.details.merge(principal.details) { $1 } }
         // Who will record the end: a daemon starting later must not call a run it owns lost.
         if let recorder { draft.details.merge(recorder.details) { $1 } }
         return draft

@@ -51,7 +51,9 @@ public enum SyslogMessage {
         return message + truncated(event.logLine, toBytes: maximumBytes - message.utf8.count)
     }
 
-    /// `[ascribe@32473 type="…" …]`: the fields a SIEM filters on, absent ones left out.
+    /// `[ascribe@32473 type="…" …]`: the fields a SIEM filters on, absent ones left out. Values
+    /// are escaped as in `ascribe log` lines (`Event.escaped`), so a reason cannot break the
+    /// message into lines for a receiver that splits on NEL or U+2028.
     public static func structuredData(_ event: Event) -> String {
         var parameters: [(String, String)] = [("type", event.type.rawValue), ("actor", event.actor)]
         let optional: [(String, String?)] = [
@@ -65,7 +67,7 @@ public enum SyslogMessage {
         if event.development { parameters.append(("development", "true")) }
         parameters += [("seq", String(event.seq)), ("event_id", event.eventID), ("hash", event.hash)]
         return "[" + structuredDataID
-            + parameters.map { " \($0.0)=\"\(escapedParameterValue(truncated($0.1, toBytes: maximumValueBytes)))\"" }.joined() + "]"
+            + parameters.map { " \($0.0)=\"\(escapedParameterValue(truncated(Event.escaped($0.1), toBytes: maximumValueBytes)))\"" }.joined() + "]"
     }
 
     /// RFC 5424 section 6.3.3: `"`, `\` and `]` are escaped with a backslash inside a PARAM-VALUE.
