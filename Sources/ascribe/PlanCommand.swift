@@ -18,8 +18,8 @@ enum PlanCommand {
           --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
           --from TIME    window start: now (default), RFC 3339, a wall-clock time in the --tz zone,
                          or an age before now such as 12h or 1d
-          --to TIME      window end: RFC 3339, a wall-clock time in the --tz zone, or a length after
-                         --from such as 12h or 7d (default: 1d)
+          --to TIME      window end: RFC 3339, a wall-clock time in the --tz zone, or a length
+                         after the start such as 12h or 7d (default: 1d)
           --tz ZONE      the zone times are printed in and wall-clock times read in (default: the
                          system's); each job still runs on its own zone's clock
           --json         one JSON object per fire (time in the job's zone)

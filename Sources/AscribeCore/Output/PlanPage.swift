@@ -276,12 +276,12 @@ public struct PlanPage: Sendable {
         .label .name { font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
         .label .meta { color: #555; font-size: .85em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
         .label .counts { color: #333; font-size: .85em; }
-        .timeline { position: relative; height: 34px; background: #fafafa; border: 1px solid #e4e4e4; border-width: 1px 0; overflow: hidden; }
+        .timeline { position: relative; align-self: stretch; min-height: 34px; background: #fafafa; border: 1px solid #e4e4e4; border-width: 1px 0; overflow: hidden; }
         .timeline .band { position: absolute; top: 0; bottom: 0; background: #f0f0f0; }
-        .timeline .daysep { position: absolute; top: 0; bottom: 0; width: 0; border-left: 1px solid #bdbdbd; }
+        .timeline .daysep { position: absolute; top: 0; bottom: 0; width: 0; border-left: 1px solid rgba(0, 0, 0, .35); z-index: 8; }
         .timeline .change { position: absolute; top: 0; bottom: 0; width: 0; border-left: 1px dashed #1b1b1b; z-index: 1; }
         .timeline .now { position: absolute; top: 0; bottom: 0; width: 2px; margin-left: -1px; background: #c00; z-index: 7; }
-        span.slot { position: absolute; top: 8px; height: 18px; width: 4px; margin-left: -2px; box-sizing: border-box; border-radius: 1px; z-index: 2; }
+        span.slot { position: absolute; top: 10px; bottom: 10px; width: var(--slot, 4px); margin-left: calc(var(--slot, 4px) / -2); box-sizing: border-box; border-radius: 1px; z-index: 2; }
         span.slot:hover, span.slot.selected { outline: 2px solid #000; z-index: 9; }
         span.pile { position: absolute; top: 2px; height: 4px; width: 4px; margin-left: -2px; background: #555; border-radius: 50%; z-index: 3; }
         span.dstmark { position: absolute; bottom: 0; width: 0; height: 0; margin-left: -5px; border: 5px solid transparent; border-bottom: 7px solid #1b1b1b; border-top: 0; z-index: 4; }
@@ -308,6 +308,7 @@ public struct PlanPage: Sendable {
           var data = JSON.parse(document.getElementById("plan-data").textContent);
           var view = { from: data.from, to: data.to };
           var placed = [];
+          var timelines = [];
           function element(tag, className, text) {
             var node = document.createElement(tag);
             if (className) { node.className = className; }
@@ -337,6 +338,10 @@ public struct PlanPage: Sendable {
             axis.querySelectorAll(".hour").forEach(function (tick) {
               var hour = parseInt(tick.textContent, 10);
               if (hour % step !== 0 && tick.style.display !== "none") { tick.style.display = "none"; }
+            });
+            timelines.forEach(function (row) {
+              var gap = row.gap / span * width;
+              row.node.style.setProperty("--slot", Math.max(1, Math.min(4, Math.floor(gap * 0.6))) + "px");
             });
             document.querySelectorAll("#zoom button").forEach(function (button) {
               button.classList.toggle("active", Number(button.getAttribute("data-from")) === view.from
@@ -426,6 +431,9 @@ public struct PlanPage: Sendable {
             var counts = {};
             var timeline = element("div", "timeline");
             timeline.setAttribute("data-job", job.job);
+            var gap = Infinity;
+            for (var i = 1; i < job.slots.length; i++) { gap = Math.min(gap, job.slots[i].t - job.slots[i - 1].t); }
+            timelines.push({ node: timeline, gap: gap });
             data.days.forEach(function (day, index) {
               if (index % 2 === 1) { timeline.appendChild(place(element("div", "band"), day.start, day.end)); }
               if (index > 0) { timeline.appendChild(place(element("div", "daysep"), day.start)); }

@@ -54,7 +54,7 @@ public enum PlanPageBuilder {
             rows.append(PlanPage.Row(job: job.name.rawValue, identity: job.identity.rawValue, owner: job.owner.text,
                                      schedule: job.schedule.description, zone: zone.identifier, slots: slots))
         }
-        var notes = [storeNote]
+        var notes = [from < now ? storeNote : "the whole window is after now: every slot shows what is planned"]
         if plan.truncated { notes.append("the window holds too many slots: only the first \(plan.fires.count) are shown") }
         return PlanPage(from: from, to: to, zone: displayZone, now: now, rows: rows, notes: notes,
                         jobZones: jobs.map { $0.timezone ?? systemZone })
