@@ -32,7 +32,7 @@ enum PlanCommand {
                          and its reason on hover
           --state DIR    state directory whose events.db --html reads for past slots (default
                          \(DefaultPaths.stateDirectoryHelp); when it has none, past slots are shown
-                         as "log not read")
+                         as "unknown (no event log read)")
 
         Examples:
           ascribe plan --jobs jobs.d

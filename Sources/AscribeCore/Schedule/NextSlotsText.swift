@@ -2,7 +2,7 @@
 /// newcomer watching the terminal knows when something will happen.
 public enum NextSlotsText {
     /// One job's next slot, as the daemon planned it.
-    public struct Slot: Sendable, Equatable {
+    public struct Slot: Sendable {
         public var job: String
         public var instant: Instant
         public var zone: ZoneRules
@@ -12,15 +12,11 @@ public enum NextSlotsText {
             self.instant = instant
             self.zone = zone
         }
-
-        public static func == (lhs: Slot, rhs: Slot) -> Bool {
-            lhs.job == rhs.job && lhs.instant == rhs.instant && lhs.zone.identifier == rhs.zone.identifier
-        }
     }
 
     /// At most `limit` lines of slots, soonest first, each `job  2026-12-07 15:30 Europe/Berlin  (in 4 min)`,
-    /// then `… and N more` when there were more, under a heading; `quiet` jobs (disabled,
-    /// `@reboot`, never firing) are counted in a closing line so the silence has a reason.
+    /// then `… and N more` when there were more, under a heading; `notScheduled` jobs
+    /// (disabled, `@reboot`, never firing) are counted in a closing line so the silence has a reason.
     public static func lines(_ slots: [Slot], now: Instant, limit: Int, notScheduled: Int) -> [String] {
         let sorted = slots.sorted { ($0.instant, $0.job) < ($1.instant, $1.job) }
         guard !sorted.isEmpty else {
