@@ -16,6 +16,18 @@ public struct PlanPage: Sendable {
         case noRecord = "no-record"
         case unknown
 
+        /// The words in a job's counts: the legend's, without its explanation.
+        public var shortWords: String {
+            switch self {
+            case .disabled: "planned, disabled"
+            case .lost: "lost"
+            case .missed: "missed"
+            case .noRecord: "no record"
+            case .unknown: "unknown"
+            default: words
+            }
+        }
+
         /// The legend's words.
         public var words: String {
             switch self {
@@ -173,7 +185,9 @@ public struct PlanPage: Sendable {
             ("fromText", .string(local(from))), ("toText", .string(local(to))), ("nowText", .string(local(now))),
             ("zone", .string(zone.identifier)),
             ("notes", .array(notes.map(JSONValue.string))),
-            ("statuses", .array(Status.allCases.map { .object([("status", .string($0.rawValue)), ("words", .string($0.words))]) })),
+            ("statuses", .array(Status.allCases.map {
+                .object([("status", .string($0.rawValue)), ("words", .string($0.words)), ("short", .string($0.shortWords))])
+            })),
             ("days", .array(days.map { day in
                 .object([("start", .int(day.start.secondsSinceEpoch)), ("end", .int(day.end.secondsSinceEpoch)),
                          ("label", .string(day.label)), ("changes", .array(day.changes.map(JSONValue.string)))])
@@ -464,7 +478,7 @@ public struct PlanPage: Sendable {
               counts[slot.status] = (counts[slot.status] || 0) + 1;
             });
             var summary = data.statuses.filter(function (entry) { return counts[entry.status]; })
-              .map(function (entry) { return counts[entry.status] + " " + entry.words; }).join(", ") || "no slots in this window";
+              .map(function (entry) { return counts[entry.status] + " " + entry.short; }).join(", ") || "no slots in this window";
             label.appendChild(element("div", "counts", summary));
             label.title = [job.job, "identity " + job.identity, "owner " + job.owner, job.schedule + " (" + job.zone + ")", summary].join("\\n");
             chart.appendChild(label);
