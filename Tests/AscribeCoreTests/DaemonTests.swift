@@ -349,7 +349,8 @@ import Testing
 }
 
 /// Once started, the daemon says when each job runs next: the soonest 20 in the job's zone
-/// with "in …", the rest counted, and jobs without a next slot counted too.
+/// with "in …", the rest counted, and jobs without a next slot counted too; with --verbose
+/// its event lines carry every field.
 @Suite struct DaemonNextSlotsTests {
     @Test func theDaemonPrintsEachJobsNextSlotWhenItStarts() throws {
         let harness = try DaemonHarness()
@@ -361,8 +362,8 @@ import Testing
         try harness.job("tokyo", schedule: "* * * * *", command: "/bin/true", ["timezone = Asia/Tokyo"])
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: AscribeBinary.path)
-        daemon.arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--no-syslog", "--control-group", "none"]
-            + (isRoot ? [] : ["--dev"])
+        daemon.arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--no-syslog", "--control-group", "none",
+                            "--verbose"] + (isRoot ? [] : ["--dev"])
         daemon.environment = ["TZ": "Europe/Berlin", "PATH": "/usr/bin:/bin"]
         let out = Pipe()
         daemon.standardOutput = out
@@ -381,6 +382,8 @@ import Testing
         daemon.terminate()
         daemon.waitUntilExit()
         let lines = text.split(separator: "\n").map(String.init)
+        // --verbose: every field of each event, the details included.
+        #expect(lines.contains { $0.contains("  config.loaded  -  actor ascribe-scheduler@") && $0.contains("  directory=\"") })
         guard let heading = lines.firstIndex(of: "next slots (in each job's time zone):") else {
             Issue.record("no next slots heading in \(text)")
             return
