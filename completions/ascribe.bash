@@ -63,9 +63,10 @@ _ascribe() {
             case $prev in
                 --jobs|--state) _ascribe_values "$cur" directory; return ;;
                 --from|--to) return ;;
+                --tz) _ascribe_values "$cur" zone; return ;;
                 --html) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --from --to --json --html --state --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --from --to --tz --json --html --state --help' -- "$cur"))
             ;;
         import)
             case $prev in
@@ -86,7 +87,7 @@ _ascribe() {
                 --control-group|--syslog) return ;;
                 --metrics-file) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --syslog --no-syslog --metrics-file --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --help' -- "$cur"))
             ;;
         run)
             case $prev in
@@ -94,7 +95,7 @@ _ascribe() {
                 --reason) return ;;
             esac
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W '--jobs --state --credentials --reason --dev --json --help' -- "$cur"))
+                COMPREPLY=($(compgen -W '--jobs --state --credentials --reason --dev --verbose --json --help' -- "$cur"))
             else
                 _ascribe_values "$cur" job
             fi
@@ -106,7 +107,7 @@ _ascribe() {
                 --identity|--since|--until|--limit) return ;;
                 --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled control.refused' -- "$cur")); return ;;
             esac
-            COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --json --follow --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --verbose --json --follow --help' -- "$cur"))
             ;;
         why)
             case $prev in

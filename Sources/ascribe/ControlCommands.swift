@@ -175,7 +175,7 @@ enum ControlExchange {
     /// Exit status from the replies: 0 when the final reply is success. With `orLocally`,
     /// nil when no daemon listens, so the caller can do the work itself.
     static func perform(_ request: ControlRequest, state: String, command: String, json: Bool,
-                        orLocally: Bool = false, output: inout Output) -> ExitCode? {
+                        verbose: Bool = false, orLocally: Bool = false, output: inout Output) -> ExitCode? {
         var code = ExitCode.findings
         var lines: [String] = []
         var errors: [String] = []
@@ -196,14 +196,14 @@ enum ControlExchange {
                     if refusal == .badRequest { code = .badInput }
                 case .done(let message, let events):
                     if !json {
-                        lines += events.map(\.line)
+                        lines += events.map { verbose ? $0.verboseLine : $0.line }
                         lines.append(message)
                     }
                     code = .ok
                 case .runStarted(let runID, let pid):
                     if !json { lines.append("started run \(runID) (pid \(pid)) through the daemon") }
                 case .runEvent(let event):
-                    if !json { lines.append(event.line) }
+                    if !json { lines.append(verbose ? event.verboseLine : event.line) }
                 case .runEnded(let succeeded, let message):
                     if succeeded {
                         if !json { lines.append(message) }

@@ -5,12 +5,13 @@ import Foundation
 enum DaemonCommand {
     static let help = """
         Usage: ascribe daemon [--jobs DIR] [--state DIR] [--credentials DIR] [--control-group GROUP] [--dev]
-                              [--trust-login-uid] [--quiet] [--syslog PATH | --no-syslog] [--metrics-file FILE]
+                              [--trust-login-uid] [--quiet | --verbose] [--syslog PATH | --no-syslog] [--metrics-file FILE]
 
         The scheduler. Sleeps until the next slot of any job, fires it, and records every slot in
         the event log: fired (then succeeded, failed, timed out), skipped with a reason (overlap,
         job disabled), missed while the daemon was down (then `catch-up` applies), or lost (fired
-        by a daemon that died before recording its end). Prints each event as it is written.
+        by a daemon that died before recording its end). Prints each event as it is written, and
+        once started, when each job runs next (the soonest 20, in the job's zone and as "in 4 min").
         One daemon per state directory (<state>/daemon.lock). SIGHUP: reload the jobs directory
         (valid files swap in; a broken file is rejected and its previous definition stays).
         SIGTERM or SIGINT: stop firing, give running jobs 30 s, terminate the rest, record
@@ -31,6 +32,7 @@ enum DaemonCommand {
                                   (pam_loginuid on every login, `auditctl --loginuid-immutable`; docs/CONTROL.md)
           --dev                   a developer's laptop: run every job as yourself, mark every event as development
           --quiet                 do not print events
+          --verbose               print every field of each event (as `ascribe log --verbose`)
           --syslog PATH           forward every event, once recorded, to the syslog socket PATH as RFC 5424
                                   with structured data (default: /dev/log when run as root without --dev
                                   and /dev/log exists; see docs/OPERATIONS.md)
@@ -58,10 +60,12 @@ enum DaemonCommand {
         let development = reader.flag("--dev")
         let trustLoginUID = reader.flag("--trust-login-uid")
         let quiet = reader.flag("--quiet")
+        let verbose = reader.flag("--verbose")
         let syslogPath = try reader.option("--syslog")
         let noSyslog = reader.flag("--no-syslog")
         let metricsPath = try reader.option("--metrics-file")
         _ = try reader.positionals(max: 0)
+        if quiet, verbose { throw UsageError(message: "--quiet and --verbose exclude each other") }
         if syslogPath != nil, noSyslog { throw UsageError(message: "--syslog and --no-syslog exclude each other") }
 
         var access: ControlAccess
@@ -101,10 +105,13 @@ enum DaemonCommand {
                 FileHandle.standardError.write(Data("ascribe daemon: \(message)\n".utf8))
             }
         }
+        // The first config.loaded means the daemon has its jobs: then it says when each runs next.
+        let (loaded, loadedSignal) = AsyncStream<Void>.makeStream()
         let daemon = Daemon(configuration: configuration) { line in
             switch line {
             case .event(let event):
-                if !quiet { FileHandle.standardOutput.write(Data((event.logLine + "\n").utf8)) }
+                if event.type == .configLoaded { loadedSignal.yield() }
+                if !quiet { FileHandle.standardOutput.write(Data(((verbose ? event.verboseLogLine : event.logLine) + "\n").utf8)) }
                 syslog?.forward(event)
                 metrics?.record(event)
             case .problem(let text):
@@ -121,6 +128,17 @@ enum DaemonCommand {
                 }
             }
         }
+        if !quiet {
+            Task {
+                for await _ in loaded {
+                    let next = await daemon.nextSlots()
+                    let lines = NextSlotsText.lines(next.slots, now: SystemClock.now(), limit: nextSlotsShown,
+                                                    notScheduled: next.notScheduled)
+                    FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
+                    break
+                }
+            }
+        }
         let outcome = waitFor { await daemon.run() }
         metrics?.finish()
         withExtendedLifetime((lock, signals)) {}
@@ -134,6 +152,9 @@ enum DaemonCommand {
             return .findings
         }
     }
+
+    /// How many jobs' next slots the daemon prints when it starts; the rest are counted.
+    static let nextSlotsShown = 20
 
     /// `--syslog PATH`, or by default `/dev/log` for a root daemon that is not `--dev` when the
     /// socket exists: a production host's daemon feeds the system log unless told not to.

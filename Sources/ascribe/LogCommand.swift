@@ -9,10 +9,12 @@ import Glibc
 enum LogCommand {
     static let help = """
         Usage: ascribe log [--state DIR] [--job JOB] [--identity I] [--type TYPE] [--since T] [--until T]
-                           [--limit N] [--json] [--follow]
+                           [--limit N] [--verbose | --json] [--follow]
 
         The event log, oldest first: every run fired, succeeded, failed, timed out, skipped, missed
-        or lost, and every configuration and enable/disable change, with who did it.
+        or lost, and every configuration and enable/disable change, with who did it. Each line
+        reads: time, type, job, identity → principal (the person behind a manual run or a
+        change), the outcome in words and the run id's first 8 characters.
 
         Options:
           --state DIR    state directory holding events.db (default \(DefaultPaths.stateDirectoryHelp))
@@ -22,6 +24,7 @@ enum LogCommand {
           --since T      from T on: RFC 3339, now, or an age such as 90m, 2h, 7d
           --until T      before T (same forms)
           --limit N      only the newest N matching events (still printed oldest first)
+          --verbose      every field on each line: pid, run-as, config source, every detail
           --json         one JSON object per line, every field, for shippers and scripts
           --follow       after the matching history, keep printing matching events as they are
                          written, one per line, until SIGINT, SIGTERM or a closed pipe (then exit 0);
@@ -53,13 +56,15 @@ enum LogCommand {
         if let since = try reader.option("--since") { filter.since = EventTime(try host.pastTime(since, option: "--since")) }
         if let until = try reader.option("--until") { filter.until = EventTime(try host.pastTime(until, option: "--until")) }
         filter.limit = try reader.integerOption("--limit", range: 1...10_000_000)
+        let verbose = reader.flag("--verbose")
         let json = reader.flag("--json")
         let follow = reader.flag("--follow")
         _ = try reader.positionals(max: 0)
+        if verbose, json { throw UsageError(message: "--verbose and --json exclude each other") }
         if follow, filter.until != nil { throw UsageError(message: "--follow prints events as they come; it cannot stop at --until") }
 
         let store = try host.openStore(state: state, access: .readOnly)
-        func text(_ event: Event) -> String { json ? event.jsonObject.rendered : event.logLine }
+        func text(_ event: Event) -> String { json ? event.jsonObject.rendered : verbose ? event.verboseLogLine : event.logLine }
         do throws(EventStoreError) {
             var follower = try EventFollower(store: store, filter: filter)
             guard follow else {

@@ -4,30 +4,43 @@ import Foundation
 
 enum PlanCommand {
     static let help = """
-        Usage: ascribe plan [--jobs DIR] [--from TIME] [--to TIME] [--json | --html FILE [--state DIR]]
+        Usage: ascribe plan [--jobs DIR] [--from TIME] [--to TIME] [--tz ZONE] [--json | --html FILE [--state DIR]]
 
-        Dry-runs a window: every fire between --from (exclusive) and --to (inclusive), in time
-        order, with job, identity, run-as and command. Nothing runs. Marks runs that daylight
-        saving moved off their written time ("DST: 02:30 moved") and minutes where several jobs
-        start together ("pile-up: 3 jobs").
+        Dry-runs a window: every fire between --from (exclusive) and --to (inclusive). Nothing
+        runs. Lists each job once (identity, run-as, zone, schedule, command), then the window
+        day by day with every time in one zone (--tz) so jobs in different zones read in order:
+        a job's evenly spaced slots of a day on one line ("every 5 min (288 slots)"), other
+        slots one per line. Marks runs that daylight saving moved off their written time
+        ("DST: 02:30 moved to 03:00 (Europe/Berlin)"), minutes where several jobs start together
+        ("pile-up: 3 jobs") and disabled jobs.
 
         Options:
           --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
-          --from TIME    window start: now (default), RFC 3339, or a wall-clock time in the system zone
-          --to TIME      window end (default: 24 hours after --from)
-          --json         one JSON object per fire
-          --html FILE    write one self-contained HTML page: a timeline per job, each slot coloured by
-                         what will happen or, before now, by what the event log says did happen
-                         (succeeded, failed, skipped, missed); DST shifts and pile-ups marked;
-                         identity, owner and time on hover
+          --from TIME    window start: now (default), RFC 3339, a wall-clock time in the --tz zone,
+                         or an age before now such as 12h or 1d
+          --to TIME      window end: RFC 3339, a wall-clock time in the --tz zone, or a length
+                         after the start such as 12h or 7d (default: 1d)
+          --tz ZONE      the zone times are printed in and wall-clock times read in (default: the
+                         system's); each job still runs on its own zone's clock
+          --json         one JSON object per fire (time in the job's zone)
+          --html FILE    write one self-contained HTML page: day and hour axes in the --tz zone, a
+                         timeline per job with every slot coloured by what will happen or, before
+                         now, by what the event log says did happen (succeeded, failed, timed out,
+                         could not launch, lost, skipped, missed, running, no record), a legend, a
+                         "now" line, DST changes labelled on their day, pile-ups marked above the
+                         slots, zoom from the whole window to one day, and identity, owner, outcome
+                         and its reason on hover
           --state DIR    state directory whose events.db --html reads for past slots (default
-                         \(DefaultPaths.stateDirectoryHelp); when absent, past slots are shown as unknown)
+                         \(DefaultPaths.stateDirectoryHelp); when it has none, past slots are shown
+                         as "unknown (no event log read)")
 
         Examples:
           ascribe plan --jobs jobs.d
+          ascribe plan --jobs jobs.d --from now --to 7d --tz Europe/Berlin
           ascribe plan --jobs jobs.d --from 2026-03-28T12:00:00+01:00 --to 2026-03-29T12:00:00+02:00
           ascribe plan --jobs jobs.d --from now --to 2026-12-01T00:00:00Z --json
-          ascribe plan --from 2026-11-16T00:00:00Z --to 2026-11-23T00:00:00Z --html week.html
+          ascribe plan --jobs jobs.d --from now --to 7d --html week.html
+          ascribe plan --jobs jobs.d --state ./.ascribe --from 1d --to 2d --html days.html
         """
 
     static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
@@ -38,6 +51,7 @@ enum PlanCommand {
         let directory = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
         let fromText = try reader.option("--from")
         let toText = try reader.option("--to")
+        let zoneName = try reader.option("--tz")
         let json = reader.flag("--json")
         let htmlPath = try reader.option("--html")
         let stateOption = try reader.option("--state")
@@ -47,8 +61,9 @@ enum PlanCommand {
 
         let host = HostContext()
         let systemZone = host.systemZone
-        let from = try host.time(fromText, option: "--from", zone: systemZone)
-        let to = toText == nil ? from.adding(seconds: 86_400) : try host.time(toText, option: "--to", zone: systemZone)
+        let displayZone = try host.zone(named: zoneName)
+        let from = try windowStart(fromText, host: host, zone: displayZone)
+        let to = try windowEnd(toText, from: from, host: host, zone: displayZone)
         guard from < to else { throw UsageError(message: "--to must be after --from") }
         let load = try host.loadJobs(directory)
         let failures = load.diagnostics.filter { $0.severity == .error }
@@ -63,7 +78,8 @@ enum PlanCommand {
             let page: PlanPage
             do throws(EventStoreError) {
                 page = try PlanPageBuilder.page(plan: plan, jobs: load.jobs, from: from, to: to, now: SystemClock.now(),
-                                                systemZone: systemZone, store: store.store, storeNote: store.note)
+                                                systemZone: systemZone, displayZone: displayZone, store: store.store,
+                                                storeNote: store.note)
             } catch {
                 output.error("ascribe plan: \(error.description)")
                 return .findings
@@ -78,9 +94,9 @@ enum PlanCommand {
             output.line("wrote \(htmlPath): \(slots) slot\(slots == 1 ? "" : "s") of \(page.rows.count) job\(page.rows.count == 1 ? "" : "s")")
             return failures.isEmpty ? .ok : .findings
         }
-        for fire in plan.fires {
-            let job = fire.job
-            if json {
+        if json {
+            for fire in plan.fires {
+                let job = fire.job
                 output.line(JSONValue.object([
                     ("time", .string(fire.zone.rfc3339(fire.instant))), ("job", .string(job.name.rawValue)),
                     ("identity", .string(job.identity.rawValue)), ("owner", .string(job.owner.text)),
@@ -89,26 +105,40 @@ enum PlanCommand {
                     ("dst_shifted_from", .optional(fire.shiftedFrom.map(\.wallClockText))),
                     ("jobs_in_same_minute", .int(fire.jobsInSameMinute)),
                 ]).rendered)
-                continue
             }
-            var marks: [String] = []
-            if let shifted = fire.shiftedFrom { marks.append("DST: \(shifted.wallClockText) moved") }
-            if fire.jobsInSameMinute > 1 { marks.append("pile-up: \(fire.jobsInSameMinute) jobs") }
-            if !job.enabled { marks.append("disabled: would be skipped") }
+            return failures.isEmpty ? .ok : .findings
+        }
+        let text = PlanText(plan: plan, jobs: load.jobs, zone: displayZone, from: from, to: to) { job in
             let runAs = job.runAs.map { "run-as \($0)" } ?? "run-as (daemon user)"
-            var line = fire.zone.rfc3339(fire.instant) + "  " + job.name.rawValue.padding(22)
-                + "identity \(job.identity)  \(runAs)  \(job.command.displayText)"
-            if !marks.isEmpty { line += "  [" + marks.joined(separator: "; ") + "]" }
-            output.line(line)
+            let zone = (job.timezone ?? systemZone).identifier
+            return "identity \(job.identity)  \(runAs)  \(job.schedule.description) (\(zone))  \(job.command.displayText)"
         }
-        if !json {
-            for job in plan.rebootJobs { output.line("at daemon start".padding(27) + job.name.rawValue + " (@reboot)") }
-            for job in plan.neverFiring { output.line("never".padding(27) + job.name.rawValue + ": its schedule matches no date") }
-            let window = "\(systemZone.rfc3339(from)) → \(systemZone.rfc3339(to))"
-            output.line("\(plan.fires.count) run\(plan.fires.count == 1 ? "" : "s") planned for \(load.jobs.count) job\(load.jobs.count == 1 ? "" : "s"), \(window)"
-                        + (plan.truncated ? " (truncated: window too large, showing the first \(plan.fires.count))" : ""))
-        }
+        for line in text.lines { output.line(line) }
+        for job in plan.rebootJobs { output.line("at daemon start".padding(15) + job.name.rawValue + " (@reboot)") }
+        for job in plan.neverFiring { output.line("never".padding(15) + job.name.rawValue + ": its schedule matches no date") }
+        let window = "\(displayZone.rfc3339(from)) → \(displayZone.rfc3339(to))"
+        output.line("\(plan.fires.count) run\(plan.fires.count == 1 ? "" : "s") planned for \(load.jobs.count) job\(load.jobs.count == 1 ? "" : "s"), \(window)"
+                    + (plan.truncated ? " (truncated: window too large, showing the first \(plan.fires.count))" : ""))
         return failures.isEmpty ? .ok : .findings
+    }
+
+    /// `--from`: now, RFC 3339, a wall-clock reading in `zone`, or an age before now (`1d`).
+    private static func windowStart(_ text: String?, host: HostContext, zone: ZoneRules) throws(UsageError) -> Instant {
+        if let text, let age = try? TimeSpan(parsing: text) { return SystemClock.now().adding(seconds: -Int64(age.seconds)) }
+        guard text == nil || text == "now" || text.flatMap(RFC3339.parse) != nil else {
+            throw UsageError(message: "--from \"\(text ?? "")\" is not a time: use now, an age before now such as 1d, or RFC 3339 such as 2026-11-23T08:00:00Z")
+        }
+        return try host.time(text, option: "--from", zone: zone)
+    }
+
+    /// `--to`: RFC 3339, a wall-clock reading in `zone`, or a length after `from` (`7d`); a day by default.
+    private static func windowEnd(_ text: String?, from: Instant, host: HostContext, zone: ZoneRules) throws(UsageError) -> Instant {
+        guard let text else { return from.adding(seconds: 86_400) }
+        if let length = try? TimeSpan(parsing: text) { return from.adding(seconds: Int64(length.seconds)) }
+        guard text == "now" || RFC3339.parse(text) != nil else {
+            throw UsageError(message: "--to \"\(text)\" is not a time: use now, a length after --from such as 7d, or RFC 3339 such as 2026-11-30T00:00:00Z")
+        }
+        return try host.time(text, option: "--to", zone: zone)
     }
 
     /// The log `--html` reads past slots from: `--state`'s, which must exist, or the default

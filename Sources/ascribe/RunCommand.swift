@@ -3,7 +3,7 @@ import AscribeRuntime
 
 enum RunCommand {
     static let help = """
-        Usage: ascribe run JOB [--jobs DIR] [--state DIR] [--credentials DIR] [--reason TEXT] [--dev] [--json]
+        Usage: ascribe run JOB [--jobs DIR] [--state DIR] [--credentials DIR] [--reason TEXT] [--dev] [--verbose | --json]
 
         Runs one job now and waits for it: `run.fired` is made durable before anything starts
         (if it cannot be written, nothing runs), then exactly one terminal event. The actor is
@@ -22,6 +22,7 @@ enum RunCommand {
                               <state>/credentials otherwise)
           --reason TEXT       why you are running it; recorded with the events
           --dev               a developer's laptop: run as yourself, mark the events as a development run
+          --verbose           print every field of the recorded events (as `ascribe log --verbose`)
           --json              print the recorded events as JSON lines
 
         Exit status: 0 the run succeeded, 1 it failed, timed out, could not launch or could not
@@ -43,11 +44,13 @@ enum RunCommand {
         let credentials = try reader.option("--credentials") ?? DefaultPaths.credentialStore(stateDirectory: state)
         let reason = try ControlExchange.reason(try reader.option("--reason"), required: false)
         let development = reader.flag("--dev")
+        let verbose = reader.flag("--verbose")
         let json = reader.flag("--json")
         let names = try reader.positionals(max: 1)
         guard let name = names.first else { throw UsageError(message: "name the job to run") }
+        if verbose, json { throw UsageError(message: "--verbose and --json exclude each other") }
         if let code = ControlExchange.perform(.run(job: name, reason: reason), state: state, command: "run", json: json,
-                                              orLocally: true, output: &output) {
+                                              verbose: verbose, orLocally: true, output: &output) {
             return code
         }
 
@@ -73,7 +76,7 @@ enum RunCommand {
         if json {
             for event in report.events { output.line(event.jsonObject.rendered) }
         } else {
-            for event in report.events { output.line(event.logLine) }
+            for event in report.events { output.line(verbose ? event.verboseLogLine : event.logLine) }
         }
         switch report.result {
         case .completed:

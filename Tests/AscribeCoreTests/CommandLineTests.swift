@@ -123,8 +123,11 @@ enum AscribeBinary {
         let result = try AscribeBinary.run(["plan", "--jobs", "examples", "--from", "2026-03-28T12:00:00+01:00",
                                             "--to", "2026-03-29T12:00:00+02:00"], environment: ["TZ": "Europe/Berlin"])
         #expect(result.status == 0)
-        #expect(result.stdout.contains("2026-03-29T03:00:00+02:00  nightly-export-berlin identity nightly-order-exporter  run-as nobody"))
-        #expect(result.stdout.contains("[DST: 2026-03-29 02:30 moved]"))
+        #expect(result.stdout.contains("  nightly-export-berlin  identity nightly-order-exporter  run-as nobody  30 2 * * * (Europe/Berlin)"))
+        #expect(result.stdout.contains("Sun 2026-03-29 (times in Europe/Berlin; DST: Europe/Berlin: clocks go forward 1 h at 02:00)"))
+        #expect(result.stdout.contains("  03:00        nightly-export-berlin  [DST: 02:30 moved to 03:00 (Europe/Berlin)]\n"))
+        let help = try AscribeBinary.run(["plan", "--help"])
+        #expect(help.stdout.contains("\"DST: 02:30 moved to 03:00 (Europe/Berlin)\""))
         let pileUp = try AscribeBinary.run(["plan", "--jobs", "jobs.d", "--from", "2026-11-23T00:00:00Z",
                                             "--to", "2026-11-23T01:00:00Z", "--json"])
         let lines = pileUp.stdout.split(separator: "\n")
@@ -133,6 +136,29 @@ enum AscribeBinary {
         let atQuarterPast = objects.filter { $0["time"] as? String == "2026-11-23T00:15:00+00:00" }
         #expect(atQuarterPast.count == 2)
         #expect(atQuarterPast.allSatisfy { $0["jobs_in_same_minute"] as? Int == 2 })
+    }
+
+    /// A day of the bundled jobs: each job's command once, a */5 job's day on one line, all
+    /// times in --tz, so mixed zones read in order; --to as a length after --from.
+    @Test func planFoldsRepeatedSlotsAndPrintsOneZone() throws {
+        let result = try AscribeBinary.run(["plan", "--jobs", "jobs.d", "--from", "2026-11-23T00:00:00Z", "--to", "1d",
+                                            "--tz", "Asia/Kolkata"])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count < 20, "\(result.stdout)")
+        #expect(lines.filter { $0.contains("/proc/loadavg") }.count == 1)
+        #expect(lines.contains("Mon 2026-11-23 (times in Asia/Kolkata)"))
+        #expect(lines.contains("  05:35–23:55  load-heartbeat         every 5 min (221 slots)  [pile-up: 73 of them start with other jobs]"))
+        #expect(lines.contains("  00:00–05:30  load-heartbeat         every 5 min (67 slots)  [pile-up: 23 of them start with other jobs]"))
+        #expect(lines.contains("  12:00        kernel-version-report  [pile-up: 3 jobs]"))
+        let tuesday = try #require(lines.firstIndex(of: "Tue 2026-11-24 (times in Asia/Kolkata)"))
+        let kernel = try #require(lines.firstIndex(of: "  12:00        kernel-version-report  [pile-up: 3 jobs]"))
+        #expect(kernel < tuesday)
+        #expect(lines.last == "410 runs planned for 5 jobs, 2026-11-23T05:30:00+05:30 → 2026-11-24T05:30:00+05:30")
+        let relative = try AscribeBinary.run(["plan", "--jobs", "jobs.d", "--from", "now", "--to", "7d"])
+        #expect(relative.status == 0 && relative.stdout.contains(" runs planned for 5 jobs, "))
+        let bad = try AscribeBinary.run(["plan", "--jobs", "jobs.d", "--to", "next week"])
+        #expect(bad.status == 2 && bad.stderr.contains("--to \"next week\" is not a time: use now, a length after --from such as 7d"))
     }
 
     @Test(arguments: ["check", "next", "plan", "import"])

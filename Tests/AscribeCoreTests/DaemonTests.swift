@@ -348,6 +348,55 @@ import Testing
     }
 }
 
+/// Once started, the daemon says when each job runs next: the soonest 20 in the job's zone
+/// with "in …", the rest counted, and jobs without a next slot counted too; with --verbose
+/// its event lines carry every field.
+@Suite struct DaemonNextSlotsTests {
+    @Test func theDaemonPrintsEachJobsNextSlotWhenItStarts() throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        for index in 0..<21 {
+            try harness.job("daily-\(index < 10 ? "0" : "")\(index)", schedule: "0 3 * * *", command: "/bin/true")
+        }
+        try harness.job("paused", schedule: "0 3 * * *", command: "/bin/true", ["enabled = no"])
+        try harness.job("tokyo", schedule: "* * * * *", command: "/bin/true", ["timezone = Asia/Tokyo"])
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: AscribeBinary.path)
+        daemon.arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--no-syslog", "--control-group", "none",
+                            "--verbose"] + (isRoot ? [] : ["--dev"])
+        daemon.environment = ["TZ": "Europe/Berlin", "PATH": "/usr/bin:/bin"]
+        let out = Pipe()
+        daemon.standardOutput = out
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        // Stopped on every path: when the lines came, or after 30 s if they never do.
+        let watchdog = DispatchWorkItem { daemon.terminate() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 30, execute: watchdog)
+        var text = ""
+        while !text.contains("without a next slot") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        watchdog.cancel()
+        daemon.terminate()
+        daemon.waitUntilExit()
+        let lines = text.split(separator: "\n").map(String.init)
+        // --verbose: every field of each event, the details included.
+        #expect(lines.contains { $0.contains("  config.loaded  -  actor ascribe-scheduler@") && $0.contains("  directory=\"") })
+        guard let heading = lines.firstIndex(of: "next slots (in each job's time zone):") else {
+            Issue.record("no next slots heading in \(text)")
+            return
+        }
+        let listed = Array(lines[(heading + 1)...].prefix(22))
+        #expect(listed.count == 22)
+        #expect(listed.first?.hasPrefix("  tokyo ") == true && listed.first?.contains(" Asia/Tokyo  (in ") == true)
+        #expect(listed.dropFirst().prefix(19).allSatisfy { $0.hasPrefix("  daily-") && $0.contains(" 03:00 Europe/Berlin  (in ") })
+        #expect(listed[20] == "  … and 2 more (ascribe status, ascribe plan)")
+        #expect(listed[21] == "  1 job without a next slot (disabled, @reboot or never firing)")
+    }
+}
+
 @Suite struct DaemonReloadTests {
     /// SIGHUP's reload: a valid change swaps in, a new file adds a job, a removed file drops
     /// one, and a broken file is rejected with file:line while its previous definition keeps

@@ -106,16 +106,56 @@ private typealias Fixture = EventStoreFixture
         Event(seq: 42, eventID: Self.fixedID, content: content, prevHash: Event.genesisHash, hash: String(repeating: "f", count: 64))
     }
 
-    @Test func theLogLineSaysWhatHappenedOnOneLine() {
+    /// The default line: who, what and how it ended, without the internal fields.
+    @Test func theDefaultLogLineIsShortAndReadable() {
+        var failed = Fixture.fullDraft()
+        failed.details = ["launch_failure": "none", "recorder_pid": "4711", "spawned_at": "2026-11-23T18:30:00.001Z"]
+        #expect(stored(failed).logLine == """
+            2026-11-23T18:30:00.123Z  run.failed  failure-drill  failure-drill → alice  exit 3 after 12ms  \
+            last "error: disk full"  reason "drill \\"quoted\\"\\nsecond line"  run 01234567  [dev]
+            """)
+        var skipped = Fixture.fullDraft()
+        skipped.type = .runSkipped
+        skipped.principal = nil
+        skipped.reason = nil
+        skipped.development = false
+        skipped.details = ["skip_reason": "overlap", "running_run_id": "r59"]
+        #expect(stored(skipped).logLine == """
+            2026-11-23T18:30:00.123Z  run.skipped  failure-drill  failure-drill  slot 2026-11-23T18:30:00.000Z  \
+            skipped: run r59 was still in progress (overlap)  run 01234567
+            """)
+        var missed = skipped
+        missed.type = .runMissed
+        missed.runID = nil
+        missed.reason = "the daemon was down from 2026-11-23T18:00:00.000Z to 2026-11-23T19:00:00.000Z"
+        missed.details = ["down_from": "2026-11-23T18:00:00.000Z", "catch_up": "none"]
+        #expect(stored(missed).logLine == """
+            2026-11-23T18:30:00.123Z  run.missed  failure-drill  failure-drill  slot 2026-11-23T18:30:00.000Z  \
+            reason "the daemon was down from 2026-11-23T18:00:00.000Z to 2026-11-23T19:00:00.000Z"
+            """)
+        var launch = skipped
+        launch.type = .runLaunchFailed
+        launch.details = ["error": "no such file: /usr/bin/missing\n", "failure": "exec"]
+        #expect(stored(launch).logLine.hasSuffix("  failure-drill  could not launch: no such file: /usr/bin/missing\\n  run 01234567"))
+        var heartbeat = Fixture.daemonDraft(.daemonHeartbeat)
+        heartbeat.reason = "spoof\n2026-01-01T00:00:00.000Z  run.succeeded\u{202E}"
+        #expect(stored(heartbeat).logLine == """
+            2026-11-23T18:30:00.000Z  daemon.heartbeat  -  ascribe-scheduler@web1  \
+            reason "spoof\\n2026-01-01T00:00:00.000Z  run.succeeded\\u{202e}"
+            """)
+        #expect(stored(Fixture.fullDraft()).logLine.count < 200)
+    }
+
+    @Test func theVerboseLogLineSaysEverythingOnOneLine() {
         var failed = Fixture.fullDraft()
         failed.details = ["launch_failure": "none"]
-        #expect(stored(failed).logLine == """
+        #expect(stored(failed).verboseLogLine == """
             2026-11-23T18:30:00.123Z  run.failed  failure-drill  actor failure-drill for alice  pid 4242 as drill:drill exit 3 after 12ms  \
             slot 2026-11-23T18:30:00.000Z  reason "drill \\"quoted\\"\\nsecond line"  launch_failure="none"  last "error: disk full"  [dev]
             """)
         var heartbeat = Fixture.daemonDraft(.daemonHeartbeat)
         heartbeat.reason = "spoof\n2026-01-01T00:00:00.000Z  run.succeeded\u{202E}"
-        #expect(stored(heartbeat).logLine == """
+        #expect(stored(heartbeat).verboseLogLine == """
             2026-11-23T18:30:00.000Z  daemon.heartbeat  -  actor ascribe-scheduler@web1  \
             reason "spoof\\n2026-01-01T00:00:00.000Z  run.succeeded\\u{202e}"
             """)

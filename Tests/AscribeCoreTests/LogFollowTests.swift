@@ -36,6 +36,24 @@ final class LineCollector: Sendable {
 }
 
 @Suite struct LogFollowTests {
+    /// `log` prints the short line by default, every field with `--verbose`; `--verbose` and
+    /// `--json` exclude each other.
+    @Test func logPrintsTheShortLineAndEveryFieldWithVerbose() throws {
+        try EventStoreFixture.withScratchDirectory { directory in
+            let state = directory + "/state"
+            let store = try EventStore.open(path: DefaultPaths.eventStore(stateDirectory: state))
+            try store.append([EventStoreFixture.fullDraft()])
+            let short = try AscribeBinary.run(["log", "--state", state])
+            #expect(short.status == 0)
+            #expect(short.stdout.hasPrefix("2026-11-23T18:30:00.123Z  run.failed  failure-drill  failure-drill → alice  exit 3 after 12ms"))
+            #expect(!short.stdout.contains("launch_failure") && !short.stdout.contains("pid 4242"))
+            let verbose = try AscribeBinary.run(["log", "--state", state, "--verbose"])
+            #expect(verbose.status == 0 && verbose.stdout.contains("launch_failure=\"none\"") && verbose.stdout.contains("pid 4242"))
+            let both = try AscribeBinary.run(["log", "--state", state, "--verbose", "--json"])
+            #expect(both.status == 2 && both.stderr.contains("--verbose and --json exclude each other"))
+        }
+    }
+
     /// The real binary: history first (filtered), then each matching event appended by
     /// another writer while it runs, one JSON object per line, the same object `log --json`
     /// prints; SIGTERM ends it with exit 0.

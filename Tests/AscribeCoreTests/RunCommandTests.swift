@@ -68,6 +68,13 @@ import AscribeRuntime
         let verify = try AscribeBinary.run(["verify", "--state", scratch.state])
         #expect(verify.status == 0)
         #expect(verify.stdout == "2 events, chain intact\n")
+        // The short line by default, every field with --verbose.
+        #expect(result.stdout.contains("  run.failed  drill  drill-runner → "))
+        #expect(result.stdout.contains(" exit 3 after ") && result.stdout.contains("  last \"about to fail\"  reason \"checking the drill\"  run "))
+        #expect(!result.stdout.contains("recorder_pid") && !result.stdout.contains("spawned_at"))
+        let verbose = try scratch.run("drill", ["--verbose"])
+        #expect(verbose.stdout.contains("  run.failed  drill  actor drill-runner for ") && verbose.stdout.contains("recorder_pid=\""))
+        #expect(try scratch.run("drill", ["--verbose", "--json"]).stderr.contains("--verbose and --json exclude each other"))
     }
 
     /// The principal comes from the kernel: environment variables a caller controls change nothing.

@@ -103,7 +103,7 @@ struct ParsedSyslogMessage {
             "reason": "drill \"quoted\"\\nsecond line", "development": "true", "seq": "42",
             "event_id": String(repeating: "e", count: 32), "hash": String(repeating: "f", count: 64),
         ])
-        #expect(parsed.message == event.logLine)
+        #expect(parsed.message == event.verboseLogLine)
     }
 
     @Test func schedulerEventsLeaveOutAbsentFieldsAndUseTheirSeverity() throws {

@@ -88,3 +88,24 @@ import AscribeRuntime
         #expect(upcoming.due(after: start, through: start.adding(seconds: 400 * 86_400)).isEmpty)
     }
 }
+
+/// The daemon's start-up lines: soonest first, times in each job's zone, "in …" from now.
+@Suite struct NextSlotsTextTests {
+    @Test(arguments: [(Int64(0), "now"), (Int64(40), "in 40 s"), (Int64(200), "in 4 min"), (Int64(3600), "in 1 h"),
+                      (Int64(7500), "in 2 h 05 min"), (Int64(3 * 86_400 + 5), "in 3 days")])
+    func relativeTimesReadNaturally(seconds: Int64, text: String) {
+        #expect(NextSlotsText.relative(from: Instant(secondsSinceEpoch: 1000), to: Instant(secondsSinceEpoch: 1000 + seconds)) == text)
+    }
+
+    @Test func slotsAreListedSoonestFirstAndCapped() {
+        let now = Instant(secondsSinceEpoch: 1_800_000_000)
+        let slots = (0..<4).map { NextSlotsText.Slot(job: "job-\($0)", instant: now.adding(seconds: Int64(240 - $0 * 60)), zone: .utc) }
+        #expect(NextSlotsText.lines(slots, now: now, limit: 2, notScheduled: 0) == [
+            "next slots (in each job's time zone):",
+            "  job-3  2027-01-15 08:01 UTC  (in 1 min)",
+            "  job-2  2027-01-15 08:02 UTC  (in 2 min)",
+            "  … and 2 more (ascribe status, ascribe plan)",
+        ])
+        #expect(NextSlotsText.lines([], now: now, limit: 20, notScheduled: 2) == ["no job has a next slot (2 disabled, @reboot or never firing)"])
+    }
+}

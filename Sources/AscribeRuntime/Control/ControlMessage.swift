@@ -211,21 +211,25 @@ public enum ControlRefusal: String, Sendable {
     case stopping
 }
 
-/// An event as a client prints it: its log line and its JSON object (the client has no store).
+/// An event as a client prints it: its log lines and its JSON object (the client has no store).
 public struct RenderedEvent: Sendable {
     public var line: String
+    /// `--verbose`'s line; a daemon from before it existed sends none, and `line` stands in.
+    public var verboseLine: String
     public var object: JSONValue
 
     public init(_ event: Event) {
         line = event.logLine
+        verboseLine = event.verboseLogLine
         object = event.jsonObject
     }
 
-    var json: JSONValue { .object([("line", .string(line)), ("object", object)]) }
+    var json: JSONValue { .object([("line", .string(line)), ("verbose_line", .string(verboseLine)), ("object", object)]) }
 
     init?(json: JSONValue) {
         guard let line = json["line"]?.stringValue, let object = json["object"] else { return nil }
         self.line = line
+        verboseLine = json["verbose_line"]?.stringValue ?? line
         self.object = object
     }
 }

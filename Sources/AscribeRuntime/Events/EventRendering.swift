@@ -44,10 +44,58 @@ extension Event {
         ])
     }
 
+    /// The default line, for a person: time, type, job, who (identity → principal), the
+    /// outcome in words and the run id cut to 8 characters, e.g.
+    /// `2026-11-23T18:30:00.123Z  run.failed  failure-drill  failure-drill → alice  exit 3 after 12ms  last "disk full"  run 0123abcd`.
+    /// Internal fields (pids, recorder, hashes, most `details`) are left to `verboseLogLine`
+    /// and `--json`. Escaped as `verboseLogLine` is.
+    public var logLine: String {
+        var parts = [content.time.rfc3339, content.type.rawValue, content.job.map { Self.escaped($0) } ?? "-"]
+        var who = Self.escaped(content.actor)
+        if let principal = content.principal { who += " → " + Self.escaped(principal) }
+        parts.append(who)
+        if let identity = content.identity, identity != content.actor { parts.append("identity \(Self.escaped(identity))") }
+        parts += outcomeWords
+        if let runID = content.runID { parts.append("run " + Self.escaped(String(runID.prefix(8)))) }
+        if content.development { parts.append("[dev]") }
+        return parts.joined(separator: "  ")
+    }
+
+    /// What the event says happened, in words, by type.
+    private var outcomeWords: [String] {
+        var words: [String] = []
+        switch content.type {
+        case .runFired, .runMissed, .runLost:
+            if let slot = content.scheduledFor { words.append("slot \(slot.rfc3339)") }
+        case .runSkipped:
+            if let slot = content.scheduledFor { words.append("slot \(slot.rfc3339)") }
+            words.append("skipped: " + SlotHistory.skipWords(self))
+            return words
+        case .runSucceeded, .runFailed, .runTimedOut:
+            var end: [String] = []
+            if let exitCode = content.exitCode { end.append("exit \(exitCode)") }
+            if let signal = content.signal { end.append("signal \(signal)") }
+            if let durationMs = content.durationMs { end.append("after \(Self.duration(durationMs))") }
+            if !end.isEmpty { words.append(end.joined(separator: " ")) }
+            if content.type != .runSucceeded, let lastLine = content.outputTail.flatMap(Self.lastLine) {
+                words.append("last \(Self.quoted(lastLine))")
+            }
+        case .runLaunchFailed:
+            if let error = content.details["error"] { words.append("could not launch: " + Self.escaped(error)) }
+        case .configRejected:
+            if let source = content.configSource { words.append(Self.escaped(source)) }
+        default:
+            break
+        }
+        if let reason = content.reason { words.append("reason \(Self.quoted(reason))") }
+        return words
+    }
+
+    /// Every field a person might ask about, `details` included:
     /// `2026-11-23T18:30:00.123Z  run.failed  failure-drill  actor failure-drill  exit 3 after 12ms  last "disk full"`.
     /// Control and direction-changing characters are escaped, so text a job printed can never
     /// start a fake line or reorder what on-call reads.
-    public var logLine: String {
+    public var verboseLogLine: String {
         var outcome: [String] = []
         if let pid = content.pid { outcome.append("pid \(pid)") }
         if let runAs = content.runAs { outcome.append("as \(Self.escaped(runAs))") }

@@ -3,20 +3,25 @@ import AscribeCore
 /// Fills `ascribe plan --html`'s page: the plan's fires per job, each slot before `now`
 /// coloured by what `SlotHistory` finds in the log (the same account `ascribe why` gives).
 public enum PlanPageBuilder {
-    /// The slot class for a past slot's outcome.
-    static func status(of outcome: SlotOutcome) -> String {
+    /// The mark for a past slot's outcome.
+    static func status(of outcome: SlotOutcome) -> PlanPage.Status {
         switch outcome {
-        case .succeeded: "succeeded"
-        case .failed, .timedOut, .launchFailed, .lost: "failed"
-        case .skipped: "skipped"
-        case .missed: "missed"
-        case .running: "running"
-        case .notYetDefined, .noRecord: "no-record"
+        case .succeeded: .succeeded
+        case .failed: .failed
+        case .timedOut: .timedOut
+        case .launchFailed: .launchFailed
+        case .lost: .lost
+        case .skipped: .skipped
+        case .missed: .missed
+        case .running: .running
+        case .notYetDefined, .noRecord: .noRecord
         }
     }
 
+    /// `displayZone`: the zone of the page's axes; each job's slots stay on its own zone's clock.
     public static func page(plan: SchedulePlan, jobs: [JobDefinition], from: Instant, to: Instant, now: Instant,
-                            systemZone: ZoneRules, store: EventStore?, storeNote: String) throws(EventStoreError) -> PlanPage {
+                            systemZone: ZoneRules, displayZone: ZoneRules, store: EventStore?,
+                            storeNote: String) throws(EventStoreError) -> PlanPage {
         var fires: [JobName: [PlannedFire]] = [:]
         for fire in plan.fires { fires[fire.job.name, default: []].append(fire) }
         var rows: [PlanPage.Row] = []
@@ -30,28 +35,28 @@ public enum PlanPageBuilder {
                 for account in report.accounts { if let slot = account.slot { outcomes[slot] = account.outcome } }
             }
             let slots = jobFires.map { fire -> PlanPage.Slot in
-                let status: String
+                let status: PlanPage.Status
                 var detail: String?
                 if fire.instant > now {
-                    status = job.enabled ? "planned" : "disabled"
+                    status = job.enabled ? .planned : .disabled
                     if !job.enabled { detail = "the job is disabled: this slot would be skipped" }
                 } else if let outcome = outcomes[fire.instant] {
                     status = Self.status(of: outcome)
                     detail = outcome.words(in: zone)
                 } else {
-                    status = "unknown"
-                    detail = store == nil ? "no event log was read" : "not in the event log's account of this job"
+                    status = store == nil ? .unknown : .noRecord
+                    detail = store == nil ? "no event log was read (--state)" : "not in the event log's account of this job"
                 }
                 return PlanPage.Slot(time: fire.zone.rfc3339(fire.instant), secondsSinceEpoch: fire.instant.secondsSinceEpoch,
-                                     status: status, detail: detail, dstShiftedFrom: fire.shiftedFrom?.wallClockText,
+                                     status: status, detail: detail, dst: PlanText.dstWords(fire),
                                      jobsInSameMinute: fire.jobsInSameMinute)
             }
             rows.append(PlanPage.Row(job: job.name.rawValue, identity: job.identity.rawValue, owner: job.owner.text,
                                      schedule: job.schedule.description, zone: zone.identifier, slots: slots))
         }
-        var notes = [storeNote]
+        var notes = [from < now ? storeNote : "the whole window is after now: every slot shows what is planned"]
         if plan.truncated { notes.append("the window holds too many slots: only the first \(plan.fires.count) are shown") }
-        return PlanPage(from: from, to: to, fromText: systemZone.rfc3339(from), toText: systemZone.rfc3339(to), now: now,
-                        nowText: systemZone.rfc3339(now), rows: rows, notes: notes)
+        return PlanPage(from: from, to: to, zone: displayZone, now: now, rows: rows, notes: notes,
+                        jobZones: jobs.map { $0.timezone ?? systemZone })
     }
 }

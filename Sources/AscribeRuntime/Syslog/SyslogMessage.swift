@@ -48,7 +48,7 @@ public enum SyslogMessage {
         let header = "<\(priority)>1 \(event.time.rfc3339) \(headerField(event.host, limit: 255)) ascribe "
             + "\(processID.map(String.init) ?? "-") \(headerField(event.type.rawValue, limit: 32))"
         let message = header + " " + structuredData(event) + " "
-        return message + truncated(event.logLine, toBytes: maximumBytes - message.utf8.count)
+        return message + truncated(event.verboseLogLine, toBytes: maximumBytes - message.utf8.count)
     }
 
     /// `[ascribe@32473 type="…" …]`: the fields a SIEM filters on, absent ones left out. Values
