@@ -299,7 +299,7 @@ struct ControlTrustTests {
 
         let runAsUser = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--groups=\(member.gid)"]
         let asNobody = try await offThePool {
-            try AscribeBinary.run(["run", "secret", "--state", harness.state], wrapper: runAsUser)
+            try AscribeBinary.run(["run", "secret", "--state", harness.state, "--verbose"], wrapper: runAsUser)
         }
         #expect(asNobody.status == 0 && asNobody.stdout.contains(#"last "TOPSECRET-42""#))
         let asRoot = try await harness.control(.run(job: "secret", reason: nil))
