@@ -178,6 +178,19 @@ struct DocumentedExample: CustomStringConvertible {
         #expect(broken.isEmpty, "links that do not resolve to a file in the repository: \(broken)")
     }
 
+    /// A relative path in backticks that leaves the repository (`../shared/…`) names a file a
+    /// reader of a clone does not have.
+    @Test func noPathOutsideTheRepository() throws {
+        var outside: [String] = []
+        for file in Self.markdownFiles {
+            let text = try String(contentsOfFile: Self.repository + "/" + file, encoding: .utf8)
+            for (index, span) in text.components(separatedBy: "`").enumerated() where index % 2 == 1 && span.hasPrefix("../") {
+                outside.append("\(file): \(span)")
+            }
+        }
+        #expect(outside.isEmpty, "paths outside the repository: \(outside)")
+    }
+
     /// `](target)` of Markdown links and images.
     static func linkTargets(_ text: String) -> [String] {
         text.components(separatedBy: "](").dropFirst().compactMap { rest in
@@ -372,5 +385,22 @@ struct Sandbox {
         let stderr = (try? String(contentsOfFile: root + "/daemon.stderr", encoding: .utf8)) ?? ""
         #expect(answered, "\(example): the daemon did not answer status\n\(stderr)")
         return status
+    }
+}
+
+/// A test that cannot run is skipped by the framework with its reason (`.enabled(if:_:)`), so
+/// the run's summary says so; one that prints "skipped" and returns counts as passed.
+@Suite struct HonestSkipTests {
+    @Test func noTestPrintsThatItSkipped() throws {
+        let directory = AscribeBinary.repository.appendingPathComponent("Tests/AscribeCoreTests").path
+        var printing: [String] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() where file.hasSuffix(".swift") {
+            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
+            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where line.contains("print(") && line.lowercased().contains("skip") && !line.contains("line.contains(\"print(\")") {
+                printing.append("\(file):\(index + 1): \(line.trimmed)")
+            }
+        }
+        #expect(printing.isEmpty, "use @Test(.enabled(if: condition, \"reason\")) instead: \(printing)")
     }
 }
