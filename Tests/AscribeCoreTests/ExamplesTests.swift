@@ -66,7 +66,9 @@ struct DocumentedExample: CustomStringConvertible {
 /// `.ascribe`, `/etc/crontab` and `/etc/cron.d` → fixtures), and a command that takes `--jobs`
 /// or `--state` without naming them gets the scratch ones, so nothing outside it is touched,
 /// as root or not. `daemon` examples are started, checked to answer `status`, and stopped with
-/// SIGTERM; `status`, `disable`, `enable` and `reload` run against a daemon started for them.
+/// SIGTERM; `log --follow` ones are stopped with SIGTERM after their first line; `status`,
+/// `disable`, `enable` and `reload` run against a daemon started for them. Only an example
+/// that pipes into a program this host lacks is not run, and the test prints why.
 @Suite(.serialized) struct ExamplesTests {
     static let repository = AscribeBinary.repository.path
     static let markdownFiles: [String] = {
@@ -139,6 +141,9 @@ struct DocumentedExample: CustomStringConvertible {
                 print("example not executed: \(example)\n  because \(reason)")
             } else if let command = example.command, Self.controlCommands.contains(command) {
                 needDaemon.append(example)
+            } else if example.line.contains("--follow") {
+                let status = try sandbox.runFollowing(example)
+                #expect(status == example.expectedStatus, "\(example): stopped by SIGTERM after its first line, exited \(status)")
             } else if example.command == "daemon" {
                 let status = try sandbox.runDaemon(example)
                 #expect(status == 0, "\(example): the daemon stopped by SIGTERM exited \(status)")
@@ -209,6 +214,17 @@ struct Sandbox {
     init(helps: [CommandHelp]) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ascribe-examples-" + UUID().uuidString).path
         self.helps = Dictionary(uniqueKeysWithValues: helps.map { ($0.name, $0) })
+        do {
+            try Self.populate(root)
+        } catch {
+            try? FileManager.default.removeItem(atPath: root)
+            throw error
+        }
+    }
+
+    /// The scratch directory's files: copies of jobs.d/ and examples/, crontab fixtures, a stub
+    /// `crontab` command.
+    private static func populate(_ root: String) throws {
         let files = FileManager.default
         try files.createDirectory(atPath: root + "/etc/cron.d", withIntermediateDirectories: true)
         for directory in ["docs", "completions", "bin"] {
@@ -220,7 +236,7 @@ struct Sandbox {
         let crontab = "SHELL=/bin/sh\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n"
         try crontab.write(toFile: root + "/etc/crontab", atomically: true, encoding: .utf8)
         try "30 4 * * * root /usr/bin/true\n".write(toFile: root + "/etc/cron.d/nightly", atomically: true, encoding: .utf8)
-        // `crontab -l` on a host without cron's crontab(1): a user crontab of one line.
+        // `crontab -l`, first on the PATH, in place of the host's (which would read a real user's crontab).
         try "#!/bin/sh\nprintf '0 3 * * * /usr/bin/true\\n'\n".write(toFile: root + "/bin/crontab", atomically: true, encoding: .utf8)
         #expect(chmod(root + "/bin/crontab", 0o755) == 0)
     }
@@ -240,9 +256,6 @@ struct Sandbox {
 
     /// Why an example is shown but not run here, or nil.
     func notExecuted(_ example: DocumentedExample) -> String? {
-        if example.line.contains("--follow") {
-            return "it runs until interrupted (log --follow is checked by LogFollowTests)"
-        }
         for segment in Self.pipelineSegments(example.line).dropFirst() {
             if let tool = segment.split(separator: " ").first.map(String.init), tool != "ascribe", !Self.onPath(tool) {
                 return "it pipes into \(tool), which is not installed here"
@@ -342,8 +355,9 @@ struct Sandbox {
                                     stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    /// A daemon, its output in a file; stopped (SIGTERM) by the caller.
-    struct Daemon {
+    /// A long-running example (a daemon, a follower), stopped with SIGTERM by the caller on
+    /// every path (stopping twice is harmless).
+    struct BackgroundProcess {
         let process: Process
 
         func stop() -> Int32 {
@@ -353,21 +367,38 @@ struct Sandbox {
         }
     }
 
-    func startDaemon(_ arguments: [String]) throws -> Daemon {
+    func startDaemon(_ arguments: [String]) throws -> BackgroundProcess {
         try start(rewrite(DocumentedExample(source: "test", line: "ascribe " + arguments.joined(separator: " "))!))
     }
 
-    private func start(_ line: String) throws -> Daemon {
+    private func start(_ line: String, output: String = "/dev/null") throws -> BackgroundProcess {
         let process = shell("exec " + line)
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        FileManager.default.createFile(atPath: output, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: output)
         let log = root + "/daemon.stderr"
         FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
-        return Daemon(process: process)
+        return BackgroundProcess(process: process)
     }
 
-    func waitUntilAnswering(_ daemon: Daemon) throws -> Bool {
+    /// Starts a `--follow` example (it prints until stopped), waits for its first line (the
+    /// seeded history), stops it with SIGTERM: its exit status.
+    func runFollowing(_ example: DocumentedExample) throws -> Int32 {
+        let output = root + "/follow.out"
+        let follower = try start(rewrite(example), output: output)
+        defer { _ = follower.stop() }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, follower.process.isRunning,
+              (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0 == 0 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let status = follower.stop()
+        #expect(!((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").isEmpty, "\(example): printed nothing")
+        return status
+    }
+
+    func waitUntilAnswering(_ daemon: BackgroundProcess) throws -> Bool {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline, daemon.process.isRunning {
             if try AscribeBinary.run(["status", "--state", state]).status == 0 { return true }
@@ -380,6 +411,7 @@ struct Sandbox {
     /// exit status.
     func runDaemon(_ example: DocumentedExample) throws -> Int32 {
         let daemon = try start(rewrite(example))
+        defer { _ = daemon.stop() }
         let answered = try waitUntilAnswering(daemon)
         let status = daemon.stop()
         let stderr = (try? String(contentsOfFile: root + "/daemon.stderr", encoding: .utf8)) ?? ""
