@@ -165,6 +165,16 @@ struct DocumentedExample: CustomStringConvertible {
         #expect(daemon.stop() == 0)
     }
 
+    /// `--dev` does not make a root scheduler run jobs as root (docs/LAUNCH.md: as root, run-as
+    /// is still required and honoured); the help of both commands that take it says so.
+    @Test func devHelpSaysWhatItDoesAsRoot() throws {
+        for help in try Self.helps() where ["daemon", "run"].contains(help.name) {
+            let dev = try #require(help.options.first { $0.name == "--dev" })
+            #expect(dev.description.contains("as root, run-as still applies"), "\(help.name): \(dev.description)")
+            #expect(dev.description.contains("marked development"), "\(help.name): \(dev.description)")
+        }
+    }
+
     /// Every relative link of README.md and docs/*.md names a file in the repository.
     @Test func relativeLinksResolveInsideTheRepository() throws {
         let root = URL(fileURLWithPath: Self.repository).standardized.path
