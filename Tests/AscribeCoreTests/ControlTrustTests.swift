@@ -222,7 +222,7 @@ struct ControlTrustTests {
     /// A member that writes root's uid into its unset login uid is still the member; the forged
     /// name is kept as `login_user_claimed`. Root under "sudo" (a login uid set, running as
     /// root) is still named by its login uid. A local `ascribe run` follows the same rule.
-    @Test(.enabled(if: Self.loginUIDForgeable, "this process's login uid is set and cannot be unset, so a member cannot forge one"))
+    @Test(.enabled(if: Self.loginUIDForgeable, "a member cannot forge a login uid here: a child of this process, switched to nobody, cannot write its unset login uid (the kernel's audit rules)"))
     func aForgedLoginUIDIsAClaimNotThePrincipal() async throws {
         let member = try Member()
         defer { member.remove() }

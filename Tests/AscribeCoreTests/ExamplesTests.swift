@@ -14,6 +14,10 @@ struct DocumentedExample: CustomStringConvertible {
     var expectedStatus: Int32
     /// The subcommand (`plan`), or nil for `ascribe --version`.
     var command: String?
+    /// README.md's examples are typed in a fresh clone, as root or not, so they must name what
+    /// they use; help texts and docs/ describe an installed host, whose defaults the test
+    /// stands in for.
+    var usesHostDefaults: Bool { !source.hasPrefix("README.md:") }
 
     var description: String { "\(source): \(line)" }
 
@@ -63,7 +67,8 @@ struct DocumentedExample: CustomStringConvertible {
 /// picked up by itself) and run by `/bin/sh` in a scratch directory holding copies of the
 /// repository's jobs.d/ and examples/. Paths the examples name on an installed host are taken
 /// inside the scratch directory (`/etc/ascribe/jobs.d` → `jobs.d`, `/var/lib/ascribe` →
-/// `.ascribe`, `/etc/crontab` and `/etc/cron.d` → fixtures), and a command that takes `--jobs`
+/// `.ascribe`, `/etc/crontab` and `/etc/cron.d` → fixtures), and, outside README.md (whose
+/// examples are typed in a clone and must name what they use), a command that takes `--jobs`
 /// or `--state` without naming them gets the scratch ones, so nothing outside it is touched,
 /// as root or not. `daemon` examples are started, checked to answer `status`, and stopped with
 /// SIGTERM; `log --follow` ones are stopped with SIGTERM after their first line; `status`,
@@ -113,6 +118,8 @@ struct DocumentedExample: CustomStringConvertible {
         #expect(found.map(\.command) == ["check", "import", "verify"])
         #expect(found.map(\.expectedStatus) == [0, 0, 1])
         #expect(found[2].line == "ascribe verify --state x   # exits 1")
+        #expect(found.allSatisfy { $0.usesHostDefaults })
+        #expect(!(DocumentedExample(source: "README.md:3", line: "ascribe plan")?.usesHostDefaults ?? true))
         #expect(Sandbox.pipelineSegments("a | b 'x | y' \"|\" | c").map { $0.trimmed } == ["a", "b 'x | y' \"|\"", "c"])
         let help = try CommandHelp(name: "next", summary: "", text: """
             Usage: ascribe next [--expr EXPR]
@@ -308,7 +315,7 @@ struct Sandbox {
                                ("/etc/cron.d/", root + "/etc/cron.d/")] {
             line = line.replacingOccurrences(of: host, with: inside)
         }
-        guard let command = example.command, let help = helps[command],
+        guard example.usesHostDefaults, let command = example.command, let help = helps[command],
               let range = line.range(of: "ascribe \(command)") else { return line }
         var added: [String] = []
         for (option, value) in [("--jobs", jobs), ("--state", state)]
