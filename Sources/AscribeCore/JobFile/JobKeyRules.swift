@@ -17,7 +17,7 @@ extension JobKey {
             + "the credential store, in $CREDENTIALS_DIRECTORY."
         case .purpose: "One line saying why the job exists."
         case .runbook: "One line: where on-call reads what to do when it fails."
-        case .timezone: "An IANA zone (Europe/Berlin) the schedule is read in; default the system's."
+        case .timezone: "An IANA zone (Europe/Berlin) the schedule is read in; default the daemon's own (TZ, else /etc/localtime)."
         case .timeout: "90s, 10m, 2h, 1d or 1h30m (1 s to 30 days): the run is terminated after this long."
         case .killGrace: "How long a timed-out run has between SIGTERM and SIGKILL; default 10s."
         case .overlap: "skip (default), queue or allow: what a slot does while the previous run is still going."
