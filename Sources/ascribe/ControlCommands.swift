@@ -26,7 +26,7 @@ enum SwitchCommand {
 
             Examples:
               ascribe \(verb) stale-lock-reaper --reason "\(disabling ? "rotating db creds, INC-4312" : "creds rotated, INC-4312")"
-              ascribe \(verb) nightly-report --job --state ./.ascribe --reason "\(disabling ? "report server down" : "report server back")"
+              ascribe \(verb) disk-usage-report --job --state ./.ascribe --reason "\(disabling ? "report server down" : "report server back")"
             """
     }
 

@@ -30,7 +30,8 @@ enum DaemonCommand {
           --trust-login-uid       name every caller by its audit login uid, not only root callers (sudo); only
                                   for hosts where no non-root process can run with an unset login uid
                                   (pam_loginuid on every login, `auditctl --loginuid-immutable`; docs/CONTROL.md)
-          --dev                   a developer's laptop: run every job as yourself, mark every event as development
+          --dev                   a developer's laptop: not root, run every job as yourself (run-as set aside);
+                                  as root, run-as still applies; either way every event is marked development
           --quiet                 do not print events
           --verbose               print every field of each event (as `ascribe log --verbose`)
           --syslog PATH           forward every event, once recorded, to the syslog socket PATH as RFC 5424

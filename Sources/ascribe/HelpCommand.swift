@@ -67,8 +67,28 @@ enum HelpCommand {
                 .init("/run/ascribe", "Runtime directory; /run/ascribe/credentials holds each running job's private "
                           + "copy of its credentials, removed when the run ends."),
             ],
-            seeAlso: ["crontab(5)", "cron(8)", "systemd.exec(5)", "docs/JOB-FILES.md", "docs/SCHEDULES.md",
-                      "docs/LAUNCH.md", "docs/EVENTS.md", "docs/INSTALL.md"])
+            jobFiles: .init(
+                paragraphs: [
+                    "One job per file, <jobs directory>/<job-name>.job; the file name without .job is the job's name "
+                        + "([a-z][a-z0-9-]{0,62}). Lines are \"key = value\"; blank lines and lines starting with # are "
+                        + "comments, and a value has no trailing comment. An unknown or repeated key, an empty value or "
+                        + "a missing required key is an error naming file, line and column; ascribe check lists them all. "
+                        + "A job file anyone may write is refused. For example:",
+                ],
+                example: [
+                    "# /etc/ascribe/jobs.d/stale-lock-reaper.job",
+                    "schedule = */15 * * * *",
+                    "identity = stale-lock-reaper",
+                    "owner    = storage-team <storage-oncall@example.com>",
+                    "command  = /usr/bin/find /tmp/ascribe-demo -name '*.lock' -mmin +60 -delete",
+                    "run-as   = nobody",
+                    "purpose  = Remove lock files left behind by crashed workers",
+                ],
+                keys: JobKey.allCases.map { .init($0.rawValue, $0.rule) }),
+            seeAlso: ["crontab(5)", "cron(8)", "systemd.exec(5)", "systemd.timer(5)", "journalctl(1)", "sqlite3(1)"],
+            seeAlsoNote: "The full rules (job files, schedules and daylight saving, launching, the event log's format, "
+                + "installing) are in the docs directory of the source tree, which is not installed: JOB-FILES.md, "
+                + "SCHEDULES.md, LAUNCH.md, EVENTS.md, DAEMON.md, CONTROL.md, OPERATIONS.md and INSTALL.md.")
     }
 
     private static func completion() throws(UsageError) -> ShellCompletion {

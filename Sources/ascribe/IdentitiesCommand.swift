@@ -21,8 +21,8 @@ enum IdentitiesCommand {
           --json         one JSON document: outcomes_known, findings, identities
 
         Examples:
-          ascribe identities
-          ascribe identities --jobs jobs.d --state ./.ascribe
+          ascribe identities                                    # exits 1 while any identity has findings
+          ascribe identities --jobs jobs.d --state ./.ascribe   # exits 1: failure-drill never succeeds
           ascribe identities --json | jq '.identities[] | select(.findings != [])'
         """
 

@@ -38,7 +38,7 @@ enum PlanCommand {
           ascribe plan --jobs jobs.d
           ascribe plan --jobs jobs.d --from now --to 7d --tz Europe/Berlin
           ascribe plan --jobs jobs.d --from 2026-03-28T12:00:00+01:00 --to 2026-03-29T12:00:00+02:00
-          ascribe plan --jobs jobs.d --from now --to 2026-12-01T00:00:00Z --json
+          ascribe plan --jobs jobs.d --from now --to 2d --json
           ascribe plan --jobs jobs.d --from now --to 7d --html week.html
           ascribe plan --jobs jobs.d --state ./.ascribe --from 1d --to 2d --html days.html
         """

@@ -21,7 +21,8 @@ enum RunCommand {
           --credentials DIR   credential store (default /etc/ascribe/credentials as root,
                               <state>/credentials otherwise)
           --reason TEXT       why you are running it; recorded with the events
-          --dev               a developer's laptop: run as yourself, mark the events as a development run
+          --dev               a developer's laptop: not root, run as yourself (run-as set aside); as root,
+                              run-as still applies; either way the events are marked development
           --verbose           print every field of the recorded events (as `ascribe log --verbose`)
           --json              print the recorded events as JSON lines
 
@@ -31,7 +32,7 @@ enum RunCommand {
 
         Examples:
           ascribe run stale-lock-reaper --jobs jobs.d --reason "locks piling up after deploy"
-          ascribe run failure-drill --jobs jobs.d --state ./.ascribe --dev
+          ascribe run failure-drill --jobs jobs.d --state ./.ascribe --dev   # exits 1: the drill fails on purpose
         """
 
     static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {

@@ -22,7 +22,7 @@ enum WhyCommand {
         Examples:
           ascribe why stale-lock-reaper
           ascribe why stale-lock-reaper --at 2026-11-23T02:55:00Z
-          ascribe why backup-uploader --since 7d --json
+          ascribe why failure-drill --since 7d --json
         """
 
     static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {

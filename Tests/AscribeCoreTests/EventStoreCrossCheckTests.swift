@@ -10,26 +10,17 @@ private typealias Fixture = EventStoreFixture
 struct EventStoreCrossCheckTests {
     @Test func theDocumentedEncodingIsTheOneStored() throws {
         try Fixture.withStorePath { path in
-            let store = try EventStore.open(path: path)
-            var drafts: [EventDraft] = []
-            for index in 0..<300 {
-                switch index % 3 {
-                case 0:
-                    var full = Fixture.fullDraft()
-                    full.exitCode = Int32(index) - 150
-                    full.details["index"] = String(index)
-                    full.argv = index % 2 == 0 ? nil : (0..<(index % 7)).map { "arg \($0) ✓" }
-                    drafts.append(full)
-                case 1: drafts.append(Fixture.daemonDraft(.daemonHeartbeat, minute: Int64(index)))
-                default: drafts.append(Fixture.draft(.runSkipped, job: "job-\(index)", minute: Int64(-index)))
-                }
-            }
-            for batch in stride(from: 0, to: drafts.count, by: 37) {
-                try store.append(Array(drafts[batch..<min(drafts.count, batch + 37)]))
-            }
+            try Self.fill(path)
             #expect(try IndependentVerifier.run(path) == "intact 300")
+        }
+    }
 
-            guard Fixture.sqliteToolInstalled else { return }
+    /// A row changed behind the store's back (with the real sqlite3 tool) is found at the same
+    /// seq by both verifiers.
+    @Test(.enabled(if: Fixture.sqliteToolInstalled, "the sqlite3 command-line tool is not installed (apt-get install sqlite3; .ci/run installs it)"))
+    func bothVerifiersFindTheSameTamperedRow() throws {
+        try Fixture.withStorePath { path in
+            let store = try Self.fill(path)
             try Fixture.sqlite3(path, "DROP TRIGGER events_no_update; UPDATE events SET exit_code = exit_code + 1 WHERE seq = 217;")
             #expect(try IndependentVerifier.run(path) == "broken 217")
             guard case .broken(217, _) = try store.verify() else {
@@ -37,6 +28,29 @@ struct EventStoreCrossCheckTests {
                 return
             }
         }
+    }
+
+    /// 300 events of three kinds, appended in batches of 37.
+    @discardableResult
+    static func fill(_ path: String) throws -> EventStore {
+        let store = try EventStore.open(path: path)
+        var drafts: [EventDraft] = []
+        for index in 0..<300 {
+            switch index % 3 {
+            case 0:
+                var full = Fixture.fullDraft()
+                full.exitCode = Int32(index) - 150
+                full.details["index"] = String(index)
+                full.argv = index % 2 == 0 ? nil : (0..<(index % 7)).map { "arg \($0) ✓" }
+                drafts.append(full)
+            case 1: drafts.append(Fixture.daemonDraft(.daemonHeartbeat, minute: Int64(index)))
+            default: drafts.append(Fixture.draft(.runSkipped, job: "job-\(index)", minute: Int64(-index)))
+            }
+        }
+        for batch in stride(from: 0, to: drafts.count, by: 37) {
+            try store.append(Array(drafts[batch..<min(drafts.count, batch + 37)]))
+        }
+        return store
     }
 }
 

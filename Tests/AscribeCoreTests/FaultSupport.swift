@@ -95,16 +95,20 @@ enum FaultChecks {
     }
 }
 
-/// A size-limited tmpfs over a directory (root with CAP_SYS_ADMIN); nil, printed, when the
-/// mount is refused (an unprivileged container).
+/// A size-limited tmpfs over a directory (root with CAP_SYS_ADMIN). Tests that need one are
+/// skipped by the framework where `permitted` is false (an unprivileged container).
 struct TmpfsMount {
     let path: String
 
-    init?(path: String, size: String, test: String) {
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    /// Whether this process may mount a tmpfs: probed once on a scratch directory.
+    static let permitted = AscribeBinary.shell(
+        #"d=$(mktemp -d) || exit 1; mount -t tmpfs -o size=64k ascribe-probe "$d" 2>/dev/null && umount "$d"; r=$?; rmdir "$d"; exit $r"#) == 0
+    static let refused: Comment = "mounting a tmpfs needs root with CAP_SYS_ADMIN (CI runs as root)"
+
+    init(path: String, size: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         guard AscribeBinary.shell("mount -t tmpfs -o size=\(size),mode=0700 ascribe-fault '\(path)' 2>/dev/null") == 0 else {
-            print("SKIPPED \(test): mounting a tmpfs needs root with CAP_SYS_ADMIN")
-            return nil
+            throw TmpfsMountRefused(path: path)
         }
         self.path = path
     }
@@ -124,6 +128,12 @@ struct TmpfsMount {
     func unmount() {
         _ = AscribeBinary.shell("umount -l '\(path)'")
     }
+}
+
+/// The tmpfs mount failed although the probe said this process may mount one.
+struct TmpfsMountRefused: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "mount -t tmpfs over \(path) was refused" }
 }
 
 /// The real `ascribe daemon` as a child process, with its stderr in a file.

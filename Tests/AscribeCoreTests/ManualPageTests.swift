@@ -1,4 +1,4 @@
-import AscribeCore
+@testable import AscribeCore
 import Foundation
 import Testing
 
@@ -59,6 +59,40 @@ func expectInSync(_ arguments: [String], file: String, sourceLocation: SourceLoc
             #expect(page.contains("\n.SH \(section)\n"), "no \(section)")
         }
         #expect(page.contains("/var/lib/ascribe/events.db") && page.contains("/run/ascribe"))
+    }
+
+    /// JOB FILES: the format, an example, and a line for every key the parser knows.
+    @Test func jobFilesSectionListsEveryKey() throws {
+        let page = try AscribeBinary.run(["help", "--man"]).stdout
+        let section = try #require(page.components(separatedBy: "\n.SH \"JOB FILES\"\n").dropFirst().first?
+            .components(separatedBy: "\n.SH ").first)
+        for key in JobKey.allCases {
+            #expect(section.contains("\n.TP\n.B \(ManualPage.escaped(key.rawValue))\n"), "JOB FILES has no entry for \(key)")
+        }
+        #expect(section.contains("schedule = */15 * * * *"))
+    }
+
+    /// SEE ALSO names manual pages only (the source tree's docs are not installed, so the page
+    /// says where they are instead), and each one is installed wherever the program it
+    /// documents is.
+    @Test func seeAlsoNamesInstalledManualPages() throws {
+        let page = try AscribeBinary.run(["help", "--man"]).stdout
+        let section = try #require(page.components(separatedBy: "\n.SH \"SEE ALSO\"\n").last)
+        let references = section.split(separator: "\n").filter { $0.hasPrefix(".BR ") || $0.hasPrefix(".IR ") }
+        #expect(references.count >= 4)
+        #expect(references.allSatisfy { $0.hasPrefix(".BR ") }, "not manual pages: \(references.filter { !$0.hasPrefix(".BR ") })")
+        #expect(!section.contains("docs/"))
+        let providers = ["crontab": "crontab", "cron": "cron", "systemd.exec": "systemctl", "systemd.timer": "systemctl",
+                         "journalctl": "journalctl", "sqlite3": "sqlite3"]
+        for reference in references {
+            let words = reference.split(separator: " ")
+            let name = words[1].replacingOccurrences(of: "\\-", with: "-")
+            let number = String(words[2].dropFirst().prefix { $0.isNumber })
+            let provider = try #require(providers[name], "no known program for \(name)(\(number)): add it to this test")
+            if Tool.path("man") != nil, Tool.path(provider) != nil {
+                #expect(try Tool.run("man", ["-w", number, name]).status == 0, "\(provider) is installed but \(name)(\(number)) is not")
+            }
+        }
     }
 
     @Test func helpTextsDoNotDependOnWhoRunsThem() throws {

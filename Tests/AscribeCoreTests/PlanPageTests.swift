@@ -7,6 +7,8 @@ import Testing
 enum HeadlessBrowser {
     static let path = "/usr/bin/chromium"
     static var installed: Bool { FileManager.default.isExecutableFile(atPath: path) }
+    /// Why the browser tests are skipped without it.
+    static let missing: Comment = "needs /usr/bin/chromium (apt-get install chromium; .ci/run installs it)"
 
     /// The DOM after the page's scripts ran, serialised.
     static func dumpDOM(_ file: String) throws -> String {
@@ -87,11 +89,8 @@ enum HeadlessBrowser {
 
     /// Hostile text renders as text in a real browser: the page title is untouched and the
     /// owner shows literally in the label and the slot's hover text.
-    @Test func hostileTextRendersAsTextInABrowser() throws {
-        guard HeadlessBrowser.installed else {
-            print("SKIPPED hostileTextRendersAsTextInABrowser: \(HeadlessBrowser.path) not installed (apt-get install chromium)")
-            return
-        }
+    @Test(.enabled(if: HeadlessBrowser.installed, HeadlessBrowser.missing))
+    func hostileTextRendersAsTextInABrowser() throws {
         try EventStoreFixture.withScratchDirectory { directory in
             let file = directory + "/page.html"
             try Self.page(owner: Self.hostile).html.write(toFile: file, atomically: true, encoding: .utf8)
@@ -107,11 +106,8 @@ enum HeadlessBrowser {
 
     /// The real binary over a real log: past slots take what the log says (missed, succeeded,
     /// failed, skipped, no record), later ones are planned, rendered by chromium.
-    @Test func pastSlotsShowWhatTheLogSaysAndLaterOnesArePlanned() throws {
-        guard HeadlessBrowser.installed else {
-            print("SKIPPED pastSlotsShowWhatTheLogSaysAndLaterOnesArePlanned: \(HeadlessBrowser.path) not installed")
-            return
-        }
+    @Test(.enabled(if: HeadlessBrowser.installed, HeadlessBrowser.missing))
+    func pastSlotsShowWhatTheLogSaysAndLaterOnesArePlanned() throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
         try harness.job("hourly", schedule: "0 * * * *", command: "/bin/true")
@@ -151,11 +147,8 @@ enum HeadlessBrowser {
     }
 
     /// Daylight saving and pile-ups, as `plan` computes them, are marked on the rendered slots.
-    @Test func dstShiftsAndPileUpsAreMarked() throws {
-        guard HeadlessBrowser.installed else {
-            print("SKIPPED dstShiftsAndPileUpsAreMarked: \(HeadlessBrowser.path) not installed")
-            return
-        }
+    @Test(.enabled(if: HeadlessBrowser.installed, HeadlessBrowser.missing))
+    func dstShiftsAndPileUpsAreMarked() throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
         try harness.job("berlin", schedule: "30 2 * * *", command: "/bin/true", ["timezone = Europe/Berlin"])
@@ -181,7 +174,7 @@ enum HeadlessBrowser {
     /// day, hour ticks, a legend entry per outcome with its count, a "now" line on every row,
     /// and exactly as many slot marks as the plan has slots), and the screenshot must show it:
     /// a PNG of the window's size and far from a blank page's few kilobytes.
-    @Test(.enabled(if: HeadlessBrowser.installed, "needs /usr/bin/chromium (apt-get install chromium; .ci/run installs it)"))
+    @Test(.enabled(if: HeadlessBrowser.installed, HeadlessBrowser.missing))
     func theReadmeWeekIsDrawnWithAxesLegendAndEverySlot() throws {
         try EventStoreFixture.withScratchDirectory { directory in
             let file = directory + "/week.html"

@@ -19,11 +19,28 @@ public struct ManualPage: Sendable {
     public var commands: [CommandHelp]
     public var exitStatus: [Entry]
     public var files: [Entry]
-    /// `crontab(5)`, or a plain path.
+    /// The JOB FILES section: the format in words, an example file, then one entry per key.
+    public struct JobFiles: Sendable {
+        public var paragraphs: [String]
+        public var example: [String]
+        public var keys: [Entry]
+
+        public init(paragraphs: [String], example: [String], keys: [Entry]) {
+            self.paragraphs = paragraphs
+            self.example = example
+            self.keys = keys
+        }
+    }
+
+    public var jobFiles: JobFiles?
+    /// `crontab(5)`: pages that exist on an installed host (not the source tree's docs).
     public var seeAlso: [String]
+    /// A paragraph after the references: where the rest of the documentation is.
+    public var seeAlsoNote: String?
 
     public init(program: String, version: String, summary: String, description: [String], commands: [CommandHelp],
-                exitStatus: [Entry], files: [Entry], seeAlso: [String]) {
+                exitStatus: [Entry], files: [Entry], jobFiles: JobFiles? = nil, seeAlso: [String],
+                seeAlsoNote: String? = nil) {
         self.program = program
         self.version = version
         self.summary = summary
@@ -31,7 +48,9 @@ public struct ManualPage: Sendable {
         self.commands = commands
         self.exitStatus = exitStatus
         self.files = files
+        self.jobFiles = jobFiles
         self.seeAlso = seeAlso
+        self.seeAlsoNote = seeAlsoNote
     }
 
     public var rendered: String {
@@ -80,6 +99,14 @@ public struct ManualPage: Sendable {
                 lines += [".fi", ".RE"]
             }
         }
+        if let jobFiles {
+            lines.append(".SH \"JOB FILES\"")
+            lines += jobFiles.paragraphs.flatMap { [".PP", Self.escaped($0)] }
+            if !jobFiles.example.isEmpty {
+                lines += [".PP", ".RS 4", ".nf"] + jobFiles.example.map(Self.escaped) + [".fi", ".RE"]
+            }
+            lines += jobFiles.keys.flatMap { [".TP", ".B \(Self.escaped($0.term))", Self.escaped($0.meaning)] }
+        }
         lines.append(".SH \"EXIT STATUS\"")
         lines += exitStatus.flatMap { [".TP", ".B \(Self.escaped($0.term))", Self.escaped($0.meaning)] }
         lines.append(".SH FILES")
@@ -92,6 +119,7 @@ public struct ManualPage: Sendable {
             }
             return ".IR \(Self.escaped(reference))" + (separator.isEmpty ? "" : " " + separator)
         }.joined(separator: "\n"))
+        if let seeAlsoNote { lines += [".PP", Self.escaped(seeAlsoNote)] }
         return lines.joined(separator: "\n") + "\n"
     }
 
