@@ -67,3 +67,19 @@ import Testing
         #expect(mine.hasPrefix(NSTemporaryDirectory() + "ascribe-sweep-\(getpid())-"))
     }
 }
+
+/// A machine without SQLite's or OpenSSL's headers: the first error names the package.
+/// Compiled with `-nostdinc`, which hides every system header as a missing package would.
+@Suite struct BuildRequirementTests {
+    @Test(.enabled(if: Tool.path("clang") != nil, "needs clang (the Swift toolchain's, on the PATH)"),
+          arguments: [("Sources/CSQLite/CSQLite.h", "apt-get install libsqlite3-dev"),
+                      ("Sources/COpenSSLCrypto/COpenSSLCrypto.h", "apt-get install libssl-dev")])
+    func aMissingHeaderNamesItsPackage(header: String, advice: String) throws {
+        let missing = try Tool.run("clang", ["-fsyntax-only", "-x", "c", "-nostdinc", header])
+        #expect(missing.status != 0)
+        #expect(missing.output.components(separatedBy: "error:").count == 2, "one error, not a cascade: \(missing.output)")
+        #expect(missing.output.contains(advice), "\(missing.output)")
+        let present = try Tool.run("clang", ["-fsyntax-only", "-x", "c", header])
+        #expect(present.status == 0, "\(present.output)")
+    }
+}
