@@ -1,7 +1,4 @@
 import AscribeCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Findings that depend on the machine the jobs will run on (PRODUCT.md section 2, last
 /// paragraph). Errors: every reason the launcher would refuse to start the job here, decided
@@ -44,9 +41,7 @@ public enum HostFindings {
         }
         return Launcher.refusals(of: request, schedulerUID: schedulerUID, developmentMode: developmentMode).map { refusal in
             let key = key(for: refusal, of: job)
-            var finding = warning(job, key, "\(key): \(refusal)")
-            finding.severity = .error
-            return finding
+            return diagnostic(job, key, "\(key): \(refusal)", severity: .error)
         }
     }
 
@@ -56,7 +51,8 @@ public enum HostFindings {
         case .runAsRequired, .unknownUser, .unknownGroup, .accountLookupFailed, .notPermitted: .runAs
         case .credentialMissing, .credentialNotRegularFile, .credentialWrongOwner, .credentialReadableByOthers,
              .credentialUnreadable, .credentialChangeableByOthers, .credentialStagingFailed: .credentials
-        default: programKey
+        case .invalidRequest, .commandNotFound, .programNotInSearchPath, .notExecutable, .helperMissing,
+             .outputFileUnavailable, .spawnFailed, .workingDirectory, .privilegeDropFailed, .helperFailed: programKey
         }
     }
 
@@ -72,13 +68,13 @@ public enum HostFindings {
             case let group?: if case .found(let id) = AccountDatabase.group(named: group) { id } else { nil }
             }
             if gid == 0, record.uid != 0 {
-                findings.append(warning(job, .runAs, "run-as: the run's group \(runAs.group.map { "\"\($0)\"" } ?? "(\(record.name)'s primary group)") is gid 0; the job could change whatever root's group may write; give it a group of its own"))
+                findings.append(diagnostic(job, .runAs, "run-as: the run's group \(runAs.group.map { "\"\($0)\"" } ?? "(\(record.name)'s primary group)") is gid 0; the job could change whatever root's group may write; give it a group of its own"))
             }
             if let controlGroup, AccountDatabase.groupList(user: record.name, primary: record.gid).contains(controlGroup.gid) {
-                findings.append(warning(job, .runAs, "run-as: user \"\(record.name)\" is a member of the control group \(controlGroup.name); every run could disable jobs and start runs through the daemon's socket"))
+                findings.append(diagnostic(job, .runAs, "run-as: user \"\(record.name)\" is a member of the control group \(controlGroup.name); every run could disable jobs and start runs through the daemon's socket"))
             }
             if !isNumericId(runAs.user), record.uid == 0, runAs.user != "root" {
-                findings.append(warning(job, .runAs, "run-as: user \"\(runAs.user)\" has uid 0 on this host; the job would run with every privilege"))
+                findings.append(diagnostic(job, .runAs, "run-as: user \"\(runAs.user)\" has uid 0 on this host; the job would run with every privilege"))
             }
         }
         return findings
@@ -97,16 +93,17 @@ public enum HostFindings {
         guard let path, let walked = try? scan.writers(of: path) else { return [] }
         let writers = walked.writers
         guard !writers.nonRootWriters.isEmpty || writers.openToEveryone != nil else { return [] }
-        return [warning(job, key, "\(key): the job runs as root, but \(writers.explanation) can change its program \(path); whoever can change it can run anything as root")]
+        return [diagnostic(job, key, "\(key): the job runs as root, but \(writers.explanation) can change its program \(path); whoever can change it can run anything as root")]
     }
 
     private static func isNumericId(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
-    private static func warning(_ job: JobDefinition, _ key: JobKey, _ message: String) -> JobFileDiagnostic {
+    private static func diagnostic(_ job: JobDefinition, _ key: JobKey, _ message: String,
+                                   severity: Severity = .warning) -> JobFileDiagnostic {
         JobFileDiagnostic(
             path: job.source.path, line: job.source.line(of: key) ?? 1, column: job.source.column(of: key) ?? 1,
-            severity: .warning, key: key, message: message)
+            severity: severity, key: key, message: message)
     }
 }
