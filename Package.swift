@@ -16,8 +16,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "AscribeCore"),
-        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "COpenSSLCrypto", path: "Sources/COpenSSLCrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSLCrypto", path: "Sources/COpenSSLCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CAscribeShim", path: "Sources/CAscribeShim"),
         .target(name: "AscribeRuntime", dependencies: ["AscribeCore", "CAscribeShim", "CSQLite", "COpenSSLCrypto"]),
         // Plain C, linked statically and without Swift's start-up object (-nostartfiles), so

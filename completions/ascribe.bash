@@ -42,7 +42,7 @@ _ascribe() {
                 --control-group) return ;;
             esac
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W '--strict --json --credentials --control-group --help' -- "$cur"))
+                COMPREPLY=($(compgen -W '--strict --json --dev --credentials --control-group --help' -- "$cur"))
             else
                 _ascribe_values "$cur" directory
             fi

@@ -36,6 +36,7 @@ complete -c ascribe -n __fish_use_subcommand -a verify -d 're-walk the event log
 complete -c ascribe -n __fish_use_subcommand -a version -d 'print the version'
 complete -c ascribe -n '__fish_seen_subcommand_from check' -l strict -d 'treat warnings as errors'
 complete -c ascribe -n '__fish_seen_subcommand_from check' -l json -d 'one JSON document'
+complete -c ascribe -n '__fish_seen_subcommand_from check' -l dev -d 'decide as ascribe daemon --dev would'
 complete -c ascribe -n '__fish_seen_subcommand_from check' -l credentials -x -a '(__fish_complete_directories (commandline -ct))' -d 'credential store to check against'
 complete -c ascribe -n '__fish_seen_subcommand_from check' -l control-group -x -d 'the daemons control group, whose members a run-as should not be'
 complete -c ascribe -n '__fish_seen_subcommand_from check' -l help -d 'show the help'

@@ -57,6 +57,7 @@ public enum JobDirectory {
     /// A file that a non-root user can change loads only if the job would run as that user
     /// (`runner` says whom jobs run as; see `WriterRule`).
     public static func load(path: String, zones: (String) -> ZoneRules?,
+                            zoneAdvice: (String) -> ZoneNameAdvice = { _ in .noSuggestion },
                             runner: JobRunner = .current) throws(JobDirectoryError) -> JobDirectoryLoad {
         let directory: FileStatus
         let names: [[UInt8]]
@@ -83,7 +84,7 @@ public enum JobDirectory {
         var scan = FileWriterScan()
         for rawName in candidates {
             let (outcome, file) = loadFile(rawName, in: path, root: root, directory: directory, zones: zones,
-                                           runner: runner, scan: &scan)
+                                           zoneAdvice: zoneAdvice, runner: runner, scan: &scan)
             diagnostics += outcome.diagnostics
             if let definition = outcome.definition {
                 jobs.append(definition)
@@ -115,6 +116,7 @@ public enum JobDirectory {
 
     private static func loadFile(
         _ rawName: [UInt8], in path: String, root: String, directory: FileStatus, zones: (String) -> ZoneRules?,
+        zoneAdvice: (String) -> ZoneNameAdvice,
         runner: JobRunner, scan: inout FileWriterScan
     ) -> (JobFileParseResult, LoadedFile?) {
         guard let name = String(validating: rawName, as: UTF8.self) else {
@@ -162,7 +164,7 @@ public enum JobDirectory {
                 guard !status.isWorldWritable else { throw .worldWritable }
                 guard status.device == walked.status.device, status.inode == walked.status.inode else { throw .replaced }
             }
-            var parsed = JobFile.parse(bytes, path: filePath, zones: zones)
+            var parsed = JobFile.parse(bytes, path: filePath, zones: zones, zoneAdvice: zoneAdvice)
             if let definition = parsed.definition,
                case .failure(let rejection) = WriterRule.check(walked.writers, runsAs: scan.target(definition.runAs, runner: runner),
                                                                subject: .jobFile) {

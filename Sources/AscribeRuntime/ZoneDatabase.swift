@@ -55,6 +55,65 @@ public struct ZoneDatabase: Sendable {
         return try? ZoneRules(identifier: identifier, tzif: bytes)
     }
 
+    /// Why `identifier` did not resolve and what to write instead: a near name from this
+    /// database, IANA zones for an abbreviation, or that the database itself is missing.
+    public func advice(for identifier: String) -> ZoneNameAdvice {
+        ZoneNameAdvice.advise(identifier, known: identifiers(), databaseRoot: root)
+    }
+
+    /// When `TZ` or `/etc/localtime` names a zone this database cannot resolve: the words for
+    /// the daemon to say before it falls back to UTC. Nil when the system zone resolves, or
+    /// when nothing names a zone (UTC by design).
+    public func systemZoneProblem(environment: [String: String]) -> String? {
+        if let tz = environment["TZ"] {
+            let name = tz.hasPrefix(":") ? String(tz.dropFirst()) : tz
+            guard !name.isEmpty, rules(for: name) == nil,
+                  tz.hasPrefix(":") || (try? ZoneRules(identifier: tz, posixTZ: tz)) == nil else { return nil }
+            return "TZ=\(tz): \(advice(for: name).message(for: name)); using UTC"
+        }
+        guard let name = linkedZoneName(), rules(for: name) == nil,
+              ZoneDatabase.readRegularFile(localtimePath) == nil else { return nil }
+        return "\(localtimePath) -> \(name): \(advice(for: name).message(for: name)); using UTC"
+    }
+
+    /// Every zone name the database holds: the TZif files under `root`, without the `posix/`
+    /// and `right/` copies. Read only to explain a failed lookup, never on the scheduling path.
+    public func identifiers() -> [String] {
+        var found: [String] = []
+        collect(directory: root, prefix: "", depth: 0, into: &found)
+        return found.sorted()
+    }
+
+    /// The database nests two levels (`America/Argentina/Salta`); deeper is not a zone.
+    private static let maximumDepth = 3
+
+    private func collect(directory: String, prefix: String, depth: Int, into found: inout [String]) {
+        guard depth < ZoneDatabase.maximumDepth,
+              let handle = try? SystemCalls.open(directory, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { return }
+        defer { SystemCalls.close(handle) }
+        for name in (try? SystemCalls.entries(of: handle)) ?? [] where !name.hasPrefix(".") {
+            if depth == 0, name == "posix" || name == "right" { continue }
+            let path = directory + "/" + name
+            guard let status = try? FileStatus(path: path, followingLinks: true) else { continue }
+            if status.kind == .directory {
+                collect(directory: path, prefix: prefix + name + "/", depth: depth + 1, into: &found)
+            } else if status.kind == .regular, ZoneDatabase.isValidIdentifier(prefix + name),
+                      ZoneDatabase.startsWithTZifMagic(path) {
+                found.append(prefix + name)
+            }
+        }
+    }
+
+    /// `TZif`, the first four bytes of every zone file; tables such as `zone.tab` lack it.
+    private static func startsWithTZifMagic(_ path: String) -> Bool {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var magic = [UInt8](repeating: 0, count: 4)
+        let count = magic.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, 4) }
+        return count == 4 && magic == Array("TZif".utf8)
+    }
+
     /// The daemon's own zone, resolved as glibc does so schedules agree with `date`: `TZ` (a
     /// zone name, optionally after `:`, else a POSIX rule; empty or unusable means UTC), then
     /// the zone `/etc/localtime` links to, then that file's contents, then UTC.

@@ -1,3 +1,9 @@
 // The OS's libcrypto (OpenSSL 3, libssl-dev), seen by Swift only through SHA256.swift.
+// Without the headers, say which package is missing before the hundreds of Swift errors
+// that follow from a module that could not be built.
+#if __has_include(<openssl/evp.h>)
 #include <openssl/evp.h>
 #include <openssl/err.h>
+#else
+#error "openssl/evp.h not found: install OpenSSL's headers (Debian/Ubuntu: apt-get install libssl-dev)"
+#endif

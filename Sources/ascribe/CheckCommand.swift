@@ -3,25 +3,32 @@ import AscribeRuntime
 
 enum CheckCommand {
     static let help = """
-        Usage: ascribe check [DIR] [--strict] [--json] [--credentials DIR] [--control-group GROUP]
+        Usage: ascribe check [DIR] [--strict] [--json] [--dev] [--credentials DIR] [--control-group GROUP]
 
         Validates every *.job file in DIR (default \(DefaultPaths.jobsDirectoryHelp)) and reports every
         problem in every file in one run, as file:line:column: message. A file with errors is
         not loaded; the other files still are.
 
         A job file that a non-root user can change (it, or a directory above it, is theirs or
-        group-writable for them) is an error unless the job runs as that user; so is a
-        credential that a non-root user other than the job's own can change.
+        group-writable for them) is an error unless the job runs as that user.
+
+        Every reason the daemon would refuse to launch a job on this host is an error, decided
+        by the launcher's own code for a daemon running as you (as root: a job without run-as,
+        a run-as user or group that does not exist; not as root: a run-as other than yourself,
+        unless --dev), a command that does not exist or that the run's user cannot execute, a
+        credential the store lacks, that is not root's (yours when not root), that group or
+        others can read, or that a non-root user other than the job's own can change.
 
         Warnings (errors under --strict): two jobs sharing an identity, a run-as of uid 0 or
-        of group gid 0, a run-as user in the control group, a command that does not exist or
-        is not executable, a root job's program that a non-root user can change, a credential
-        the store lacks or holds with loose permissions, an owner with no contact address or
-        naming no person (owner = root).
+        of group gid 0, a run-as user in the control group, a root job's program that a
+        non-root user can change, an owner with no contact address or naming no person
+        (owner = root).
 
         Options:
           --strict            treat warnings as errors
           --json              one JSON document: jobs, diagnostics, counts
+          --dev               decide as `ascribe daemon --dev` would: every job runs as you,
+                              whatever its run-as says (no effect as root)
           --credentials DIR   credential store to check against
                               (default /etc/ascribe/credentials as root, ./.ascribe/credentials otherwise)
           --control-group GROUP  the daemon's control group, whose members a run-as should
@@ -42,6 +49,7 @@ enum CheckCommand {
         }
         let strict = reader.flag("--strict")
         let json = reader.flag("--json")
+        let development = reader.flag("--dev")
         let credentials = try reader.option("--credentials")
             ?? DefaultPaths.credentialStore(stateDirectory: DefaultPaths.stateDirectory)
         let controlGroupName = try reader.option("--control-group")
@@ -61,7 +69,8 @@ enum CheckCommand {
         }
         let host = HostContext()
         let load = try host.loadJobs(directory)
-        var diagnostics = load.diagnostics + HostFindings.check(load.jobs, credentialStore: credentials, controlGroup: controlGroup)
+        var diagnostics = load.diagnostics + HostFindings.check(load.jobs, credentialStore: credentials, developmentMode: development,
+                                                                        controlGroup: controlGroup)
         if strict {
             diagnostics = diagnostics.map { diagnostic in
                 var promoted = diagnostic

@@ -20,7 +20,7 @@ struct HostContext {
     func zone(named name: String?) throws(UsageError) -> ZoneRules {
         guard let name else { return systemZone }
         guard let rules = zones.rules(for: name) else {
-            throw UsageError(message: "unknown time zone \"\(name)\" (an IANA name such as Europe/Berlin or UTC)")
+            throw UsageError(message: zones.advice(for: name).message(for: name))
         }
         return rules
     }
@@ -56,7 +56,7 @@ struct HostContext {
 
     func loadJobs(_ path: String) throws(UsageError) -> JobDirectoryLoad {
         do {
-            return try JobDirectory.load(path: path, zones: { zones.rules(for: $0) })
+            return try JobDirectory.load(path: path, zones: { zones.rules(for: $0) }, zoneAdvice: { zones.advice(for: $0) })
         } catch {
             throw UsageError(message: error.description)
         }

@@ -93,6 +93,10 @@ enum DaemonCommand {
         let configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
             host: HostName.current(), zones: host.zones, defaultZone: host.systemZone, control: access)
+        // Said at once: a schedule silently in UTC because tzdata is missing would run hours off.
+        if let problem = host.zones.systemZoneProblem(environment: ProcessInfo.processInfo.environment) {
+            FileHandle.standardError.write(Data("ascribe daemon: \(problem)\n".utf8))
+        }
         let syslog: SyslogForwarder?
         do throws(SystemError) {
             syslog = try syslogForwarder(path: syslogPath, disabled: noSyslog, development: development)

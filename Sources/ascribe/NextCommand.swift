@@ -101,9 +101,11 @@ enum NextCommand {
         do {
             schedule = try Schedule(parsing: text)
         } catch {
-            output.error("ascribe next: invalid expression: \(error.description)")
-            output.error("  " + text)
-            output.error("  " + String(repeating: " ", count: error.offset) + String(repeating: "^", count: max(1, error.token.count)))
+            for each in Schedule.syntaxErrors(in: text) {
+                output.error("ascribe next: invalid expression: \(each.description)")
+                output.error("  " + text)
+                output.error("  " + String(repeating: " ", count: each.offset) + String(repeating: "^", count: max(1, each.token.count)))
+            }
             return .badInput
         }
         guard case .calendar(let cron) = schedule else {

@@ -114,9 +114,56 @@ enum AscribeBinary {
     }
 
     @Test func strictTurnsWarningsIntoFindings() throws {
-        // examples/ has warnings only (a command and credentials this machine lacks).
-        #expect(try AscribeBinary.run(["check", "examples", "--credentials", "/nonexistent"]).status == 0)
-        #expect(try AscribeBinary.run(["check", "examples", "--credentials", "/nonexistent", "--strict"]).status == 1)
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        // An owner without a contact address: a warning, not a reason the job cannot start.
+        try harness.job("no-contact", schedule: "0 3 * * *", command: "/bin/true", [])
+        let file = harness.jobs + "/no-contact.job"
+        let text = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "test-team <test@example.com>", with: "test-team")
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let relaxed = try AscribeBinary.run(["check", harness.jobs, "--dev"])
+        #expect(relaxed.status == 0 && relaxed.stdout.contains("0 errors, 1 warning"), "\(relaxed.stdout)")
+        #expect(try AscribeBinary.run(["check", harness.jobs, "--dev", "--strict"]).status == 1)
+    }
+
+    /// What a root daemon would refuse is an error without --strict: examples/backup-upload
+    /// needs credentials and a program this machine lacks.
+    @Test func launchRefusalsAreErrors() throws {
+        let result = try AscribeBinary.run(["check", "examples", "--credentials", "/nonexistent"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("examples/backup-upload.job:14:15: error: credentials: credential `s3-access-key` is missing from the store (/nonexistent/backup-uploader/s3-access-key)"), "\(result.stdout)")
+        #expect(result.stdout.contains("examples/backup-upload.job:17:11: error: command: command not found: /usr/local/bin/upload-backup does not exist"))
+    }
+
+    /// As root, a job without run-as is one a root daemon refuses every time.
+    @Test(.enabled(if: isRoot, "decides as a root daemon; CI runs as root"))
+    func aJobWithoutRunAsFailsCheckAsRoot() throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try "schedule = 0 3 * * *\nidentity = no-run-as\nowner = ops <ops@example.com>\ncommand = /bin/true\n"
+            .write(toFile: harness.jobs + "/no-run-as.job", atomically: true, encoding: .utf8)
+        let result = try AscribeBinary.run(["check", harness.jobs])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("no-run-as.job:1:1: error: run-as: the scheduler runs as root, so every job must name a run-as user"))
+        let json = try AscribeBinary.run(["check", harness.jobs, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["errors"] as? Int == 1 && object["loaded"] as? Int == 0)
+        // --dev changes no privilege as root.
+        #expect(try AscribeBinary.run(["check", harness.jobs, "--dev"]).status == 1)
+    }
+
+    @Test func nextNamesEveryBadFieldWithItsCaret() throws {
+        let result = try AscribeBinary.run(["next", "--expr", "61 25 * * *"])
+        #expect(result.status == 2 && result.stdout.isEmpty)
+        #expect(result.stderr == """
+            ascribe next: invalid expression: minute field: "61": 61 is out of range (use 0-59)
+              61 25 * * *
+              ^^
+            ascribe next: invalid expression: hour field: "25": 25 is out of range (use 0-23)
+              61 25 * * *
+                 ^^
+
+            """)
     }
 
     @Test func planMarksDaylightSavingAndPileUps() throws {

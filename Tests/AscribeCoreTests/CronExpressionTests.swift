@@ -60,6 +60,23 @@ func utcFires(_ expression: String, from: String, count: Int) throws -> [String]
         }
     }
 
+    /// The initializer stops at the first bad field; the messages name every one, in order,
+    /// and an expression that parses has none.
+    @Test func everyBadFieldIsReportedAtOnce() {
+        #expect(CronExpression.syntaxErrors(in: "61 25 0 13 8").map { "\($0.offset) \($0)" } == [
+            "0 minute field: \"61\": 61 is out of range (use 0-59)",
+            "3 hour field: \"25\": 25 is out of range (use 0-23)",
+            "6 day-of-month field: \"0\": 0 is out of range (use 1-31, L or LW)",
+            "8 month field: \"13\": 13 is out of range (use 1-12 or JAN-DEC)",
+            "11 day-of-week field: \"8\": 8 is out of range (use 0-7 or SUN-SAT (0 and 7 are Sunday), 5L, FRI#2)",
+        ])
+        #expect(CronExpression.syntaxErrors(in: "61 25 * *").map(\.description)
+                == ["expected 5 fields (minute hour day-of-month month day-of-week) or a macro like @daily, found 4 fields"])
+        #expect(CronExpression.syntaxErrors(in: "@daily") == [])
+        #expect(CronExpression.syntaxErrors(in: "*/15 9-17 * * MON-FRI") == [])
+        #expect(Schedule.syntaxErrors(in: "@reboot") == [])
+    }
+
     @Test func macrosExpandLikeDebian() throws {
         #expect(try CronExpression(parsing: "@daily").isWildcard == false)
         #expect(try CronExpression(parsing: "@hourly").isWildcard == true)

@@ -103,7 +103,7 @@ struct DaemonHarness {
     }
 
     init() throws {
-        root = NSTemporaryDirectory() + "ascribe-daemon-" + UUID().uuidString
+        root = ScratchSweep.directory(prefix: "ascribe-daemon-")
         try FileManager.default.createDirectory(atPath: root + "/jobs", withIntermediateDirectories: true)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root)
     }

@@ -325,7 +325,9 @@ import Testing
         let out = Pipe()
         first.standardOutput = out
         first.standardError = FileHandle.nullDevice
+        first.diesWithTestProcess()
         try first.run()
+        defer { if first.isRunning { first.terminate(); first.waitUntilExit() } }
         let lockPath = harness.state + "/daemon.lock"
         let deadline = Date().addingTimeInterval(10)
         while (try? String(contentsOfFile: lockPath, encoding: .utf8))?.contains("\(first.processIdentifier)") != true,
@@ -368,6 +370,7 @@ import Testing
         let out = Pipe()
         daemon.standardOutput = out
         daemon.standardError = FileHandle.nullDevice
+        daemon.diesWithTestProcess()
         try daemon.run()
         // Stopped on every path: when the lines came, or after 30 s if they never do.
         let watchdog = DispatchWorkItem { daemon.terminate() }

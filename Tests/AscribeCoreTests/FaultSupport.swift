@@ -155,7 +155,17 @@ final class DaemonProcess {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardInput = FileHandle.nullDevice
+        process.diesWithTestProcess()
         try process.run()
+    }
+
+    /// Killed on every path a test can leave by (a failed `#require`, a thrown error), and by
+    /// `diesWithTestProcess` if the test process itself dies.
+    deinit {
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 
     var pid: Int32 { process.processIdentifier }

@@ -218,7 +218,7 @@ struct WriterRuleOnDiskTests {
             try Data(text.utf8).write(to: URL(fileURLWithPath: jobs + "/reaper.job"))
             let result = try AscribeBinary.run(["check", jobs, "--control-group", "none", "--credentials", scratch + "/store"])
             #expect(result.status == 1)
-            #expect(result.stdout.contains("\(jobs)/reaper.job:6:15: error: credentials: run-as nobody, but \(account.user) (owner of \(identityDirectory), mode 0700) can change credential `db-password` (\(credential.source)); a credential that a non-root user can change may only be given to that user's runs"))
+            #expect(result.stdout.contains("\(jobs)/reaper.job:6:15: error: credentials: the run's user is nobody, but \(account.user) (owner of \(identityDirectory), mode 0700) can change credential `db-password` (\(credential.source)); a credential that a non-root user can change may only be given to that user's runs"))
         }
     }
 

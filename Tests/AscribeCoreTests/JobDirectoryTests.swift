@@ -180,7 +180,9 @@ private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathCom
 
     // MARK: Host findings
 
-    @Test func hostFindingsCheckProgramsAccountsAndCredentials() throws {
+    /// As a root daemon decides: every launch refusal is an error, at the key to change.
+    @Test(.enabled(if: isRoot, "the store files must be root's, as a root daemon requires; CI runs as root"))
+    func hostFindingsCheckProgramsAccountsAndCredentials() throws {
         try withScratchDirectory { directory in
             try write("#!/bin/sh\n", to: "\(directory)/not-executable.sh", mode: 0o644)
             let store = "\(directory)/store"
@@ -188,44 +190,93 @@ private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathCom
             try write("secret", to: "\(store)/backup-uploader/tight", mode: 0o600)
             try write("secret", to: "\(store)/backup-uploader/loose", mode: 0o644)
 
-            func definition(_ name: String, _ extra: [String], command: String = "command = /bin/sh -c true") throws -> JobDefinition {
+            func definition(_ name: String, _ extra: [String] = ["run-as = nobody"], command: String = "command = /bin/sh -c true") throws -> JobDefinition {
                 try parsed(name, JobFileFixture.file(replacing: "command", with: command, appending: extra))
             }
             func parsed(_ name: String, _ text: String) throws -> JobDefinition {
                 try #require(JobFile.parse(Array(text.utf8), path: "\(directory)/\(name).job", zones: JobFileFixture.zones).definition)
             }
             let jobs = [
-                try definition("fine", ["run-as = nobody"]),
-                try definition("via-path", [], command: "command = sh -c true"),
-                try definition("missing", [], command: "command = /nonexistent/uploader --now"),
-                try definition("unknown", [], command: "command = ascribe-no-such-program"),
-                try definition("plain-file", [], command: "command = \(directory)/not-executable.sh"),
-                try definition("relative", ["working-directory = \(directory)"], command: "command = ./not-executable.sh"),
-                try definition("scripted", ["shell = /nonexistent/zsh"], command: "command = true"),
+                try definition("fine"),
+                try definition("via-path", command: "command = sh -c true"),
+                try definition("no-run-as", []),
+                try definition("missing", command: "command = /nonexistent/uploader --now"),
+                try definition("unknown", command: "command = ascribe-no-such-program"),
+                try definition("plain-file", command: "command = \(directory)/not-executable.sh"),
+                try definition("relative", ["run-as = nobody", "working-directory = \(directory)"], command: "command = ./not-executable.sh"),
+                try definition("scripted", ["shell = /nonexistent/zsh", "run-as = nobody"], command: "command = true"),
                 try definition("nobody-there", ["run-as = ascribe-no-such-user:ascribe-no-such-group"]),
                 try definition("numeric", ["run-as = 4242:4242"]),
                 try parsed("uploader", JobFileFixture.file(replacing: "identity", with: "identity = backup-uploader",
-                                            appending: ["credentials = tight, loose, absent"])),
+                                            appending: ["credentials = tight, loose, absent", "run-as = nobody"])),
             ]
-            let findings = HostFindings.check(jobs, credentialStore: store).map(\.description)
-            var expected = [
-                "\(directory)/missing.job:4:11: warning: command: /nonexistent/uploader does not exist",
-                "\(directory)/unknown.job:4:11: warning: command: `ascribe-no-such-program` is not in /usr/local/bin:/usr/bin:/bin, the PATH every run gets; give an absolute path or install it",
-                "\(directory)/plain-file.job:4:11: warning: command: \(directory)/not-executable.sh is not executable (mode 0644)",
-                "\(directory)/relative.job:4:11: warning: command: \(directory)/./not-executable.sh is not executable (mode 0644)",
-                "\(directory)/scripted.job:5:9: warning: shell: /nonexistent/zsh does not exist",
-                "\(directory)/nobody-there.job:5:10: warning: run-as: user \"ascribe-no-such-user\" does not exist on this host",
-                "\(directory)/nobody-there.job:5:10: warning: run-as: group \"ascribe-no-such-group\" does not exist on this host",
-            ]
-            let credentialsLine = "\(directory)/uploader.job:5:15: warning: credentials: "
-            let notRoot = getuid() != 0
-            if notRoot {
-                expected.append(credentialsLine + "`tight` is owned by uid \(getuid()), not root; the launcher will refuse it (\(store)/backup-uploader/tight)")
-                expected.append(credentialsLine + "`loose` is owned by uid \(getuid()), not root; the launcher will refuse it (\(store)/backup-uploader/loose)")
+            let findings = HostFindings.check(jobs, credentialStore: store, runner: .root).map(\.description)
+            let noExecute = "mode 0644 (owner uid 0, group \(getegid())) gives nobody no execute permission"
+            #expect(findings == [
+                "\(directory)/no-run-as.job:1:1: error: run-as: the scheduler runs as root, so every job must name a run-as user; refusing to run this one as root by default",
+                "\(directory)/missing.job:4:11: error: command: command not found: /nonexistent/uploader does not exist",
+                "\(directory)/unknown.job:4:11: error: command: `ascribe-no-such-program` is not in /usr/local/bin:/usr/bin:/bin, the PATH every run gets; give an absolute path or install it",
+                "\(directory)/plain-file.job:4:11: error: command: cannot execute \(directory)/not-executable.sh: \(noExecute)",
+                "\(directory)/relative.job:4:11: error: command: cannot execute \(directory)/./not-executable.sh: \(noExecute)",
+                "\(directory)/scripted.job:5:9: error: shell: command not found: /nonexistent/zsh does not exist",
+                "\(directory)/nobody-there.job:5:10: error: run-as: run-as user \"ascribe-no-such-user\" does not exist on this host",
+                "\(directory)/nobody-there.job:5:10: error: run-as: run-as group \"ascribe-no-such-group\" does not exist on this host",
+                "\(directory)/numeric.job:5:10: error: run-as: run-as user \"4242\" does not exist on this host",
+                "\(directory)/uploader.job:5:15: error: credentials: credential `loose` is readable by group or others (mode 0644); chmod 600 \(store)/backup-uploader/loose",
+                "\(directory)/uploader.job:5:15: error: credentials: credential `absent` is missing from the store (\(store)/backup-uploader/absent)",
+            ])
+        }
+    }
+
+    /// A daemon that is not root runs every job as itself: a run-as naming anyone else is
+    /// refused, unless it runs with --dev, which sets every run-as aside. Decided for uid
+    /// 65534 (nobody), so it runs as root too.
+    @Test func aNonRootDaemonsRefusalsAreCheckedAsItWouldDecide() throws {
+        try withScratchDirectory { directory in
+            func parsed(_ name: String, _ extra: [String]) throws -> JobDefinition {
+                try #require(JobFile.parse(Array(JobFileFixture.file(replacing: "command", with: "command = /bin/true", appending: extra).utf8),
+                                           path: "\(directory)/\(name).job", zones: JobFileFixture.zones).definition)
             }
-            expected.append(credentialsLine + "`loose` is readable by group or others (mode 0644); the launcher will refuse it (chmod 600 \(store)/backup-uploader/loose)")
-            expected.append(credentialsLine + "`absent` is missing from the credential store (\(store)/backup-uploader/absent)")
-            #expect(findings == expected)
+            let jobs = [try parsed("own", []), try parsed("other", ["run-as = root"]), try parsed("ghost", ["run-as = ascribe-no-such-user"])]
+            let runner = JobRunner.user(uid: 65534)
+            let record = try AccountDatabase.userRecord(uid: 65534).get()
+            let scheduler = try #require(record, "uid 65534 (nobody) has no passwd entry").name
+            let refused = HostFindings.check(jobs, credentialStore: directory, runner: runner).filter { $0.severity == .error }
+            #expect(refused.map(\.description) == [
+                "\(directory)/other.job:5:10: error: run-as: not permitted to run as \"root\": the scheduler is not root (it runs as \(scheduler)), so it can only run jobs as itself; run it as root, or with --dev to run every job as \(scheduler)",
+                "\(directory)/ghost.job:5:10: error: run-as: run-as user \"ascribe-no-such-user\" does not exist on this host",
+            ])
+            #expect(HostFindings.check(jobs, credentialStore: directory, runner: runner, developmentMode: true)
+                .filter { $0.severity == .error } == [])
+        }
+    }
+
+    /// Check and the daemon cannot disagree: what check calls the reason is what
+    /// `Launcher.prepare` throws for the same job.
+    @Test func checksFirstRefusalIsTheLaunchersFailure() throws {
+        let cases: [(extra: [String], command: String)] = [
+            ([], "/bin/true"),
+            (["run-as = ascribe-no-such-user"], "/bin/true"),
+            (["run-as = nobody"], "/nonexistent/program"),
+            (["run-as = nobody"], "ascribe-no-such-program"),
+        ]
+        for (extra, command) in cases {
+            let text = JobFileFixture.file(replacing: "command", with: "command = \(command)", appending: extra)
+            let job = try #require(JobFile.parse(Array(text.utf8), path: "/x/stale-lock-reaper.job", zones: JobFileFixture.zones).definition)
+            let environment = RunEnvironment(host: "h", stateDirectory: "/nonexistent", credentialStore: "/nonexistent", development: false)
+            let request = RunExecution.launchRequest(for: job, runID: "r", environment: environment)
+            let launcher = Launcher(configuration: LauncherConfiguration(credentialsRuntimeDirectory: "/nonexistent",
+                                                                         helperPath: "/bin/true", makeDigest: { FNV1aDigest() }),
+                                    schedulerUID: 0)
+            let thrown: LaunchFailure
+            do throws(LaunchFailure) {
+                _ = try launcher.prepare(request)
+                Issue.record("\(command) \(extra) launched")
+                continue
+            } catch {
+                thrown = error
+            }
+            #expect(Launcher.refusals(of: request, schedulerUID: 0, developmentMode: false).first == thrown, "\(command) \(extra)")
         }
     }
 }

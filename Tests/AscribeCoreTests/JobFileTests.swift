@@ -21,7 +21,8 @@ enum JobFileFixture {
     ]
 
     static func parse(_ text: String, path: String = "/etc/ascribe/jobs.d/stale-lock-reaper.job") -> JobFileParseResult {
-        JobFile.parse(Array(text.utf8), path: path, zones: zones)
+        JobFile.parse(Array(text.utf8), path: path, zones: zones,
+                      zoneAdvice: { ZoneNameAdvice.advise($0, known: ["Europe/Berlin", "UTC"], databaseRoot: "/usr/share/zoneinfo") })
     }
 
     /// The base file with the line for `key` (a base key, or nil to change nothing) replaced
@@ -205,7 +206,14 @@ enum JobFileFixture {
         (JobFileFixture.file(appending: ["timezone = Mars/Base"]), [
             "5:12: error: timezone: unknown time zone \"Mars/Base\" (use an IANA name such as Europe/Berlin or UTC)",
         ]),
-        // Cron errors point inside the schedule value.
+        (JobFileFixture.file(appending: ["timezone = Europe/Berln"]), [
+            "5:12: error: timezone: unknown time zone \"Europe/Berln\"; did you mean Europe/Berlin?",
+        ]),
+        // Cron errors point inside the schedule value, every bad field at once.
+        (JobFileFixture.file(replacing: "schedule", with: "schedule = 61 25 * * *"), [
+            "1:12: error: schedule: minute field: \"61\": 61 is out of range (use 0-59)",
+            "1:15: error: schedule: hour field: \"25\": 25 is out of range (use 0-23)",
+        ]),
         (JobFileFixture.file(replacing: "schedule", with: "schedule = */15 * * * mon-fry"), [
             "1:23: error: schedule: day-of-week field: \"mon-fry\": \"FRY\" is not a valid value (use 0-7 or SUN-SAT (0 and 7 are Sunday), 5L, FRI#2)",
         ]),

@@ -211,8 +211,11 @@ import Testing
     @Test func invalidRequestsAreRefused() throws {
         try withScratch { scratch in
             let launcher = makeLauncher(scratch)
-            var relative = makeRequest(scratch, ["true"])
-            relative.executable = "true"
+            var bare = makeRequest(scratch, ["ascribe-no-such-program"])
+            bare.executable = "ascribe-no-such-program"
+            #expect(failure(launcher, bare) == .programNotInSearchPath(name: "ascribe-no-such-program"))
+            var relative = makeRequest(scratch, ["./true"])
+            relative.executable = "./true"
             guard case .invalidRequest? = failure(launcher, relative) else { Issue.record("relative executable"); return }
             let spoofed = makeRequest(scratch, ["/bin/true"], environment: [LaunchRequest.Variable(name: "ASCRIBE_JOB", value: "other")])
             guard case .invalidRequest(let reason)? = failure(launcher, spoofed) else { Issue.record("spoofed attribution"); return }

@@ -221,6 +221,7 @@ struct ParsedExposition {
                             "--no-syslog", "--quiet"] + (isRoot ? [] : ["--dev"])
         let errors = Pipe()
         daemon.standardError = errors
+        daemon.diesWithTestProcess()
         try daemon.run()
         defer { if daemon.isRunning { daemon.terminate() } }
         let deadline = Date().addingTimeInterval(15)

@@ -156,6 +156,7 @@ struct ParsedSyslogMessage {
             + (isRoot ? [] : ["--dev"])
         let errors = Pipe()
         daemon.standardError = errors
+        daemon.diesWithTestProcess()
         try daemon.run()
         defer { if daemon.isRunning { daemon.terminate() } }
 

@@ -10,7 +10,7 @@ private func utc(_ year: Int, _ month: Int, _ day: Int, _ hour: Int = 0, _ minut
 }
 
 private func systemRules(_ identifier: String) throws -> ZoneRules {
-    try #require(database.rules(for: identifier), "zone \(identifier) missing from /usr/share/zoneinfo")
+    try requireSystemZone(identifier)
 }
 
 private func systemFile(_ identifier: String) throws -> [UInt8] {

@@ -63,8 +63,10 @@ public enum JobFile {
     /// Parses one file. `path` names the file in diagnostics and gives the job its name (the
     /// stem of the last path component, `.job` removed). Every problem in the file is
     /// reported, not just the first (up to `maximumDiagnostics`, then a summary). Missing
-    /// required keys are reported at line 1, column 1, where a reader starts.
-    public static func parse(_ bytes: [UInt8], path: String, zones: (String) -> ZoneRules?) -> JobFileParseResult {
+    /// required keys are reported at line 1, column 1, where a reader starts. `zoneAdvice`
+    /// explains a `timezone` that `zones` does not know (a near name, a missing database).
+    public static func parse(_ bytes: [UInt8], path: String, zones: (String) -> ZoneRules?,
+                             zoneAdvice: (String) -> ZoneNameAdvice = { _ in .noSuggestion }) -> JobFileParseResult {
         guard bytes.count <= maximumFileBytes else {
             let diagnostic = JobFileDiagnostic(
                 path: path, line: 1, column: 1, severity: .error, key: nil,
@@ -72,7 +74,7 @@ public enum JobFile {
             return JobFileParseResult(definition: nil, diagnostics: [diagnostic])
         }
         var parser = JobFileParser(path: path)
-        return parser.parse(bytes, zones: zones)
+        return parser.parse(bytes, zones: zones, zoneAdvice: zoneAdvice)
     }
 
     /// The job name a file at `path` defines: its last component without `.job`.

@@ -25,7 +25,8 @@ struct JobFileParser {
         self.path = path
     }
 
-    mutating func parse(_ bytes: [UInt8], zones: (String) -> ZoneRules?) -> JobFileParseResult {
+    mutating func parse(_ bytes: [UInt8], zones: (String) -> ZoneRules?,
+                        zoneAdvice: (String) -> ZoneNameAdvice) -> JobFileParseResult {
         let name = jobName()
         for line in JobFileText.lines(of: bytes, maximumLineBytes: JobFile.maximumLineBytes) {
             switch line.content {
@@ -39,7 +40,7 @@ struct JobFileParser {
         for key in JobKey.allCases where key.isRequired && firstLines[key] == nil {
             report(.error, line: 1, column: 1, key: key, Self.missingMessage(key))
         }
-        let definition = build(name: name, zones: zones)
+        let definition = build(name: name, zones: zones, zoneAdvice: zoneAdvice)
         let sorted = diagnostics.enumerated()
             .sorted { ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset) }
             .map(\.element)
@@ -137,7 +138,8 @@ struct JobFileParser {
         }
     }
 
-    private mutating func build(name: JobName?, zones: (String) -> ZoneRules?) -> JobDefinition? {
+    private mutating func build(name: JobName?, zones: (String) -> ZoneRules?,
+                                zoneAdvice: (String) -> ZoneNameAdvice) -> JobDefinition? {
         let schedule = schedule()
         let identity = identity()
         let owner = interpret(.owner, Owner.init(parsing:))
@@ -166,7 +168,7 @@ struct JobFileParser {
                    "run-as: runs as uid 0; give the job an unprivileged user that can change only what it needs to")
         }
         let credentials = credentials()
-        let timezone = timezone(zones: zones)
+        let timezone = timezone(zones: zones, zoneAdvice: zoneAdvice)
         let timeout = interpret(.timeout, TimeSpan.init(parsing:))
         let killGrace = interpret(.killGrace, TimeSpan.init(parsing:)) ?? JobDefinition.defaultKillGrace
         let overlap = choice(.overlap, default: OverlapPolicy.skip)
@@ -201,7 +203,9 @@ struct JobFileParser {
         do throws(CronSyntaxError) {
             return try Schedule(parsing: entry.value)
         } catch {
-            fail(.schedule, entry, offset: error.offset, "schedule: \(error.description)")
+            for each in Schedule.syntaxErrors(in: entry.value) {
+                fail(.schedule, entry, offset: each.offset, "schedule: \(each.description)")
+            }
             return nil
         }
     }
@@ -286,11 +290,10 @@ struct JobFileParser {
         return variables
     }
 
-    private mutating func timezone(zones: (String) -> ZoneRules?) -> ZoneRules? {
+    private mutating func timezone(zones: (String) -> ZoneRules?, zoneAdvice: (String) -> ZoneNameAdvice) -> ZoneRules? {
         guard let entry = usable(.timezone) else { return nil }
         guard let rules = zones(entry.value) else {
-            fail(.timezone, entry, offset: 0,
-                 "timezone: unknown time zone \"\(Self.shorten(entry.value))\" (use an IANA name such as Europe/Berlin or UTC)")
+            fail(.timezone, entry, offset: 0, "timezone: " + zoneAdvice(entry.value).message(for: Self.shorten(entry.value)))
             return nil
         }
         return rules

@@ -32,21 +32,7 @@ public struct CronExpression: Hashable, Sendable, CustomStringConvertible {
     /// `@yearly @annually @monthly @weekly @daily @midnight @hourly`.
     /// `@reboot` is not a calendar expression; see `Schedule`.
     public init(parsing text: String) throws(CronSyntaxError) {
-        let tokens = Self.tokens(of: text)
-        var fields = tokens
-        if tokens.count == 1, let first = tokens.first, first.text.hasPrefix("@") {
-            guard let expansion = Self.macros[first.text.lowercased()] else {
-                let known = Self.macros.keys.sorted().joined(separator: " ")
-                throw CronSyntaxError(field: nil, token: first.text, offset: first.offset,
-                                      reason: "unknown macro \"\(first.text)\" (known: \(known) @reboot)")
-            }
-            fields = expansion.split(separator: " ").map { Token(text: String($0), offset: first.offset) }
-        } else if tokens.count != 5 {
-            let found = tokens.isEmpty ? "nothing" : "\(tokens.count) field\(tokens.count == 1 ? "" : "s")"
-            throw CronSyntaxError(field: nil, token: text, offset: 0,
-                                  reason: "expected 5 fields (minute hour day-of-month month day-of-week) or a macro like @daily, found \(found)")
-        }
-
+        let fields = try Self.fieldTokens(of: text)
         var sets: [FieldSet] = []
         for (index, field) in CronField.allCases.enumerated() {
             sets.append(try FieldSet(parsing: fields[index].text, field: field, offset: fields[index].offset))
@@ -86,6 +72,45 @@ public struct CronExpression: Hashable, Sendable, CustomStringConvertible {
         self.weekdayPatterns = patterns
         self.canFire = true
         self.canFire = anyDateMatches()
+    }
+
+    /// Every reason `text` is refused, in column order: the shape of the whole (field count,
+    /// macro), or else each bad field once, so one reading of the message fixes them all. The
+    /// initializer stops at the first; this is for the messages. Empty when `text` parses.
+    public static func syntaxErrors(in text: String) -> [CronSyntaxError] {
+        let fields: [Token]
+        do throws(CronSyntaxError) {
+            fields = try fieldTokens(of: text)
+        } catch {
+            return [error]
+        }
+        return zip(CronField.allCases, fields).compactMap { field, token in
+            do throws(CronSyntaxError) {
+                _ = try FieldSet(parsing: token.text, field: field, offset: token.offset)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
+    /// The five field tokens, a macro expanded (each expanded field at the macro's offset).
+    private static func fieldTokens(of text: String) throws(CronSyntaxError) -> [Token] {
+        let tokens = Self.tokens(of: text)
+        if tokens.count == 1, let first = tokens.first, first.text.hasPrefix("@") {
+            guard let expansion = macros[first.text.lowercased()] else {
+                let known = macros.keys.sorted().joined(separator: " ")
+                throw CronSyntaxError(field: nil, token: first.text, offset: first.offset,
+                                      reason: "unknown macro \"\(first.text)\" (known: \(known) @reboot)")
+            }
+            return expansion.split(separator: " ").map { Token(text: String($0), offset: first.offset) }
+        }
+        guard tokens.count == 5 else {
+            let found = tokens.isEmpty ? "nothing" : "\(tokens.count) field\(tokens.count == 1 ? "" : "s")"
+            throw CronSyntaxError(field: nil, token: text, offset: 0,
+                                  reason: "expected 5 fields (minute hour day-of-month month day-of-week) or a macro like @daily, found \(found)")
+        }
+        return tokens
     }
 
     /// The calendar repeats every 400 years, so a date matches somewhere iff it matches within

@@ -12,6 +12,11 @@ public enum Schedule: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Every reason `text` is refused (see `CronExpression.syntaxErrors(in:)`); empty when it parses.
+    public static func syntaxErrors(in text: String) -> [CronSyntaxError] {
+        text.trimmingWhitespace.lowercased() == "@reboot" ? [] : CronExpression.syntaxErrors(in: text)
+    }
+
     public var description: String {
         switch self {
         case .calendar(let expression): expression.source

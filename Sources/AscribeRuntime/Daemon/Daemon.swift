@@ -165,7 +165,8 @@ public actor Daemon {
         let zones = configuration.zones
         let load: JobDirectoryLoad
         do {
-            load = try JobDirectory.load(path: configuration.jobsDirectory, zones: { zones.rules(for: $0) })
+            load = try JobDirectory.load(path: configuration.jobsDirectory, zones: { zones.rules(for: $0) },
+                                         zoneAdvice: { zones.advice(for: $0) })
         } catch {
             var rejected = schedulerDraft(.configRejected, at: now)
             if let fileChange { rejected.details["file_change"] = fileChange }
@@ -250,7 +251,8 @@ public actor Daemon {
         let zones = configuration.zones
         let load: JobDirectoryLoad
         do {
-            load = try JobDirectory.load(path: configuration.jobsDirectory, zones: { zones.rules(for: $0) })
+            load = try JobDirectory.load(path: configuration.jobsDirectory, zones: { zones.rules(for: $0) },
+                                         zoneAdvice: { zones.advice(for: $0) })
         } catch {
             throw DaemonStartError(description: error.description)
         }

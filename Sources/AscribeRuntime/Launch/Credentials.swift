@@ -98,12 +98,19 @@ enum CredentialStaging {
         }
     }
 
+    /// Every check `stage` makes of one store file, copying nothing: for `check`. Without an
+    /// account (itself refused) the writer rule is left out.
+    static func check(_ credential: LaunchRequest.Credential, storeOwner: UInt32,
+                      for account: ResolvedAccount?) throws(LaunchFailure) {
+        SystemCalls.close(try openChecked(credential, storeOwner: storeOwner, for: account))
+    }
+
     /// Opens a store file without following a final link and checks it is a regular file,
     /// owned by `storeOwner`, unreadable by group and others, and changeable by no non-root
     /// user other than the run's own (PRODUCT.md principle 8: whoever can swap a secret
     /// chooses what the run trusts).
     private static func openChecked(_ credential: LaunchRequest.Credential, storeOwner: UInt32,
-                                    for account: ResolvedAccount) throws(LaunchFailure) -> Int32 {
+                                    for account: ResolvedAccount?) throws(LaunchFailure) -> Int32 {
         let name = credential.name, path = credential.source
         let descriptor: Int32
         do throws(SystemError) {
@@ -129,7 +136,7 @@ enum CredentialStaging {
             guard status.permissions & 0o044 == 0 else {
                 throw LaunchFailure.credentialReadableByOthers(name: name, path: path, mode: status.permissions)
             }
-            try checkWriters(credential, opened: status, for: account)
+            if let account { try checkWriters(credential, opened: status, for: account) }
             return descriptor
         } catch {
             SystemCalls.close(descriptor)

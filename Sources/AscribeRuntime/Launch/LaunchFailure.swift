@@ -6,6 +6,8 @@ public enum LaunchFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// The request itself is unusable (a relative path, an empty argv, a reserved variable).
     case invalidRequest(String)
     case commandNotFound(path: String)
+    /// A bare program name that no directory of the runs' PATH holds as an executable file.
+    case programNotInSearchPath(name: String)
     /// It exists but the run's user cannot execute it.
     case notExecutable(path: String, reason: String)
     case unknownUser(String)
@@ -45,6 +47,7 @@ public enum LaunchFailure: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .invalidRequest: "invalid-request"
         case .commandNotFound: "command-not-found"
+        case .programNotInSearchPath: "program-not-in-path"
         case .notExecutable: "not-executable"
         case .unknownUser: "unknown-user"
         case .unknownGroup: "unknown-group"
@@ -73,6 +76,8 @@ public enum LaunchFailure: Error, Sendable, Equatable, CustomStringConvertible {
             "invalid launch request: \(reason)"
         case .commandNotFound(let path):
             "command not found: \(path) does not exist"
+        case .programNotInSearchPath(let name):
+            "`\(name)` is not in \(LaunchRequest.searchPath.joined(separator: ":")), the PATH every run gets; give an absolute path or install it"
         case .notExecutable(let path, let reason):
             "cannot execute \(path): \(reason)"
         case .unknownUser(let user):

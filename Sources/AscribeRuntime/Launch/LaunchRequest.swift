@@ -167,6 +167,7 @@ public struct LaunchRequest: Sendable, Equatable {
         guard !texts.contains(where: { $0.utf8.contains(0) }) else { throw refuse("a value contains a NUL byte") }
         guard !runID.isEmpty else { throw refuse("the run id is empty") }
         guard executable.hasPrefix("/") else {
+            if !executable.isEmpty, !executable.contains("/") { throw .programNotInSearchPath(name: executable) }
             throw refuse("executable `\(executable)` is not an absolute path (resolve bare names with LaunchRequest.resolveProgram)")
         }
         guard !arguments.isEmpty else { throw refuse("the argument list is empty; it must hold at least argv[0]") }

@@ -80,8 +80,9 @@ enum RunAccounts {
 
     /// Whether `account` may execute `path`, by the mode bits the kernel would check (owner,
     /// then group, then others; root needs any execute bit). Directories on the way are left
-    /// to the helper's `execve`, which reports them precisely.
-    static func checkExecutable(_ path: String, for account: ResolvedAccount) throws(LaunchFailure) {
+    /// to the helper's `execve`, which reports them precisely. Without an account (`check` of
+    /// a job whose account is itself refused) any execute bit will do.
+    static func checkExecutable(_ path: String, for account: ResolvedAccount?) throws(LaunchFailure) {
         let status: FileStatus
         do throws(SystemError) {
             status = try SystemCalls.status(path: path)
@@ -95,6 +96,12 @@ enum RunAccounts {
             throw .notExecutable(path: path, reason: status.kind == .directory ? "it is a directory" : "it is not a regular file")
         }
         let allowed: Bool
+        guard let account else {
+            guard status.isExecutableBySomeone else {
+                throw .notExecutable(path: path, reason: "mode \(status.octalPermissions) gives no one execute permission")
+            }
+            return
+        }
         if account.uid == 0 {
             allowed = status.isExecutableBySomeone
         } else if status.owner == account.uid {

@@ -285,6 +285,8 @@ public struct RunExecution {
     }
 
     /// The launcher's view of a job: argv or shell script, account, environment, credentials.
+    /// A bare program name is looked up in the runs' PATH; a relative path is taken from the
+    /// job's working directory, where the run starts.
     public static func launchRequest(for job: JobDefinition, runID: String, environment: RunEnvironment,
                                      scheduledFor: String? = nil) -> LaunchRequest {
         let executable: String
@@ -292,7 +294,9 @@ public struct RunExecution {
         switch job.command {
         case .argv(let words):
             let program = words.first ?? ""
-            executable = LaunchRequest.resolveProgram(program) ?? program
+            executable = program.contains("/") && !program.hasPrefix("/")
+                ? JobDirectory.joined(job.workingDirectory, program)
+                : LaunchRequest.resolveProgram(program) ?? program
             arguments = words
         case .shell(let program, let script):
             executable = program
