@@ -480,10 +480,10 @@ public actor Daemon {
                 var queued = run
                 queued.details["queued_behind"] = behind
                 pending[job.definition.name, default: []].append(queued)
-            case .skip(let skipReason, let reason, let extra):
+            case .skip(let refusal):
                 var draft = runDraft(.runSkipped, job: job, slot: slot.fire.instant, at: now)
-                draft.reason = reason
-                draft.details = extra.merging(["skip_reason": skipReason]) { $1 }
+                draft.reason = refusal.reason
+                draft.details = refusal.details
                 skipped.append(draft)
             }
         }
@@ -491,45 +491,12 @@ public actor Daemon {
         if !batch.isEmpty { dispatch(batch) }
     }
 
-    enum Decision {
-        case start
-        case enqueue(behind: String)
-        case skip(skipReason: String, reason: String, details: [String: String])
-    }
-
-    /// What a slot of `job` (or a manual run of it) may do now: the job file's `enabled`, what
-    /// people disabled, then the overlap policy.
-    func decide(_ job: LoadedJob) -> Decision {
-        let definition = job.definition
-        guard definition.enabled else {
-            let source = Self.enabledSource(of: definition)
-            return .skip(skipReason: "job-disabled", reason: "job \(definition.name) is disabled by its job file \(source)",
-                         details: ["disabled_by": source])
-        }
-        if let blocked = disablements.blocking(definition) {
-            return .skip(skipReason: blocked.skipDetails["skip_reason"] ?? "disabled", reason: blocked.skipReason,
-                         details: blocked.skipDetails)
-        }
-        guard let running = active[definition.name]?.first else { return .start }
-        switch definition.overlap {
-        case .allow:
-            return .start
-        case .skip:
-            return .skip(skipReason: "overlap", reason: "run \(running) of \(definition.name) is still in progress",
-                         details: ["running_run_id": running])
-        case .queue:
-            guard pending[definition.name]?.isEmpty ?? true else {
-                return .skip(skipReason: "overlap",
-                             reason: "run \(running) of \(definition.name) is still in progress and one run is already queued",
-                             details: ["running_run_id": running])
-            }
-            return .enqueue(behind: running)
-        }
-    }
-
-    /// The job file line that says `enabled = no`.
-    static func enabledSource(of definition: JobDefinition) -> String {
-        "\(definition.source.path):\(definition.source.line(of: .enabled) ?? 1)"
+    /// What a slot of `job` (or a manual run of it) may do now: `RunDecision`, fed with what
+    /// this daemon knows — the runs in progress and the queue.
+    func decide(_ job: LoadedJob) -> RunDecision {
+        let name = job.definition.name
+        return RunDecision.decide(job.definition, disablements: disablements, running: active[name] ?? [],
+                                  queued: !(pending[name]?.isEmpty ?? true))
     }
 
     /// A `config.rejected` for one loading error.
@@ -712,16 +679,22 @@ public actor Daemon {
     // MARK: Events
 
     /// Appends the daemon's own events; a failed write cannot be recorded anywhere else, so it
-    /// is printed.
-    func record(_ drafts: [EventDraft]) {
-        guard let store, !drafts.isEmpty else { return }
+    /// is printed, and the drafts are held until the store can be written again. Returns the
+    /// events written now (none when they were held).
+    @discardableResult
+    func record(_ drafts: [EventDraft]) -> [Event] {
+        guard let store, !drafts.isEmpty else { return [] }
         // Store outage: keep what cannot be written now (Daemon+StoreOutage.swift).
-        guard storeOutage == nil else { return holdDuringOutage(drafts) }
+        guard storeOutage == nil else {
+            holdDuringOutage(drafts)
+            return []
+        }
         do {
-            try store.append(drafts)
+            return try store.append(drafts)
         } catch {
             output(.problem("could not record \(drafts.map(\.type.rawValue).joined(separator: ", ")): \(error.description)"))
             beginStoreOutage(error, unrecorded: drafts, now: clock.now())
+            return []
         }
     }
 
@@ -731,16 +704,8 @@ public actor Daemon {
     }
 
     func runDraft(_ type: EventType, job: LoadedJob, slot: Instant?, at time: Instant) -> EventDraft {
-        let definition = job.definition
-        var draft = schedulerDraft(type, at: time)
-        draft.owner = definition.owner.text
-        draft.job = definition.name.rawValue
-        draft.identity = definition.identity.rawValue
-        draft.scheduledFor = slot.map(EventTime.init)
-        draft.runAs = definition.runAs?.description
-        draft.configSource = "\(definition.source.path):\(definition.source.line(of: .schedule) ?? 1)"
-        draft.configHash = job.hash
-        return draft
+        EventDraft.aboutRun(type, job: job.definition, definitionHash: job.hash, slot: slot, host: configuration.host,
+                            development: configuration.development, at: time)
     }
 
     static func signalName(_ number: Int32) -> String {
