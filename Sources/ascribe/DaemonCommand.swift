@@ -107,14 +107,20 @@ enum DaemonCommand {
             }
         }
         // Registered before the daemon starts anything that could raise them.
-        let signals = DaemonSignals([SIGTERM, SIGINT, SIGHUP]) { number in
-            Task {
-                if number == SIGHUP {
-                    await daemon.reload(signal: number)
-                } else {
-                    await daemon.stop(signal: number)
+        let signals: DaemonSignals
+        do throws(SystemError) {
+            signals = try DaemonSignals([SIGTERM, SIGINT, SIGHUP]) { delivery in
+                Task {
+                    if delivery.signal == SIGHUP {
+                        await daemon.reload(signal: delivery.signal)
+                    } else {
+                        await daemon.stop(signal: delivery.signal, sender: delivery.sender)
+                    }
                 }
             }
+        } catch {
+            output.error("ascribe daemon: cannot catch signals: \(error.description)")
+            return .findings
         }
         let outcome = waitFor { await daemon.run() }
         metrics?.finish()

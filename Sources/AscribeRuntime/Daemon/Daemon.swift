@@ -56,6 +56,9 @@ public actor Daemon {
     private var batchesInFlight = 0
     var stopping = false
     private var stopSignal: Int32?
+    private var stopSender: SignalSender?
+    /// Runs the shutdown drain signalled: their terminal events say so (`RunInterruption`).
+    private var stoppedByShutdown = Set<String>()
     private var sleeper: Task<Void, Never>?
     var startedAt = Instant(secondsSinceEpoch: 0)
     /// The slot each run in progress stands for (nil: manual).
@@ -108,10 +111,20 @@ public actor Daemon {
         watcher?.stop()
         watcher = nil
         let drained = await drain()
-        var stopped = schedulerDraft(.daemonStopped, at: clock.now())
-        stopped.reason = stopSignal.map { "received \(Self.signalName($0))" } ?? "stop requested"
+        let end = clock.now()
+        let stopSlots = recordSlotsWhileStopping(through: end)
+        var stopped = schedulerDraft(.daemonStopped, at: end)
+        stopped.reason = stopWords
         stopped.details["terminated_runs"] = String(drained.terminated)
         stopped.details["unstarted_queued_runs"] = String(drained.unstarted)
+        stopped.details["slots_while_stopping"] = String(stopSlots)
+        if let stopSignal { stopped.details["stop_signal"] = Self.signalName(stopSignal) }
+        if let stopSender {
+            stopped.details["stopped_by_pid"] = String(stopSender.pid)
+            stopped.details["stopped_by_uid"] = String(stopSender.uid)
+            stopped.details["stopped_by_user"] = stopSender.user
+            if let process = stopSender.process { stopped.details["stopped_by_process"] = process }
+        }
         record([stopped])
         control?.close()
         control = nil
@@ -121,11 +134,20 @@ public actor Daemon {
     }
 
     /// Stops firing and begins the drain; safe to call from a signal handler's task, any time.
-    public func stop(signal: Int32? = nil) {
+    /// `sender`: the process that sent `signal`, as the kernel said (`DaemonSignals`).
+    public func stop(signal: Int32? = nil, sender: SignalSender? = nil) {
         guard !stopping else { return }
         stopping = true
         stopSignal = signal
+        stopSender = sender
         sleeper?.cancel()
+    }
+
+    /// Who asked for the stop, in words: `received SIGTERM from pid 4242 (systemctl) of root (uid 0)`.
+    var stopWords: String {
+        guard let stopSignal else { return "stop requested" }
+        let from = stopSender.map { " from \($0.words)" } ?? " from the kernel (not sent by a process, e.g. a terminal's interrupt key)"
+        return "received \(Self.signalName(stopSignal))" + from
     }
 
     /// Re-reads the jobs directory (SIGHUP): validate, then swap. Valid files replace their
@@ -267,13 +289,16 @@ public actor Daemon {
 
         // Read before this start writes anything: the previous daemon's last sign of life, and
         // the definitions it had loaded (they applied while it was down).
-        let downSince = lastSignOfLife()
+        let previous = previousDaemonEnd()
         let previouslyInForce = definitionsInForce()
         archive(load, at: now)
 
         var started = schedulerDraft(.daemonStarted, at: now)
         started.details = ["jobs": String(jobs.count), "version": AscribeVersion.current,
                            "dev": configuration.development ? "yes" : "no", "pid": String(getpid())]
+        // With the pid, its start time: the next start tells this daemon's events from a later
+        // process that reused the pid (its downtime accounting, Daemon+Downtime.swift).
+        if let me = RecorderProcess.current() { started.details["pid_start"] = String(me.startTicks) }
         if let control {
             started.details["control_socket"] = control.path
             started.details["control_group"] = configuration.control?.group?.name ?? "none"
@@ -286,9 +311,9 @@ public actor Daemon {
         let rejected = load.diagnostics.filter { $0.severity == .error }.map { rejection($0, at: now) }
         record([started, loaded] + rejected)
         recordLostRuns(now: now)
-        if let downSince, downSince < now {
-            recordMissed(after: downSince, through: now, now: now, cause: .daemonDown, catchUp: true,
-                         inForce: previouslyInForce)
+        if let previous, previous.lastSignOfLife < now {
+            recordMissed(after: previous.lastSignOfLife, through: now, now: now, cause: .daemonDown, catchUp: true,
+                         inForce: previouslyInForce, previous: previous)
         }
         lastProcessed = now
         upcoming = UpcomingSlots(jobs: jobs.values.lazy.map(\.definition), defaultZone: configuration.defaultZone,
@@ -298,17 +323,6 @@ public actor Daemon {
             jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: ["trigger": "reboot"])) }
         }
         if !rebootRuns.isEmpty { dispatch(rebootRuns) }
-    }
-
-    /// The time of the newest `daemon.started`, `daemon.heartbeat` or `daemon.stopped`.
-    private func lastSignOfLife() -> Instant? {
-        guard let store else { return nil }
-        var latest: EventTime?
-        for type in [EventType.daemonStarted, .daemonHeartbeat, .daemonStopped] {
-            guard let event = try? store.events(matching: EventFilter(type: type, limit: 1)).first else { continue }
-            if latest.map({ event.time > $0 }) ?? true { latest = event.time }
-        }
-        return latest?.instant
     }
 
     /// Every `run.fired` with no terminal event belongs to a daemon (or `ascribe run`) that
@@ -536,11 +550,17 @@ public actor Daemon {
                     self.noteUnrecorded(report)
                     self.observers.removeValue(forKey: report.runID)?.ended(report)
                     self.runEnded(report.runID)
-                }))
+                },
+                interruption: { runID in self.interruption(of: runID) }))
         } else {
             for order in orders { runEnded(order.runID ?? "") }
         }
         batchesInFlight -= 1
+    }
+
+    /// The drain signalled this run: its end is the shutdown's doing, and says whose.
+    func interruption(of runID: String) -> RunInterruption? {
+        stoppedByShutdown.contains(runID) ? .daemonShutdown(requestedBy: stopWords) : nil
     }
 
     private func runEnded(_ runID: String) {
@@ -567,39 +587,40 @@ public actor Daemon {
 
     /// `inForce`: the definitions that applied during the window (after a downtime, those the
     /// previous daemon had loaded); by default the current ones. Catch-up runs the current
-    /// definition, under its current policy.
+    /// definition, under its current policy. `previous`: how the daemon before this start
+    /// ended, said in each `run.missed`. A slot already accounted for (fired, skipped or missed,
+    /// e.g. by the previous daemon just before it died) is left out, of a collapsed event too.
     private func recordMissed(after start: Instant, through end: Instant, now: Instant, cause: MissCause, catchUp: Bool,
-                              inForce: [LoadedJob]? = nil, only include: (JobDefinition) -> Bool = { _ in true }) {
+                              inForce: [LoadedJob]? = nil, previous: PreviousDaemonEnd? = nil,
+                              only include: (JobDefinition) -> Bool = { _ in true }) {
         guard let store else { return }
         var drafts: [EventDraft] = []
         var catchUps: [(JobName, [PendingRun])] = []
-        let window = ["down_from": EventTime(start).rfc3339, "down_until": EventTime(end).rfc3339]
+        var window = ["down_from": EventTime(start).rfc3339, "down_until": EventTime(end).rfc3339]
+        if let previous { window.merge(previous.details) { $1 } }
+        let reason = "\(cause.words) from \(EventTime(start).rfc3339) to \(EventTime(end).rfc3339)"
+            + (previous.map { " (\($0.words))" } ?? "")
         let applying = inForce ?? definitions.compactMap { jobs[$0.name] }
         for job in applying.sorted(by: { $0.definition.name < $1.definition.name }) where include(job.definition) {
             let definition = job.definition
-            let slots = SlotPlanner.window(of: definition, defaultZone: configuration.defaultZone,
-                                           after: start, through: end, keep: Self.missedLimit)
-            guard slots.count > 0, let first = slots.first, let last = slots.last else { continue }
-            // A slot the previous daemon already fired or skipped (after its last heartbeat) is not missed.
-            var accounted = Set<Int64>()
+            var accounted = Set<Instant>()
             try? store.forEachEvent(matching: EventFilter(job: definition.name.rawValue, since: EventTime(start))) {
-                if $0.type == .runFired || $0.type == .runSkipped, let slot = $0.scheduledFor {
-                    accounted.insert(slot.millisecondsSinceEpoch)
+                if $0.type == .runFired || $0.type == .runSkipped || $0.type == .runMissed, let slot = $0.scheduledFor {
+                    accounted.insert(slot.instant)
                 }
             }
-            let missed = slots.latest.filter { !accounted.contains(EventTime($0.instant).millisecondsSinceEpoch) }
-            let reason = "\(cause.words) from \(EventTime(start).rfc3339) to \(EventTime(end).rfc3339)"
+            let slots = SlotPlanner.window(of: definition, defaultZone: configuration.defaultZone,
+                                           after: start, through: end, keep: Self.missedLimit, excluding: accounted)
+            guard slots.count > 0, let first = slots.first, let last = slots.last else { continue }
             let current = jobs[definition.name]?.definition
             var policy = current.map { catchUp && $0.enabled && disablements.blocking($0) == nil ? $0.catchUp : .none } ?? .none
-            var runs: [Instant] = []
             if slots.count <= Self.missedLimit {
-                for fire in missed {
+                for fire in slots.latest {
                     var draft = runDraft(.runMissed, job: job, slot: fire.instant, at: now)
                     draft.reason = reason
                     draft.details = window.merging(["catch_up": policy.rawValue]) { $1 }
                     drafts.append(draft)
                 }
-                runs = missed.map(\.instant)
             } else {
                 var draft = runDraft(.runMissed, job: job, slot: last.instant, at: now)
                 draft.reason = reason + " (\(slots.count) slots, collapsed into this event)"
@@ -612,8 +633,8 @@ public actor Daemon {
                     draft.details["not_caught_up"] = String(slots.count - slots.latest.count)
                 }
                 drafts.append(draft)
-                runs = slots.latest.map(\.instant)
             }
+            let runs = slots.latest.map(\.instant)
             if runs.isEmpty { policy = .none }
             switch policy {
             case .none: break
@@ -651,7 +672,7 @@ public actor Daemon {
             for run in runs {
                 var draft = runDraft(.runSkipped, job: job, slot: run.slot, at: now)
                 draft.reason = "the daemon stopped before this queued run could start"
-                draft.details = ["skip_reason": "daemon-stopping"]
+                draft.details = ["skip_reason": SkipReason.daemonStopping.rawValue]
                 skipped.append(draft)
             }
         }
@@ -660,6 +681,7 @@ public actor Daemon {
         var terminated = 0
         if await !waitForRuns(upTo: configuration.drainGrace) {
             terminated = processGroups.count
+            stoppedByShutdown.formUnion(processGroups.keys)
             for group in processGroups.values { _ = try? SystemCalls.signalGroup(group, SIGTERM) }
             if await !waitForRuns(upTo: configuration.terminateGrace) {
                 for group in processGroups.values { _ = try? SystemCalls.signalGroup(group, SIGKILL) }
@@ -667,6 +689,41 @@ public actor Daemon {
         }
         while batchesInFlight > 0 { try? await Task.sleep(for: .milliseconds(20)) }
         return (terminated, skipped.count)
+    }
+
+    /// Slots that came due after the loop stopped ticking — while the daemon drained — each
+    /// become `run.skipped` (`daemon-stopping`, the stop's words): nothing new starts, and every
+    /// slot up to `daemon.stopped` has its account, so the next start's downtime begins there.
+    /// Returns how many slots were recorded.
+    private func recordSlotsWhileStopping(through end: Instant) -> Int {
+        guard end > lastProcessed else { return 0 }
+        let reason = "the daemon was stopping (\(stopWords)); nothing new starts while it drains"
+        var drafts: [EventDraft] = []
+        var count = 0
+        for job in definitions.compactMap({ jobs[$0.name] }) {
+            let slots = SlotPlanner.window(of: job.definition, defaultZone: configuration.defaultZone,
+                                           after: lastProcessed, through: end, keep: Self.missedLimit)
+            guard let first = slots.first, let last = slots.last else { continue }
+            count += slots.count
+            let details = ["skip_reason": SkipReason.daemonStopping.rawValue, "stop_requested": stopWords]
+            if slots.count <= Self.missedLimit {
+                for fire in slots.latest {
+                    var draft = runDraft(.runSkipped, job: job, slot: fire.instant, at: end)
+                    draft.reason = reason
+                    draft.details = details
+                    drafts.append(draft)
+                }
+            } else {
+                var draft = runDraft(.runSkipped, job: job, slot: last.instant, at: end)
+                draft.reason = reason + " (\(slots.count) slots, collapsed into this event)"
+                draft.details = details.merging(["count": String(slots.count), "first": EventTime(first.instant).rfc3339,
+                                                 "last": EventTime(last.instant).rfc3339]) { $1 }
+                drafts.append(draft)
+            }
+        }
+        lastProcessed = end
+        record(drafts)
+        return count
     }
 
     /// Polls (every 20 ms, only while draining) until no run is active or `limit` passes.
