@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -181,7 +182,15 @@ int ascribe_catch_signal(int signo, int write_fd) {
     action.sa_sigaction = note_signal;
     action.sa_flags = SA_SIGINFO | SA_RESTART;
     sigfillset(&action.sa_mask);
-    return sigaction(signo, &action, NULL);
+    if (sigaction(signo, &action, NULL) != 0) return -1;
+    // A parent may have left the signal blocked (a thread of Swift's pool blocks nearly every
+    // signal, and exec keeps the mask): unblock it here, or the handler would never run.
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, signo);
+    int result = pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+    if (result != 0) { errno = result; return -1; }
+    return 0;
 }
 
 int ascribe_read_signal_record(int fd, ascribe_signal_record *record) {

@@ -114,7 +114,7 @@ enum DaemonCommand {
                     if delivery.signal == SIGHUP {
                         await daemon.reload(signal: delivery.signal)
                     } else {
-                        await daemon.stop(signal: delivery.signal, sender: delivery.sender)
+                        await daemon.stop(signal: delivery.signal, from: delivery.origin)
                     }
                 }
             }

@@ -56,7 +56,7 @@ public actor Daemon {
     private var batchesInFlight = 0
     var stopping = false
     private var stopSignal: Int32?
-    private var stopSender: SignalSender?
+    private var stopOrigin: SignalOrigin?
     /// Runs the shutdown drain signalled: their terminal events say so (`RunInterruption`).
     private var stoppedByShutdown = Set<String>()
     private var sleeper: Task<Void, Never>?
@@ -119,7 +119,7 @@ public actor Daemon {
         stopped.details["unstarted_queued_runs"] = String(drained.unstarted)
         stopped.details["slots_while_stopping"] = String(stopSlots)
         if let stopSignal { stopped.details["stop_signal"] = Self.signalName(stopSignal) }
-        if let stopSender {
+        if case .process(let stopSender) = stopOrigin {
             stopped.details["stopped_by_pid"] = String(stopSender.pid)
             stopped.details["stopped_by_uid"] = String(stopSender.uid)
             stopped.details["stopped_by_user"] = stopSender.user
@@ -134,21 +134,23 @@ public actor Daemon {
     }
 
     /// Stops firing and begins the drain; safe to call from a signal handler's task, any time.
-    /// `sender`: the process that sent `signal`, as the kernel said (`DaemonSignals`).
-    public func stop(signal: Int32? = nil, sender: SignalSender? = nil) {
+    /// `origin`: who sent `signal`, as the kernel said (`DaemonSignals`); nil when not known.
+    public func stop(signal: Int32? = nil, from origin: SignalOrigin? = nil) {
         guard !stopping else { return }
         stopping = true
         stopSignal = signal
-        stopSender = sender
+        stopOrigin = origin
         sleeper?.cancel()
     }
 
-    /// Who asked for the stop, in words: `received SIGTERM from pid 4242 (systemctl) of root (uid 0)`.
-    var stopWords: String {
-        guard let stopSignal else { return "stop requested" }
-        let from = stopSender.map { " from \($0.words)" } ?? " from the kernel (not sent by a process, e.g. a terminal's interrupt key)"
-        return "received \(Self.signalName(stopSignal))" + from
+    /// Who asked for the stop: `SIGTERM from pid 4242 (systemctl) of root (uid 0)`.
+    var stopRequester: String {
+        guard let stopSignal else { return "a stop request without a signal" }
+        return Self.signalName(stopSignal) + (stopOrigin.map { " " + $0.words } ?? "")
     }
+
+    /// `daemon.stopped`'s reason: `received SIGTERM from pid 4242 (systemctl) of root (uid 0)`.
+    var stopWords: String { stopSignal == nil ? "stop requested" : "received " + stopRequester }
 
     /// Re-reads the jobs directory (SIGHUP): validate, then swap. Valid files replace their
     /// jobs; a file with errors gets `config.rejected` (file:line and message) and the job's
@@ -264,7 +266,7 @@ public actor Daemon {
             store: store,
             environment: RunEnvironment(host: configuration.host, stateDirectory: configuration.stateDirectory,
                                         credentialStore: configuration.credentialStore,
-                                        development: configuration.development),
+                                        development: configuration.development, now: { [clock] in clock.eventTime() }),
             helperPath: configuration.helperPath)
         let zones = configuration.zones
         let load: JobDirectoryLoad
@@ -560,7 +562,7 @@ public actor Daemon {
 
     /// The drain signalled this run: its end is the shutdown's doing, and says whose.
     func interruption(of runID: String) -> RunInterruption? {
-        stoppedByShutdown.contains(runID) ? .daemonShutdown(requestedBy: stopWords) : nil
+        stoppedByShutdown.contains(runID) ? .daemonShutdown(requestedBy: stopRequester) : nil
     }
 
     private func runEnded(_ runID: String) {

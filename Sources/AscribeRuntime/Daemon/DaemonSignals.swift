@@ -24,7 +24,7 @@ public struct SignalSender: Sendable, Equatable {
     static func observed(pid: Int32, uid: UInt32) -> SignalSender {
         let noCheck: (FileStatus) throws(Never) -> Void = { _ in }
         let comm = (try? FileSystem.read("/proc/\(pid)/comm", limit: 64, check: noCheck))
-            .map { String(decoding: $0, as: UTF8.self).trimmingWhitespace }
+            .map { String(decoding: $0, as: UTF8.self).filter { !$0.isNewline } }
         return SignalSender(pid: pid, uid: uid, user: Principal.name(of: uid), process: comm.flatMap { $0.isEmpty ? nil : $0 })
     }
 
@@ -34,15 +34,30 @@ public struct SignalSender: Sendable, Equatable {
     }
 }
 
-/// One signal as it arrived: its number and, when a process sent it, who.
+/// Where a signal came from, as `siginfo_t` says.
+public enum SignalOrigin: Sendable, Equatable {
+    /// A process sent it (kill, sigqueue, tgkill).
+    case process(SignalSender)
+    /// The kernel raised it (a terminal's interrupt key), not a process.
+    case kernel
+
+    /// `from pid 4242 (systemctl) of root (uid 0)`.
+    public var words: String {
+        switch self {
+        case .process(let sender): "from \(sender.words)"
+        case .kernel: "from the kernel (not sent by a process, e.g. a terminal's interrupt key)"
+        }
+    }
+}
+
+/// One signal as it arrived: its number and where it came from.
 public struct SignalDelivery: Sendable, Equatable {
     public var signal: Int32
-    /// nil when the kernel raised it (a terminal's interrupt key), not a process.
-    public var sender: SignalSender?
+    public var origin: SignalOrigin
 
-    public init(signal: Int32, sender: SignalSender?) {
+    public init(signal: Int32, origin: SignalOrigin) {
         self.signal = signal
-        self.sender = sender
+        self.origin = origin
     }
 }
 
@@ -80,8 +95,9 @@ public final class DaemonSignals {
             var record = ascribe_signal_record()
             while ascribe_read_signal_record(pipe.read, &record) == 1 {
                 // si_code <= 0: sent by a process (kill, sigqueue, tgkill); otherwise the kernel.
-                let sender = record.code <= 0 ? SignalSender.observed(pid: record.pid, uid: record.uid) : nil
-                handler(SignalDelivery(signal: record.signo, sender: sender))
+                let origin: SignalOrigin = record.code <= 0
+                    ? .process(SignalSender.observed(pid: record.pid, uid: record.uid)) : .kernel
+                handler(SignalDelivery(signal: record.signo, origin: origin))
             }
         }
         source.resume()

@@ -11,12 +11,17 @@ public struct RunEnvironment: Sendable {
     public var credentialStore: String
     /// A `--dev` scheduler: every job runs as the invoking user and every event says so.
     public var development: Bool
+    /// The wall clock run events are stamped with: the recorder's own (the daemon's
+    /// `DaemonClock`), so a run's events and the scheduler's share one timeline.
+    public var now: @Sendable () -> EventTime
 
-    public init(host: String, stateDirectory: String, credentialStore: String, development: Bool) {
+    public init(host: String, stateDirectory: String, credentialStore: String, development: Bool,
+                now: @escaping @Sendable () -> EventTime = { EventTime.now() }) {
         self.host = host
         self.stateDirectory = stateDirectory
         self.credentialStore = credentialStore
         self.development = development
+        self.now = now
     }
 
     var outputDirectory: String { stateDirectory + "/output" }
@@ -342,7 +347,7 @@ public struct RunExecution {
 
     private func draft(_ type: EventType, job: JobDefinition, runID: String, definitionHash: String?,
                        principal: Principal?, reason: String?, argv: [String]) -> EventDraft {
-        var draft = EventDraft(time: .now(), host: environment.host, type: type, actor: job.identity.rawValue)
+        var draft = EventDraft(time: environment.now(), host: environment.host, type: type, actor: job.identity.rawValue)
         draft.principal = principal?.name
         draft.owner = job.owner.text
         draft.job = job.name.rawValue
@@ -359,7 +364,7 @@ public struct RunExecution {
 
     private func launchFailedDraft(from fired: EventDraft, failure: LaunchFailure) -> EventDraft {
         var failed = fired
-        failed.time = .now()
+        failed.time = environment.now()
         failed.type = .runLaunchFailed
         failed.details["failure"] = failure.reasonCode
         failed.details["error"] = failure.description
@@ -371,7 +376,7 @@ public struct RunExecution {
     /// own reason is kept in front).
     func terminalDraft(from fired: EventDraft, completion: LaunchCompletion, interruption: RunInterruption? = nil) -> EventDraft {
         var terminal = fired
-        terminal.time = .now()
+        terminal.time = environment.now()
         terminal.runAs = completion.account.description
         terminal.development = fired.development || completion.developmentRun
         terminal.pid = completion.pid

@@ -80,7 +80,8 @@ typedef struct {
 
 /// Installs an SA_SIGINFO handler for `signo` that writes one `ascribe_signal_record` to
 /// `write_fd` (a non-blocking pipe; one fd for the whole process) and does nothing else, so the
-/// signal's default action can no longer end the process and its sender is known.
+/// signal's default action can no longer end the process and its sender is known; unblocks the
+/// signal in the calling thread (a blocked mask survives exec).
 int ascribe_catch_signal(int signo, int write_fd);
 /// Reads one record from the pipe's read end: 1, 0 when none waits, -1 and errno.
 int ascribe_read_signal_record(int fd, ascribe_signal_record *record);
