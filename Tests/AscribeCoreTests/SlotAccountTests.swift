@@ -143,7 +143,7 @@ import Testing
         _ = await task.value
 
         let missed = try harness.events().filter { $0.type == .runMissed }
-        #expect(missed.count == 2)
+        #expect(missed.count == 3)
         #expect(missed.allSatisfy { $0.details["down_cause"] == "stopped" && $0.details["stopped_by_pid"] == "4242"
             && $0.details["stopped_by_process"] == "systemctl" && $0.details["stopped_by_user"] == "root" })
         let definition = try #require(try FaultChecks.definitions(harness.jobs).first)
