@@ -57,38 +57,44 @@ import Testing
         let gate = scratch.drop + "/gate"
         #expect(mkfifo(gate, 0o666) == 0 && chmod(gate, 0o666) == 0)
         try scratch.job("slow", ["shell = /bin/sh", "command = read line < \(gate)"])
-        let first = Process()
-        first.executableURL = URL(fileURLWithPath: AscribeBinary.path)
-        first.arguments = ["run", "slow", "--jobs", scratch.jobs, "--state", scratch.state] + (isRoot ? [] : ["--dev"])
-        first.standardOutput = FileHandle.nullDevice
-        first.standardError = FileHandle.nullDevice
-        try first.run()
+        func start() throws -> (Process, Pipe) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: AscribeBinary.path)
+            process.arguments = ["run", "slow", "--jobs", scratch.jobs, "--state", scratch.state] + (isRoot ? [] : ["--dev"])
+            let err = Pipe()
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = err
+            try process.run()
+            return (process, err)
+        }
+        let (first, _) = try start()
+        var runs = [first]
         defer {
-            // Release the job (a writer on the FIFO), whatever happened above.
-            for _ in 0..<2000 {
+            // Release every job waiting on the FIFO (one line per open), whatever happened above.
+            while runs.contains(where: \.isRunning) {
                 let writer = open(gate, O_WRONLY | O_NONBLOCK)
                 if writer >= 0 {
                     _ = write(writer, "\n", 1)
                     close(writer)
-                    break
                 }
-                if !first.isRunning { break }
                 usleep(5000)
             }
-            first.waitUntilExit()
         }
-        var fired: [String: Any]?
-        while fired == nil, first.isRunning {
-            fired = try scratch.events().first { $0["type"] as? String == "run.fired" }
-            if fired == nil { usleep(10_000) }
-        }
-        let runID = try #require(fired?["run_id"] as? String)
+        func fired() throws -> [[String: Any]] { try scratch.events().filter { $0["type"] as? String == "run.fired" } }
+        while try fired().isEmpty, first.isRunning { usleep(10_000) }
+        let runID = try #require(try fired().first?["run_id"] as? String)
 
-        let second = try scratch.run("slow")
-        #expect(second.status == 1)
-        #expect(second.stderr.contains("run \(runID) of slow is still in progress"))
-        let details = try #require(Self.skipped(try scratch.events())?["details"] as? [String: String])
-        #expect(details["skip_reason"] == "overlap" && details["running_run_id"] == runID)
+        let (second, secondErr) = try start()
+        runs.append(second)
+        // Refused, it ends at once; started (the old behaviour), it fires and waits on the gate.
+        while second.isRunning, try fired().count < 2 { usleep(10_000) }
+        try #require(try fired().count == 1, "the second run started")
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 1)
+        let stderr = String(decoding: secondErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("run \(runID) of slow is still in progress"))
+        let details = Self.skipped(try scratch.events())?["details"] as? [String: String]
+        #expect(details?["skip_reason"] == "overlap" && details?["running_run_id"] == runID)
     }
 
     @Test func rootForcesADisabledJobAndTheForceIsRecorded() throws {
