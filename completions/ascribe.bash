@@ -93,7 +93,7 @@ _ascribe() {
                 --reason) return ;;
             esac
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W '--jobs --state --credentials --reason --dev --json --help' -- "$cur"))
+                COMPREPLY=($(compgen -W '--jobs --state --credentials --reason --force --dev --json --help' -- "$cur"))
             else
                 _ascribe_values "$cur" job
             fi

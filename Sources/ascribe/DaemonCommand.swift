@@ -13,8 +13,10 @@ enum DaemonCommand {
         by a daemon that died before recording its end). Prints each event as it is written.
         One daemon per state directory (<state>/daemon.lock). SIGHUP: reload the jobs directory
         (valid files swap in; a broken file is rejected and its previous definition stays).
-        SIGTERM or SIGINT: stop firing, give running jobs 30 s, terminate the rest, record
-        daemon.stopped, exit 0. Control socket <state>/control.sock (mode 0660, the control group):
+        SIGTERM or SIGINT: stop firing, give running jobs 30 s, terminate the rest (their end
+        says the shutdown stopped them), record each slot due meanwhile as run.skipped
+        (daemon-stopping), then daemon.stopped naming the signal's sender (pid, uid, command),
+        exit 0. Control socket <state>/control.sock (mode 0660, the control group):
         `ascribe run`, `disable`, `enable` and `status` talk to the daemon through it; callers are
         identified by the kernel (SO_PEERCRED) and only root, the daemon's user and members of the
         control group are served; refusals are recorded as control.refused.
