@@ -25,30 +25,39 @@ import Testing
         let harness = try DaemonHarness()
         defer { harness.remove() }
         try harness.job("stuck", schedule: "* * * * *", command: "/bin/sleep 60")
+        try harness.job("held", schedule: "0 0 1 1 *", command: "/bin/sleep 60")
         let start = DaemonHarness.startOfHour()
         let clock = FakeDaemonClock(now: start)
         var (daemon, task) = await harness.start(clock: clock) { $0.drainGrace = .seconds(2) }
+        // A manual run through the socket, in progress when the stop comes.
+        let manual = Task { try await harness.control(.run(job: "held", reason: "drill")) }
         clock.advance(by: 60)
         await clock.waitForSleeper()
-        while try !harness.events().contains(where: { $0.type == .runFired }) { try await Task.sleep(for: .milliseconds(10)) }
+        while try harness.events().filter({ $0.type == .runFired }).count < 2 { try await Task.sleep(for: .milliseconds(10)) }
         await daemon.stop(signal: SIGTERM)
         // The drain waits for the run (2 s of real time); two more slots come due meanwhile.
         clock.advance(by: 120)
         #expect(await task.value == .stopped)
+        // Its client is told the shutdown stopped it.
+        guard case .runEnded(false, let message)? = try await manual.value.last else {
+            Issue.record("the manual run's client got no end")
+            return
+        }
+        #expect(message.contains("stopped by the daemon's shutdown (requested by SIGTERM)"), "\(message)")
 
         let drained = try harness.events()
-        let skipped = drained.filter { $0.type == .runSkipped }
+        let skipped = drained.filter { $0.type == .runSkipped && $0.job == "stuck" }
         #expect(skipped.map(\.scheduledFor) == [EventTime(start.adding(seconds: 120)), EventTime(start.adding(seconds: 180))])
         #expect(skipped.allSatisfy { $0.details["skip_reason"] == "daemon-stopping" && $0.reason?.contains("received SIGTERM") == true })
         let stopped = try #require(drained.last)
         #expect(stopped.type == .daemonStopped && stopped.details["slots_while_stopping"] == "2")
 
         // The run the drain ended: its terminal event names the shutdown, typed and in words.
-        let ended = try #require(drained.first { $0.type == .runFailed })
+        let ended = try #require(drained.first { $0.type == .runFailed && $0.job == "stuck" })
         #expect(ended.signal == SIGTERM)
         #expect(ended.details["stopped_by"] == "daemon-shutdown")
         #expect(ended.reason == "stopped by the daemon's shutdown (requested by SIGTERM)")
-        let definition = try #require(try FaultChecks.definitions(harness.jobs).first)
+        let definition = try #require(try FaultChecks.definitions(harness.jobs).first { $0.name.rawValue == "stuck" })
         let store = try EventStore.open(path: harness.storePath, access: .readOnly)
         let answer = try SlotHistory.answer(job: definition, zone: .utc, window: .at(start.adding(seconds: 60)),
                                             now: start.adding(seconds: 180), store: store)
