@@ -95,7 +95,7 @@ _ascribe() {
                 --reason) return ;;
             esac
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W '--jobs --state --credentials --reason --dev --verbose --json --help' -- "$cur"))
+                COMPREPLY=($(compgen -W '--jobs --state --credentials --reason --force --dev --verbose --json --help' -- "$cur"))
             else
                 _ascribe_values "$cur" job
             fi

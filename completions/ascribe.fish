@@ -82,6 +82,7 @@ complete -c ascribe -n '__fish_seen_subcommand_from run' -l jobs -x -a '(__fish_
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l credentials -x -a '(__fish_complete_directories (commandline -ct))' -d 'credential store'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l reason -x -d 'why you are running it'
+complete -c ascribe -n '__fish_seen_subcommand_from run' -l force -d 'root only'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l dev -d 'a developers laptop'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l verbose -d 'print every field of the recorded events'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l json -d 'print the recorded events as JSON lines'

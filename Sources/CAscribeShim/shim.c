@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -159,3 +161,42 @@ int ascribe_inotify_mask_lost_directory(uint32_t mask) {
 }
 
 int ascribe_malloc_trim(void) { return malloc_trim(0); }
+
+// The pipe the signal handler writes to; set before any handler is installed.
+static _Atomic int signal_pipe = -1;
+
+// Async-signal-safe: one write(2) of 16 bytes (atomic on a pipe), errno preserved.
+static void note_signal(int signo, siginfo_t *info, void *context) {
+    (void)context;
+    int saved = errno;
+    ascribe_signal_record record = { signo, info->si_code, info->si_pid, info->si_uid };
+    int fd = atomic_load(&signal_pipe);
+    if (fd >= 0) { ssize_t ignored = write(fd, &record, sizeof record); (void)ignored; }
+    errno = saved;
+}
+
+int ascribe_catch_signal(int signo, int write_fd) {
+    atomic_store(&signal_pipe, write_fd);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = note_signal;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&action.sa_mask);
+    if (sigaction(signo, &action, NULL) != 0) return -1;
+    // A parent may have left the signal blocked (a thread of Swift's pool blocks nearly every
+    // signal, and exec keeps the mask): unblock it here, or the handler would never run.
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, signo);
+    int result = pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+    if (result != 0) { errno = result; return -1; }
+    return 0;
+}
+
+int ascribe_read_signal_record(int fd, ascribe_signal_record *record) {
+    ssize_t got = read(fd, record, sizeof *record);
+    if (got == (ssize_t)sizeof *record) return 1;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    if (got >= 0) { errno = EIO; }
+    return -1;
+}

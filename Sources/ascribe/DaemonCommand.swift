@@ -14,8 +14,10 @@ enum DaemonCommand {
         once started, when each job runs next (the soonest 20, in the job's zone and as "in 4 min").
         One daemon per state directory (<state>/daemon.lock). SIGHUP: reload the jobs directory
         (valid files swap in; a broken file is rejected and its previous definition stays).
-        SIGTERM or SIGINT: stop firing, give running jobs 30 s, terminate the rest, record
-        daemon.stopped, exit 0. Control socket <state>/control.sock (mode 0660, the control group):
+        SIGTERM or SIGINT: stop firing, give running jobs 30 s, terminate the rest (their end
+        says the shutdown stopped them), record each slot due meanwhile as run.skipped
+        (daemon-stopping), then daemon.stopped naming the signal's sender (pid, uid, command),
+        exit 0. Control socket <state>/control.sock (mode 0660, the control group):
         `ascribe run`, `disable`, `enable` and `status` talk to the daemon through it; callers are
         identified by the kernel (SO_PEERCRED) and only root, the daemon's user and members of the
         control group are served; refusals are recorded as control.refused.
@@ -124,14 +126,20 @@ enum DaemonCommand {
             }
         }
         // Registered before the daemon starts anything that could raise them.
-        let signals = DaemonSignals([SIGTERM, SIGINT, SIGHUP]) { number in
-            Task {
-                if number == SIGHUP {
-                    await daemon.reload(signal: number)
-                } else {
-                    await daemon.stop(signal: number)
+        let signals: DaemonSignals
+        do throws(SystemError) {
+            signals = try DaemonSignals([SIGTERM, SIGINT, SIGHUP]) { delivery in
+                Task {
+                    if delivery.signal == SIGHUP {
+                        await daemon.reload(signal: delivery.signal)
+                    } else {
+                        await daemon.stop(signal: delivery.signal, from: delivery.origin)
+                    }
                 }
             }
+        } catch {
+            output.error("ascribe daemon: cannot catch signals: \(error.description)")
+            return .findings
         }
         if !quiet {
             Task {

@@ -88,7 +88,12 @@ enum LogCommand {
     private static func followLog(_ follower: inout EventFollower, _ text: (Event) -> String) throws(EventStoreError) -> ExitCode {
         signal(SIGPIPE, SIG_IGN)
         let stop = DispatchSemaphore(value: 0)
-        let signals = DaemonSignals([SIGINT, SIGTERM]) { _ in stop.signal() }
+        let signals: DaemonSignals
+        do {
+            signals = try DaemonSignals([SIGINT, SIGTERM]) { _ in stop.signal() }
+        } catch {
+            throw .fileSystem(path: "signal handlers", operation: error.call, errno: error.code)
+        }
         defer { withExtendedLifetime(signals) {} }
         var pending = ""
         var finished = false

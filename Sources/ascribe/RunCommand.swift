@@ -3,7 +3,7 @@ import AscribeRuntime
 
 enum RunCommand {
     static let help = """
-        Usage: ascribe run JOB [--jobs DIR] [--state DIR] [--credentials DIR] [--reason TEXT] [--dev] [--verbose | --json]
+        Usage: ascribe run JOB [--jobs DIR] [--state DIR] [--credentials DIR] [--reason TEXT] [--force] [--dev] [--verbose | --json]
 
         Runs one job now and waits for it: `run.fired` is made durable before anything starts
         (if it cannot be written, nothing runs), then exactly one terminal event. The actor is
@@ -11,9 +11,11 @@ enum RunCommand {
         your audit login uid) — never a flag or an environment variable. A login uid a non-root
         caller carries is only recorded as a claim (login_user_claimed): anyone may set their own.
         When a daemon is running on the state directory, the run goes through it (its control
-        socket): the daemon's jobs and credentials apply, and so do its rules — a disabled job
-        or identity, or a run in progress with overlap = skip or queue, refuses the run and
-        records run.skipped. Otherwise the run starts here, through the same launcher and log.
+        socket): the daemon's jobs and credentials apply. Otherwise the run starts here, through
+        the same launcher and log. Either way the same rules apply: a job with enabled = no, a job
+        or identity disabled with `ascribe disable`, or a run of the job in progress (overlap =
+        skip or queue; a run whose recorder is alive or whose processes survive) refuses the run,
+        records run.skipped (trigger manual, you as principal) and exits 1 saying why.
 
         Options:
           --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
@@ -21,14 +23,16 @@ enum RunCommand {
           --credentials DIR   credential store (default /etc/ascribe/credentials as root,
                               <state>/credentials otherwise)
           --reason TEXT       why you are running it; recorded with the events
+          --force             root only: run despite those rules; run.fired records forced = yes
+                              and the rule it overrode (overrode, overrode_reason)
           --dev               a developer's laptop: not root, run as yourself (run-as set aside); as root,
                               run-as still applies; either way the events are marked development
           --verbose           print every field of the recorded events (as `ascribe log --verbose`)
           --json              print the recorded events as JSON lines
 
-        Exit status: 0 the run succeeded, 1 it failed, timed out, could not launch or could not
-        be recorded, 2 bad usage or input (a --reason with control, line-breaking or
-        direction-changing characters, or over 1,000 characters).
+        Exit status: 0 the run succeeded, 1 it was refused, failed, timed out, could not launch
+        or could not be recorded, 2 bad usage or input (--force by anyone but root; a --reason
+        with control, line-breaking or direction-changing characters, or over 1,000 characters).
 
         Examples:
           ascribe run stale-lock-reaper --jobs jobs.d --reason "locks piling up after deploy"
@@ -45,12 +49,16 @@ enum RunCommand {
         let credentials = try reader.option("--credentials") ?? DefaultPaths.credentialStore(stateDirectory: state)
         let reason = try ControlExchange.reason(try reader.option("--reason"), required: false)
         let development = reader.flag("--dev")
+        let force = reader.flag("--force")
         let verbose = reader.flag("--verbose")
         let json = reader.flag("--json")
         let names = try reader.positionals(max: 1)
         guard let name = names.first else { throw UsageError(message: "name the job to run") }
         if verbose, json { throw UsageError(message: "--verbose and --json exclude each other") }
-        if let code = ControlExchange.perform(.run(job: name, reason: reason), state: state, command: "run", json: json,
+        guard !force || DefaultPaths.runningAsRoot else {
+            throw UsageError(message: "--force is for root only: it overrides what the job file and the log disable, and the overlap rule")
+        }
+        if let code = ControlExchange.perform(.run(job: name, reason: reason, force: force), state: state, command: "run", json: json,
                                               verbose: verbose, orLocally: true, output: &output) {
             return code
         }
@@ -63,11 +71,31 @@ enum RunCommand {
             throw UsageError(message: failures.isEmpty ? "no job \"\(name)\" in \(directory)" : "job \"\(name)\" does not load")
         }
         let store = try host.openStore(state: state, access: .readWrite)
-        let environment = RunEnvironment(host: HostName.current(), stateDirectory: state,
+        let hostName = HostName.current()
+        let principal = Principal.current()
+        let verdict: LocalRunGate.Verdict
+        do throws(EventStoreError) {
+            verdict = try LocalRunGate.check(job, definitionHash: load.definitionHashes[job.name], store: store,
+                                             principal: principal, reason: reason, force: force, host: hostName,
+                                             development: development, now: SystemClock.now())
+        } catch {
+            output.error("ascribe run: \(job.name) was not started: the rules for it could not be read or its refusal recorded: \(error.description)")
+            return .findings
+        }
+        let forced: [String: String]
+        switch verdict {
+        case .refused(let skipped):
+            output.line(json ? skipped.jsonObject.rendered : verbose ? skipped.verboseLogLine : skipped.logLine)
+            output.error("ascribe run: \(skipped.reason ?? "manual run not started")")
+            return .findings
+        case .start(let details):
+            forced = details
+        }
+        let environment = RunEnvironment(host: hostName, stateDirectory: state,
                                          credentialStore: credentials, development: development)
         let execution = RunExecution(store: store, environment: environment)
-        let order = RunOrder(job: job, definitionHash: load.definitionHashes[job.name], principal: .current(),
-                             reason: reason, details: load.writers[job.name]?.eventDetails ?? [:])
+        let order = RunOrder(job: job, definitionHash: load.definitionHashes[job.name], principal: principal,
+                             reason: reason, details: forced.merging(load.writers[job.name]?.eventDetails ?? [:]) { current, _ in current })
         // The same path the daemon takes for due slots, waited for in the foreground.
         guard let report = waitFor({ await execution.runTogether([order]) })?.first else {
             output.error("ascribe run: \(job.name): no report came back")

@@ -7,7 +7,8 @@ enum WhyCommand {
 
         Every scheduled slot of JOB in the window and what became of it, in plain words, with
         the events that show it: ran and succeeded, failed (exit code, last lines), timed out,
-        could not launch, lost, still running, skipped (and why), missed (the daemon's downtime),
+        could not launch, lost, still running, skipped (and why), missed (the daemon's downtime,
+        and whether it crashed or was stopped, by whom),
         not yet defined then, or no record. Manual runs in the window are listed too. Slots come
         from the job's current definition. Times are in the job's zone.
 

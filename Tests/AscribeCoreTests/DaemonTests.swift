@@ -482,7 +482,8 @@ import Testing
         await daemon.stop()
         _ = await task.value
 
-        let events = try harness.events()
+        // In the order written: run events carry the daemon's (stepped) clock, as in production.
+        let events = try harness.events().sorted { $0.seq < $1.seq }
         let fired = events.filter { $0.type == .runFired }
         let minute = { (offset: Int64) in EventTime(start.adding(seconds: offset * 60)) }
         #expect(fired.filter { $0.job == "wild" }.map(\.scheduledFor) == [minute(5), minute(10), minute(5), minute(10), minute(15)])

@@ -24,9 +24,10 @@ public struct SlotWindow: Hashable, Sendable {
 /// slots of the running loop come from `UpcomingSlots`.
 public enum SlotPlanner {
     /// One job's slots in `(after, through]`, summarised: counting stops at `countLimit` so a
-    /// year of a minutely job cannot stall a start-up.
+    /// year of a minutely job cannot stall a start-up. Slots in `excluding` (already accounted
+    /// for) are left out of the count, the first, the last and the latest alike.
     public static func window(of job: JobDefinition, defaultZone: ZoneRules, after: Instant, through: Instant,
-                              keep: Int, countLimit: Int = 1_000_000) -> SlotWindow {
+                              keep: Int, countLimit: Int = 1_000_000, excluding: Set<Instant> = []) -> SlotWindow {
         guard case .calendar(let expression) = job.schedule else {
             return SlotWindow(count: 0, first: nil, last: nil, latest: [])
         }
@@ -34,13 +35,14 @@ public enum SlotPlanner {
         var window = SlotWindow(count: 0, first: nil, last: nil, latest: [])
         var cursor = after
         while window.count < countLimit, let fire = expression.nextFire(after: cursor, in: zone), fire.instant <= through {
+            cursor = fire.instant
+            if excluding.contains(fire.instant) { continue }
             window.count += 1
             if window.first == nil { window.first = fire }
             window.last = fire
             window.latest.append(fire)
             // Trimmed in blocks so keeping the latest slots stays linear.
             if window.latest.count >= 2 * max(keep, 1) { window.latest.removeFirst(window.latest.count - keep) }
-            cursor = fire.instant
         }
         if window.latest.count > keep { window.latest.removeFirst(window.latest.count - keep) }
         return window

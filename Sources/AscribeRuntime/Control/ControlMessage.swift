@@ -21,7 +21,9 @@ public struct ControlTarget: Equatable, Sendable {
 /// part of it: the daemon takes it from the kernel (`SO_PEERCRED`).
 public enum ControlRequest: Equatable, Sendable {
     case status
-    case run(job: String, reason: String?)
+    /// `force`: root's override of the run rules (`ascribe run --force`); the daemon checks the
+    /// peer is root and records what was overridden.
+    case run(job: String, reason: String?, force: Bool = false)
     case disable(ControlTarget, reason: String)
     case enable(ControlTarget, reason: String)
     /// Re-read the jobs directory, recorded with the caller as principal (SIGHUP cannot say who).
@@ -46,8 +48,10 @@ public enum ControlRequest: Equatable, Sendable {
         switch self {
         case .status:
             return .object([("request", .string("status"))])
-        case .run(let job, let reason):
-            return .object([("request", .string("run")), ("job", .string(job)), ("reason", .optional(reason))])
+        case .run(let job, let reason, let force):
+            var fields: [(String, JSONValue)] = [("request", .string("run")), ("job", .string(job)), ("reason", .optional(reason))]
+            if force { fields.append(("force", .bool(true))) }
+            return .object(fields)
         case .reload(let reason):
             return .object([("request", .string("reload")), ("reason", .optional(reason))])
         case .disable(let target, let reason), .enable(let target, let reason):
@@ -101,7 +105,12 @@ public enum ControlRequest: Equatable, Sendable {
         case "status":
             self = .status
         case "run":
-            self = .run(job: try text("job", required: true) ?? "", reason: try reason(required: false))
+            var force = false
+            if let given = value["force"], given != .null {
+                guard let flag = given.boolValue else { throw ControlRequestError("\"force\" must be true or false") }
+                force = flag
+            }
+            self = .run(job: try text("job", required: true) ?? "", reason: try reason(required: false), force: force)
         case "reload":
             self = .reload(reason: try reason(required: false))
         case "disable", "enable":

@@ -72,8 +72,8 @@ extension Daemon {
             control.reply(to: call.connection, setDisabled(true, target, reason: reason, peer: call.peer, now: now))
         case .enable(let target, let reason):
             control.reply(to: call.connection, setDisabled(false, target, reason: reason, peer: call.peer, now: now))
-        case .run(let name, let reason):
-            runManually(name, reason: reason, call: call, now: now)
+        case .run(let name, let reason, let force):
+            runManually(name, reason: reason, force: force, call: call, now: now)
         case .reload(let reason):
             control.reply(to: call.connection, .done(message: reload(requestedBy: (call.peer, reason)), events: []))
         }
@@ -229,7 +229,7 @@ extension Daemon {
 
     // MARK: Manual runs
 
-    private func runManually(_ name: String, reason: String?, call: ControlServer.Call, now: Instant) {
+    private func runManually(_ name: String, reason: String?, force: Bool, call: ControlServer.Call, now: Instant) {
         guard let control else { return }
         guard !stopping else {
             control.reply(to: call.connection, .refused(.stopping, message: "the daemon is stopping; nothing new starts"))
@@ -239,25 +239,32 @@ extension Daemon {
             control.reply(to: call.connection, .refused(.unknownTarget, message: "no job \"\(name)\" is loaded from \(configuration.jobsDirectory)"))
             return
         }
+        // Forcing past the rules is root's alone, like `ascribe run --force` without a daemon.
+        guard !force || call.peer.uid == 0 else {
+            var draft = schedulerDraft(.controlRefused, at: now)
+            draft.principal = call.peer.principal.name
+            draft.job = job.definition.name.rawValue
+            draft.identity = job.definition.identity.rawValue
+            draft.reason = "refused a forced run of \(jobName) from \(call.peer.userName): only root may force a run"
+            draft.details = call.peer.details.merging(["request": "run", "force": "yes"]) { $1 }
+            record([draft])
+            control.reply(to: call.connection, .refused(.notAllowed, message: "only root may force a run (--force)"))
+            return
+        }
         var details = call.peer.details
         details["trigger"] = "manual"
-        // The same rules as a slot; a manual run never waits, so a queue is a refusal too.
-        var refusal: (reason: String, details: [String: String])?
-        switch decide(job) {
-        case .start:
-            break
-        case .skip(let skipReason, let reason, let extra):
-            refusal = (reason, extra.merging(["skip_reason": skipReason]) { $1 })
-        case .enqueue(let running):
-            refusal = ("run \(running) of \(job.definition.name) is still in progress (overlap = queue)",
-                       ["skip_reason": "overlap", "running_run_id": running])
-        }
-        if let refusal {
+        // The same rules as a slot (RunDecision); a manual run never waits, so a queue is a refusal too.
+        let decision = decide(job).forManualRun(of: job.definition)
+        if force {
+            details["forced"] = "yes"
+            if let refusal = decision.refusal { details.merge(refusal.overriddenDetails) { $1 } }
+        } else if let refusal = decision.refusal {
             var draft = runDraft(.runSkipped, job: job, slot: nil, at: now)
             draft.principal = call.peer.principal.name
             draft.reason = "manual run not started: " + refusal.reason
             draft.details = details.merging(refusal.details) { $1 }
-            if let store, let event = try? store.append(draft) { control.reply(to: call.connection, .runEvent(RenderedEvent(event))) }
+            // Through record(): during a store outage the skip is held and written once the store is back.
+            for event in record([draft]) { control.reply(to: call.connection, .runEvent(RenderedEvent(event))) }
             control.reply(to: call.connection, .refused(.notRun, message: draft.reason ?? ""))
             return
         }
@@ -310,7 +317,7 @@ extension Daemon {
         }
         let fileDisabled: [JSONValue] = definitions.filter { !$0.enabled }.map { definition in
             .object([("kind", .string("job")), ("name", .string(definition.name.rawValue)),
-                     ("by", .string(Self.enabledSource(of: definition))),
+                     ("by", .string(RunDecision.enabledSource(of: definition))),
                      ("at", .null), ("reason", .string("enabled = no in its job file")), ("seq", .null)])
         }
         let disabled: [JSONValue] = disablements.all.map { entry in

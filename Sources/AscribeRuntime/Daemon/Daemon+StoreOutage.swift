@@ -118,7 +118,8 @@ extension Daemon {
                 beginStoreOutage(error, unrecorded: [], now: now)
                 return
             }
-            var terminal = execution.terminalDraft(from: fired.content, completion: completion)
+            var terminal = execution.terminalDraft(from: fired.content, completion: completion,
+                                                   interruption: interruption(of: report.runID))
             terminal.time = EventTime(now)
             beginStoreOutage(error, unrecorded: [terminal], now: now)
         default:

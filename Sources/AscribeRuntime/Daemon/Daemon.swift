@@ -58,6 +58,9 @@ public actor Daemon {
     private var batchesInFlight = 0
     var stopping = false
     private var stopSignal: Int32?
+    private var stopOrigin: SignalOrigin?
+    /// Runs the shutdown drain signalled: their terminal events say so (`RunInterruption`).
+    private var stoppedByShutdown = Set<String>()
     private var sleeper: Task<Void, Never>?
     var startedAt = Instant(secondsSinceEpoch: 0)
     /// The slot each run in progress stands for (nil: manual).
@@ -110,10 +113,20 @@ public actor Daemon {
         watcher?.stop()
         watcher = nil
         let drained = await drain()
-        var stopped = schedulerDraft(.daemonStopped, at: clock.now())
-        stopped.reason = stopSignal.map { "received \(Self.signalName($0))" } ?? "stop requested"
+        let end = clock.now()
+        let stopSlots = recordSlotsWhileStopping(through: end)
+        var stopped = schedulerDraft(.daemonStopped, at: end)
+        stopped.reason = stopWords
         stopped.details["terminated_runs"] = String(drained.terminated)
         stopped.details["unstarted_queued_runs"] = String(drained.unstarted)
+        stopped.details["slots_while_stopping"] = String(stopSlots)
+        if let stopSignal { stopped.details["stop_signal"] = Self.signalName(stopSignal) }
+        if case .process(let stopSender) = stopOrigin {
+            stopped.details["stopped_by_pid"] = String(stopSender.pid)
+            stopped.details["stopped_by_uid"] = String(stopSender.uid)
+            stopped.details["stopped_by_user"] = stopSender.user
+            if let process = stopSender.process { stopped.details["stopped_by_process"] = process }
+        }
         record([stopped])
         control?.close()
         control = nil
@@ -123,12 +136,23 @@ public actor Daemon {
     }
 
     /// Stops firing and begins the drain; safe to call from a signal handler's task, any time.
-    public func stop(signal: Int32? = nil) {
+    /// `origin`: who sent `signal`, as the kernel said (`DaemonSignals`); nil when not known.
+    public func stop(signal: Int32? = nil, from origin: SignalOrigin? = nil) {
         guard !stopping else { return }
         stopping = true
         stopSignal = signal
+        stopOrigin = origin
         sleeper?.cancel()
     }
+
+    /// Who asked for the stop: `SIGTERM from pid 4242 (systemctl) of root (uid 0)`.
+    var stopRequester: String {
+        guard let stopSignal else { return "a stop request without a signal" }
+        return Self.signalName(stopSignal) + (stopOrigin.map { " " + $0.words } ?? "")
+    }
+
+    /// `daemon.stopped`'s reason: `received SIGTERM from pid 4242 (systemctl) of root (uid 0)`.
+    var stopWords: String { stopSignal == nil ? "stop requested" : "received " + stopRequester }
 
     /// Re-reads the jobs directory (SIGHUP): validate, then swap. Valid files replace their
     /// jobs; a file with errors gets `config.rejected` (file:line and message) and the job's
@@ -246,7 +270,7 @@ public actor Daemon {
             store: store,
             environment: RunEnvironment(host: configuration.host, stateDirectory: configuration.stateDirectory,
                                         credentialStore: configuration.credentialStore,
-                                        development: configuration.development),
+                                        development: configuration.development, now: { [clock] in clock.eventTime() }),
             helperPath: configuration.helperPath)
         let zones = configuration.zones
         let load: JobDirectoryLoad
@@ -272,13 +296,16 @@ public actor Daemon {
 
         // Read before this start writes anything: the previous daemon's last sign of life, and
         // the definitions it had loaded (they applied while it was down).
-        let downSince = lastSignOfLife()
+        let previous = previousDaemonEnd()
         let previouslyInForce = definitionsInForce()
         archive(load, at: now)
 
         var started = schedulerDraft(.daemonStarted, at: now)
         started.details = ["jobs": String(jobs.count), "version": AscribeVersion.current,
                            "dev": configuration.development ? "yes" : "no", "pid": String(getpid())]
+        // With the pid, its start time: the next start tells this daemon's events from a later
+        // process that reused the pid (its downtime accounting, Daemon+Downtime.swift).
+        if let me = RecorderProcess.current() { started.details["pid_start"] = String(me.startTicks) }
         if let control {
             started.details["control_socket"] = control.path
             started.details["control_group"] = configuration.control?.group?.name ?? "none"
@@ -291,9 +318,9 @@ public actor Daemon {
         let rejected = load.diagnostics.filter { $0.severity == .error }.map { rejection($0, at: now) }
         record([started, loaded] + rejected)
         recordLostRuns(now: now)
-        if let downSince, downSince < now {
-            recordMissed(after: downSince, through: now, now: now, cause: .daemonDown, catchUp: true,
-                         inForce: previouslyInForce)
+        if let previous, previous.lastSignOfLife < now {
+            recordMissed(after: previous.lastSignOfLife, through: now, now: now, cause: .daemonDown, catchUp: true,
+                         inForce: previouslyInForce, previous: previous)
         }
         lastProcessed = now
         upcoming = UpcomingSlots(jobs: jobs.values.lazy.map(\.definition), defaultZone: configuration.defaultZone,
@@ -303,17 +330,6 @@ public actor Daemon {
             jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: ["trigger": "reboot"])) }
         }
         if !rebootRuns.isEmpty { dispatch(rebootRuns) }
-    }
-
-    /// The time of the newest `daemon.started`, `daemon.heartbeat` or `daemon.stopped`.
-    private func lastSignOfLife() -> Instant? {
-        guard let store else { return nil }
-        var latest: EventTime?
-        for type in [EventType.daemonStarted, .daemonHeartbeat, .daemonStopped] {
-            guard let event = try? store.events(matching: EventFilter(type: type, limit: 1)).first else { continue }
-            if latest.map({ event.time > $0 }) ?? true { latest = event.time }
-        }
-        return latest?.instant
     }
 
     /// Every `run.fired` with no terminal event belongs to a daemon (or `ascribe run`) that
@@ -485,10 +501,10 @@ public actor Daemon {
                 var queued = run
                 queued.details["queued_behind"] = behind
                 pending[job.definition.name, default: []].append(queued)
-            case .skip(let skipReason, let reason, let extra):
+            case .skip(let refusal):
                 var draft = runDraft(.runSkipped, job: job, slot: slot.fire.instant, at: now)
-                draft.reason = reason
-                draft.details = extra.merging(["skip_reason": skipReason]) { $1 }
+                draft.reason = refusal.reason
+                draft.details = refusal.details
                 skipped.append(draft)
             }
         }
@@ -496,45 +512,12 @@ public actor Daemon {
         if !batch.isEmpty { dispatch(batch) }
     }
 
-    enum Decision {
-        case start
-        case enqueue(behind: String)
-        case skip(skipReason: String, reason: String, details: [String: String])
-    }
-
-    /// What a slot of `job` (or a manual run of it) may do now: the job file's `enabled`, what
-    /// people disabled, then the overlap policy.
-    func decide(_ job: LoadedJob) -> Decision {
-        let definition = job.definition
-        guard definition.enabled else {
-            let source = Self.enabledSource(of: definition)
-            return .skip(skipReason: "job-disabled", reason: "job \(definition.name) is disabled by its job file \(source)",
-                         details: ["disabled_by": source])
-        }
-        if let blocked = disablements.blocking(definition) {
-            return .skip(skipReason: blocked.skipDetails["skip_reason"] ?? "disabled", reason: blocked.skipReason,
-                         details: blocked.skipDetails)
-        }
-        guard let running = active[definition.name]?.first else { return .start }
-        switch definition.overlap {
-        case .allow:
-            return .start
-        case .skip:
-            return .skip(skipReason: "overlap", reason: "run \(running) of \(definition.name) is still in progress",
-                         details: ["running_run_id": running])
-        case .queue:
-            guard pending[definition.name]?.isEmpty ?? true else {
-                return .skip(skipReason: "overlap",
-                             reason: "run \(running) of \(definition.name) is still in progress and one run is already queued",
-                             details: ["running_run_id": running])
-            }
-            return .enqueue(behind: running)
-        }
-    }
-
-    /// The job file line that says `enabled = no`.
-    static func enabledSource(of definition: JobDefinition) -> String {
-        "\(definition.source.path):\(definition.source.line(of: .enabled) ?? 1)"
+    /// What a slot of `job` (or a manual run of it) may do now: `RunDecision`, fed with what
+    /// this daemon knows — the runs in progress and the queue.
+    func decide(_ job: LoadedJob) -> RunDecision {
+        let name = job.definition.name
+        return RunDecision.decide(job.definition, disablements: disablements, running: active[name] ?? [],
+                                  queued: !(pending[name]?.isEmpty ?? true))
     }
 
     /// `config.loaded`'s `writers`: `job=owner(uid)` for each job, `+` every other non-root
@@ -581,11 +564,17 @@ public actor Daemon {
                     self.noteUnrecorded(report)
                     self.observers.removeValue(forKey: report.runID)?.ended(report)
                     self.runEnded(report.runID)
-                }))
+                },
+                interruption: { runID in self.interruption(of: runID) }))
         } else {
             for order in orders { runEnded(order.runID ?? "") }
         }
         batchesInFlight -= 1
+    }
+
+    /// The drain signalled this run: its end is the shutdown's doing, and says whose.
+    func interruption(of runID: String) -> RunInterruption? {
+        stoppedByShutdown.contains(runID) ? .daemonShutdown(requestedBy: stopRequester) : nil
     }
 
     private func runEnded(_ runID: String) {
@@ -612,39 +601,40 @@ public actor Daemon {
 
     /// `inForce`: the definitions that applied during the window (after a downtime, those the
     /// previous daemon had loaded); by default the current ones. Catch-up runs the current
-    /// definition, under its current policy.
+    /// definition, under its current policy. `previous`: how the daemon before this start
+    /// ended, said in each `run.missed`. A slot already accounted for (fired, skipped or missed,
+    /// e.g. by the previous daemon just before it died) is left out, of a collapsed event too.
     private func recordMissed(after start: Instant, through end: Instant, now: Instant, cause: MissCause, catchUp: Bool,
-                              inForce: [LoadedJob]? = nil, only include: (JobDefinition) -> Bool = { _ in true }) {
+                              inForce: [LoadedJob]? = nil, previous: PreviousDaemonEnd? = nil,
+                              only include: (JobDefinition) -> Bool = { _ in true }) {
         guard let store else { return }
         var drafts: [EventDraft] = []
         var catchUps: [(JobName, [PendingRun])] = []
-        let window = ["down_from": EventTime(start).rfc3339, "down_until": EventTime(end).rfc3339]
+        var window = ["down_from": EventTime(start).rfc3339, "down_until": EventTime(end).rfc3339]
+        if let previous { window.merge(previous.details) { $1 } }
+        let reason = "\(cause.words) from \(EventTime(start).rfc3339) to \(EventTime(end).rfc3339)"
+            + (previous.map { " (\($0.words))" } ?? "")
         let applying = inForce ?? definitions.compactMap { jobs[$0.name] }
         for job in applying.sorted(by: { $0.definition.name < $1.definition.name }) where include(job.definition) {
             let definition = job.definition
-            let slots = SlotPlanner.window(of: definition, defaultZone: configuration.defaultZone,
-                                           after: start, through: end, keep: Self.missedLimit)
-            guard slots.count > 0, let first = slots.first, let last = slots.last else { continue }
-            // A slot the previous daemon already fired or skipped (after its last heartbeat) is not missed.
-            var accounted = Set<Int64>()
+            var accounted = Set<Instant>()
             try? store.forEachEvent(matching: EventFilter(job: definition.name.rawValue, since: EventTime(start))) {
-                if $0.type == .runFired || $0.type == .runSkipped, let slot = $0.scheduledFor {
-                    accounted.insert(slot.millisecondsSinceEpoch)
+                if $0.type == .runFired || $0.type == .runSkipped || $0.type == .runMissed, let slot = $0.scheduledFor {
+                    accounted.insert(slot.instant)
                 }
             }
-            let missed = slots.latest.filter { !accounted.contains(EventTime($0.instant).millisecondsSinceEpoch) }
-            let reason = "\(cause.words) from \(EventTime(start).rfc3339) to \(EventTime(end).rfc3339)"
+            let slots = SlotPlanner.window(of: definition, defaultZone: configuration.defaultZone,
+                                           after: start, through: end, keep: Self.missedLimit, excluding: accounted)
+            guard slots.count > 0, let first = slots.first, let last = slots.last else { continue }
             let current = jobs[definition.name]?.definition
             var policy = current.map { catchUp && $0.enabled && disablements.blocking($0) == nil ? $0.catchUp : .none } ?? .none
-            var runs: [Instant] = []
             if slots.count <= Self.missedLimit {
-                for fire in missed {
+                for fire in slots.latest {
                     var draft = runDraft(.runMissed, job: job, slot: fire.instant, at: now)
                     draft.reason = reason
                     draft.details = window.merging(["catch_up": policy.rawValue]) { $1 }
                     drafts.append(draft)
                 }
-                runs = missed.map(\.instant)
             } else {
                 var draft = runDraft(.runMissed, job: job, slot: last.instant, at: now)
                 draft.reason = reason + " (\(slots.count) slots, collapsed into this event)"
@@ -657,8 +647,8 @@ public actor Daemon {
                     draft.details["not_caught_up"] = String(slots.count - slots.latest.count)
                 }
                 drafts.append(draft)
-                runs = slots.latest.map(\.instant)
             }
+            let runs = slots.latest.map(\.instant)
             if runs.isEmpty { policy = .none }
             switch policy {
             case .none: break
@@ -696,7 +686,7 @@ public actor Daemon {
             for run in runs {
                 var draft = runDraft(.runSkipped, job: job, slot: run.slot, at: now)
                 draft.reason = "the daemon stopped before this queued run could start"
-                draft.details = ["skip_reason": "daemon-stopping"]
+                draft.details = ["skip_reason": SkipReason.daemonStopping.rawValue]
                 skipped.append(draft)
             }
         }
@@ -705,6 +695,7 @@ public actor Daemon {
         var terminated = 0
         if await !waitForRuns(upTo: configuration.drainGrace) {
             terminated = processGroups.count
+            stoppedByShutdown.formUnion(processGroups.keys)
             for group in processGroups.values { _ = try? SystemCalls.signalGroup(group, SIGTERM) }
             if await !waitForRuns(upTo: configuration.terminateGrace) {
                 for group in processGroups.values { _ = try? SystemCalls.signalGroup(group, SIGKILL) }
@@ -712,6 +703,41 @@ public actor Daemon {
         }
         while batchesInFlight > 0 { try? await Task.sleep(for: .milliseconds(20)) }
         return (terminated, skipped.count)
+    }
+
+    /// Slots that came due after the loop stopped ticking — while the daemon drained — each
+    /// become `run.skipped` (`daemon-stopping`, the stop's words): nothing new starts, and every
+    /// slot up to `daemon.stopped` has its account, so the next start's downtime begins there.
+    /// Returns how many slots were recorded.
+    private func recordSlotsWhileStopping(through end: Instant) -> Int {
+        guard end > lastProcessed else { return 0 }
+        let reason = "the daemon was stopping (\(stopWords)); nothing new starts while it drains"
+        var drafts: [EventDraft] = []
+        var count = 0
+        for job in definitions.compactMap({ jobs[$0.name] }) {
+            let slots = SlotPlanner.window(of: job.definition, defaultZone: configuration.defaultZone,
+                                           after: lastProcessed, through: end, keep: Self.missedLimit)
+            guard let first = slots.first, let last = slots.last else { continue }
+            count += slots.count
+            let details = ["skip_reason": SkipReason.daemonStopping.rawValue, "stop_requested": stopWords]
+            if slots.count <= Self.missedLimit {
+                for fire in slots.latest {
+                    var draft = runDraft(.runSkipped, job: job, slot: fire.instant, at: end)
+                    draft.reason = reason
+                    draft.details = details
+                    drafts.append(draft)
+                }
+            } else {
+                var draft = runDraft(.runSkipped, job: job, slot: last.instant, at: end)
+                draft.reason = reason + " (\(slots.count) slots, collapsed into this event)"
+                draft.details = details.merging(["count": String(slots.count), "first": EventTime(first.instant).rfc3339,
+                                                 "last": EventTime(last.instant).rfc3339]) { $1 }
+                drafts.append(draft)
+            }
+        }
+        lastProcessed = end
+        record(drafts)
+        return count
     }
 
     /// Polls (every 20 ms, only while draining) until no run is active or `limit` passes.
@@ -724,16 +750,22 @@ public actor Daemon {
     // MARK: Events
 
     /// Appends the daemon's own events; a failed write cannot be recorded anywhere else, so it
-    /// is printed.
-    func record(_ drafts: [EventDraft]) {
-        guard let store, !drafts.isEmpty else { return }
+    /// is printed, and the drafts are held until the store can be written again. Returns the
+    /// events written now (none when they were held).
+    @discardableResult
+    func record(_ drafts: [EventDraft]) -> [Event] {
+        guard let store, !drafts.isEmpty else { return [] }
         // Store outage: keep what cannot be written now (Daemon+StoreOutage.swift).
-        guard storeOutage == nil else { return holdDuringOutage(drafts) }
+        guard storeOutage == nil else {
+            holdDuringOutage(drafts)
+            return []
+        }
         do {
-            try store.append(drafts)
+            return try store.append(drafts)
         } catch {
             output(.problem("could not record \(drafts.map(\.type.rawValue).joined(separator: ", ")): \(error.description)"))
             beginStoreOutage(error, unrecorded: drafts, now: clock.now())
+            return []
         }
     }
 
@@ -743,16 +775,8 @@ public actor Daemon {
     }
 
     func runDraft(_ type: EventType, job: LoadedJob, slot: Instant?, at time: Instant) -> EventDraft {
-        let definition = job.definition
-        var draft = schedulerDraft(type, at: time)
-        draft.owner = definition.owner.text
-        draft.job = definition.name.rawValue
-        draft.identity = definition.identity.rawValue
-        draft.scheduledFor = slot.map(EventTime.init)
-        draft.runAs = definition.runAs?.description
-        draft.configSource = "\(definition.source.path):\(definition.source.line(of: .schedule) ?? 1)"
-        draft.configHash = job.hash
-        return draft
+        EventDraft.aboutRun(type, job: job.definition, definitionHash: job.hash, slot: slot, host: configuration.host,
+                            development: configuration.development, at: time)
     }
 
     static func signalName(_ number: Int32) -> String {

@@ -8,9 +8,15 @@ import Glibc
 public protocol DaemonClock: Sendable {
     /// The wall-clock time now.
     func now() -> Instant
+    /// The same clock to the millisecond, for the run events the daemon records.
+    func eventTime() -> EventTime
     /// Returns once `now()` has reached `deadline`, or earlier when the calling task is
     /// cancelled (the daemon cancels its sleep to stop or to wake up early).
     func sleep(until deadline: Instant) async
+}
+
+extension DaemonClock {
+    public func eventTime() -> EventTime { EventTime(now()) }
 }
 
 /// The host's real-time clock. Sleeping measures a duration on the monotonic clock, so a
@@ -19,6 +25,8 @@ public struct SystemDaemonClock: DaemonClock {
     public init() {}
 
     public func now() -> Instant { SystemClock.now() }
+
+    public func eventTime() -> EventTime { .now() }
 
     public func sleep(until deadline: Instant) async {
         var spec = timespec()

@@ -24,15 +24,19 @@ public struct Evidence: Sendable, Equatable {
 /// What became of one slot (or one manual run).
 public enum SlotOutcome: Sendable, Equatable {
     case succeeded(durationMs: Int64?)
-    case failed(exitCode: Int32?, signal: Int32?, durationMs: Int64?, lastLines: String?)
+    /// `shutdownRequestedBy`: the daemon's own shutdown ended it (`stopped_by = daemon-shutdown`),
+    /// at this request, rather than the job failing by itself.
+    case failed(exitCode: Int32?, signal: Int32?, durationMs: Int64?, lastLines: String?, shutdownRequestedBy: String? = nil)
     case timedOut(durationMs: Int64?, signal: Int32?)
     case launchFailed(error: String)
     case lost(recordedAt: EventTime)
     case running(firedAt: EventTime)
     case skipped(because: String)
     /// Missed while the daemon was down (or the clock jumped); `catchUp` is what the catch-up
-    /// run became, `catchUpPolicy` the policy when none ran.
-    case missed(cause: String, from: EventTime?, until: EventTime?, catchUp: Box?, catchUpPolicy: String?)
+    /// run became, `catchUpPolicy` the policy when none ran; `ending` how the daemon went down
+    /// (crashed, or stopped and by whom), when the event says.
+    case missed(cause: String, from: EventTime?, until: EventTime?, catchUp: Box?, catchUpPolicy: String?,
+                ending: DaemonEnding? = nil)
     case notYetDefined(addedAt: EventTime?)
     case noRecord(daemonStartedSince: EventTime?)
 
@@ -66,9 +70,13 @@ public enum SlotOutcome: Sendable, Equatable {
         switch self {
         case .succeeded(let ms):
             return "ran and succeeded" + (ms.map { " in \(Event.duration($0))" } ?? "")
-        case .failed(let exitCode, let signal, let ms, let lastLines):
+        case .failed(let exitCode, let signal, let ms, let lastLines, let shutdown):
             var text = exitCode.map { "failed with exit \($0)" }
                 ?? signal.map { "failed: killed by \(Self.signalName($0))" } ?? "failed (exit status unavailable)"
+            if let shutdown {
+                text = "stopped by the daemon's shutdown (requested by \(Event.escaped(shutdown)))"
+                    + (exitCode.map { ": exit \($0)" } ?? signal.map { ": \(Self.signalName($0))" } ?? "")
+            }
             text += after(ms)
             if let lastLines { text += "; last lines: " + lastLines }
             return text
@@ -82,10 +90,11 @@ public enum SlotOutcome: Sendable, Equatable {
             return "fired at \(time(firedAt)), still running"
         case .skipped(let because):
             return "skipped because " + because
-        case .missed(let cause, let from, let until, let catchUp, let policy):
+        case .missed(let cause, let from, let until, let catchUp, let policy, let ending):
             var text = "missed because " + cause
             if let from { text += " from \(time(from))" }
             if let until { text += " to \(time(until))" }
+            if let ending { text += " (" + ending.words(in: zone) + ")" }
             if let catchUp {
                 text += "; caught up: " + catchUp.outcome.words(in: zone)
             } else {
@@ -108,6 +117,33 @@ public enum SlotOutcome: Sendable, Equatable {
         case 2: "SIGINT"
         case 1: "SIGHUP"
         default: "signal \(number)"
+        }
+    }
+}
+
+/// How the daemon before a downtime ended, as the `run.missed` events record it.
+public enum DaemonEnding: Sendable, Equatable {
+    /// No `daemon.stopped`: it died; `lastSignOfLife` is its newest event.
+    case crashed(lastSignOfLife: EventTime?)
+    /// `daemon.stopped` at `at`; `by`: the stop's words (the signal and its sender).
+    case stopped(at: EventTime?, by: String?)
+
+    /// From a `run.missed`'s details (`down_cause`, …); nil for events written before they were recorded.
+    init?(details: [String: String]) {
+        switch details["down_cause"] {
+        case "crashed": self = .crashed(lastSignOfLife: details["last_sign_of_life"].flatMap(SlotHistory.parseTime))
+        case "stopped": self = .stopped(at: details["stopped_at"].flatMap(SlotHistory.parseTime), by: details["stop_reason"])
+        default: return nil
+        }
+    }
+
+    public func words(in zone: ZoneRules) -> String {
+        func time(_ value: EventTime) -> String { zone.rfc3339(value.instant) }
+        switch self {
+        case .crashed(let last):
+            return "the daemon crashed: no daemon.stopped was recorded" + (last.map { "; its last sign of life was at \(time($0))" } ?? "")
+        case .stopped(let at, let by):
+            return "the daemon was stopped" + (at.map { " at \(time($0))" } ?? "") + (by.map { ": \(Event.escaped($0))" } ?? "")
         }
     }
 }
@@ -310,7 +346,7 @@ public enum SlotHistory {
                 let (cause, down, downEvidence) = downtime(for: slot, missed: missed, daemonEvents: daemonEvents)
                 evidence = [Evidence(missed)] + downEvidence + evidence
                 outcome = .missed(cause: cause, from: down.from, until: down.until, catchUp: ran.map(SlotOutcome.Box.init),
-                                  catchUpPolicy: missed.details["catch_up"])
+                                  catchUpPolicy: missed.details["catch_up"], ending: DaemonEnding(details: missed.details))
             } else if let ran {
                 outcome = ran
             } else if let skipped = events.last(where: { $0.type == .runSkipped })
@@ -352,8 +388,9 @@ public enum SlotHistory {
         case .runLaunchFailed: return .launchFailed(error: Event.escaped(end.details["error"] ?? end.reason ?? "no error recorded"))
         case .runLost: return .lost(recordedAt: end.time)
         default:
+            let shutdown = end.details["stopped_by"] == "daemon-shutdown" ? end.details["shutdown_requested_by"] ?? "unknown" : nil
             return .failed(exitCode: end.exitCode, signal: end.signal, durationMs: end.durationMs,
-                           lastLines: end.outputTail.flatMap(lastLines))
+                           lastLines: end.outputTail.flatMap(lastLines), shutdownRequestedBy: shutdown)
         }
     }
 
@@ -377,7 +414,7 @@ public enum SlotHistory {
             let seq = skipped.details["disabled_seq"].map { " [seq \($0)]" } ?? ""
             return "\(what) was disabled by \(by) at \(at)\(why)\(seq)"
         case "daemon-stopping":
-            return "the daemon stopped before this queued run could start"
+            return Event.escaped(skipped.reason ?? "the daemon stopped before this run could start")
         default:
             return Event.escaped(skipped.reason ?? skipped.details["skip_reason"] ?? "no reason recorded")
         }
@@ -395,8 +432,13 @@ public enum SlotHistory {
         let slotTime = EventTime(slot)
         let before = daemonEvents.last { $0.time < slotTime }
         let after = daemonEvents.first { $0.type == .daemonStarted && $0.time >= slotTime }
-        return ("the daemon was down", (before?.time ?? recordedFrom, after?.time ?? recordedUntil),
-                [before, after].compactMap { $0.map(Evidence.init) })
+        let evidence = [before, after].compactMap { $0.map(Evidence.init) }
+        // A miss that records how the daemon ended also records its window exactly: from the
+        // previous daemon's newest event, which may be later than its last heartbeat.
+        if missed.details["down_cause"] != nil, let recordedFrom {
+            return ("the daemon was down", (recordedFrom, recordedUntil ?? after?.time), evidence)
+        }
+        return ("the daemon was down", (before?.time ?? recordedFrom, after?.time ?? recordedUntil), evidence)
     }
 
     /// Whether a `config.loaded` names `job` among its loaded (`jobs`) or `added` entries.

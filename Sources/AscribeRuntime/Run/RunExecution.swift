@@ -11,12 +11,17 @@ public struct RunEnvironment: Sendable {
     public var credentialStore: String
     /// A `--dev` scheduler: every job runs as the invoking user and every event says so.
     public var development: Bool
+    /// The wall clock run events are stamped with: the recorder's own (the daemon's
+    /// `DaemonClock`), so a run's events and the scheduler's share one timeline.
+    public var now: @Sendable () -> EventTime
 
-    public init(host: String, stateDirectory: String, credentialStore: String, development: Bool) {
+    public init(host: String, stateDirectory: String, credentialStore: String, development: Bool,
+                now: @escaping @Sendable () -> EventTime = { EventTime.now() }) {
         self.host = host
         self.stateDirectory = stateDirectory
         self.credentialStore = credentialStore
         self.development = development
+        self.now = now
     }
 
     var outputDirectory: String { stateDirectory + "/output" }
@@ -73,17 +78,42 @@ public struct RunOrder: Sendable {
     }
 }
 
+/// Who ended a run from outside it, said in its terminal event (instead of only the signal).
+public enum RunInterruption: Sendable, Equatable {
+    /// The daemon's shutdown drain signalled the run's process group; `requestedBy` says who
+    /// asked for the shutdown (the signal and its sender).
+    case daemonShutdown(requestedBy: String)
+
+    /// `reason` words.
+    public var words: String {
+        switch self {
+        case .daemonShutdown(let requestedBy): "stopped by the daemon's shutdown (requested by \(requestedBy))"
+        }
+    }
+
+    /// Typed details: `stopped_by` and whose request.
+    public var details: [String: String] {
+        switch self {
+        case .daemonShutdown(let requestedBy): ["stopped_by": "daemon-shutdown", "shutdown_requested_by": requestedBy]
+        }
+    }
+}
+
 /// Observers of `runTogether`, called in the caller's isolation: each run's process id when
 /// it starts, and each run's report as soon as that run is accounted for (not when the whole
-/// batch is), so a scheduler knows which job is still running.
+/// batch is), so a scheduler knows which job is still running. `interruption` is asked as a
+/// run's end is recorded: whether the caller itself ended it (the daemon's shutdown).
 public struct RunProgress {
     public var started: (_ runID: String, _ pid: Int32) -> Void
     public var ended: (RunReport) -> Void
+    public var interruption: (_ runID: String) -> RunInterruption?
 
     public init(started: @escaping (_ runID: String, _ pid: Int32) -> Void = { _, _ in },
-                ended: @escaping (RunReport) -> Void = { _ in }) {
+                ended: @escaping (RunReport) -> Void = { _ in },
+                interruption: @escaping (_ runID: String) -> RunInterruption? = { _ in nil }) {
         self.started = started
         self.ended = ended
+        self.interruption = interruption
     }
 }
 
@@ -230,7 +260,8 @@ public struct RunExecution {
             var drafts: [EventDraft] = []
             for (completion, index) in zip(completions, indices) {
                 guard let index else { continue }
-                var terminal = terminalDraft(from: fired[index], completion: completion)
+                var terminal = terminalDraft(from: fired[index], completion: completion,
+                                             interruption: progress.interruption(completion.runID))
                 terminal.outputCapBytes = caps[index]
                 drafts.append(terminal)
             }
@@ -320,7 +351,7 @@ public struct RunExecution {
 
     private func draft(_ type: EventType, job: JobDefinition, runID: String, definitionHash: String?,
                        principal: Principal?, reason: String?, argv: [String]) -> EventDraft {
-        var draft = EventDraft(time: .now(), host: environment.host, type: type, actor: job.identity.rawValue)
+        var draft = EventDraft(time: environment.now(), host: environment.host, type: type, actor: job.identity.rawValue)
         draft.principal = principal?.name
         draft.owner = job.owner.text
         draft.job = job.name.rawValue
@@ -337,7 +368,7 @@ public struct RunExecution {
 
     private func launchFailedDraft(from fired: EventDraft, failure: LaunchFailure) -> EventDraft {
         var failed = fired
-        failed.time = .now()
+        failed.time = environment.now()
         failed.type = .runLaunchFailed
         failed.details["failure"] = failure.reasonCode
         failed.details["error"] = failure.description
@@ -345,9 +376,11 @@ public struct RunExecution {
     }
 
     /// The terminal event of a run that ended (the daemon writes it late after a store outage).
-    func terminalDraft(from fired: EventDraft, completion: LaunchCompletion) -> EventDraft {
+    /// `interruption`: the recorder ended it itself (its reason then says so; a manual run's
+    /// own reason is kept in front).
+    func terminalDraft(from fired: EventDraft, completion: LaunchCompletion, interruption: RunInterruption? = nil) -> EventDraft {
         var terminal = fired
-        terminal.time = .now()
+        terminal.time = environment.now()
         terminal.runAs = completion.account.description
         terminal.development = fired.development || completion.developmentRun
         terminal.pid = completion.pid
@@ -380,6 +413,10 @@ public struct RunExecution {
         if let warning = completion.loginUIDWarning { terminal.details["loginuid"] = warning }
         if case .failed(let path, let error) = completion.credentials {
             terminal.details["credentials_cleanup"] = "\(path): \(error)"
+        }
+        if let interruption {
+            terminal.reason = (fired.reason.map { "\($0); " } ?? "") + interruption.words
+            terminal.details.merge(interruption.details) { $1 }
         }
         return terminal
     }

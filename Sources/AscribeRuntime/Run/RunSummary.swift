@@ -22,6 +22,10 @@ extension RunReport {
         case .completed(let completion):
             var summary = "\(job) as \(completion.account.user): \(completion.outcome.description) after \(Self.duration(completion.durationMilliseconds))"
             if let path = completion.output.path { summary += "; output \(completion.output.totalBytes) bytes in \(path)" }
+            // Ended by the daemon's own shutdown: say so, as the terminal event does.
+            if let requester = events.last(where: { $0.type.isRunTerminal })?.details["shutdown_requested_by"] {
+                summary += "; " + RunInterruption.daemonShutdown(requestedBy: requester).words
+            }
             return summary
         }
     }

@@ -69,6 +69,23 @@ int ascribe_inotify_watch_directory(int fd, const char *path);
 /// or the watch dropped).
 int ascribe_inotify_mask_lost_directory(uint32_t mask);
 
+/// Who sent a signal, copied out of `siginfo_t` by the handler `ascribe_catch_signal` installs.
+typedef struct {
+    int32_t signo;
+    /// `si_code`: <= 0 when a process sent it (kill, sigqueue, tgkill), SI_KERNEL from the kernel.
+    int32_t code;
+    int32_t pid;
+    uint32_t uid;
+} ascribe_signal_record;
+
+/// Installs an SA_SIGINFO handler for `signo` that writes one `ascribe_signal_record` to
+/// `write_fd` (a non-blocking pipe; one fd for the whole process) and does nothing else, so the
+/// signal's default action can no longer end the process and its sender is known; unblocks the
+/// signal in the calling thread (a blocked mask survives exec).
+int ascribe_catch_signal(int signo, int write_fd);
+/// Reads one record from the pipe's read end: 1, 0 when none waits, -1 and errno.
+int ascribe_read_signal_record(int fd, ascribe_signal_record *record);
+
 /// malloc_trim(0): returns the allocator's free pages, in every arena, to the kernel.
 int ascribe_malloc_trim(void);
 

@@ -1,0 +1,87 @@
+import AscribeCore
+
+/// How the previous daemon ended, read from the log before this start writes anything: the
+/// last instant it accounted for (where the downtime begins) and whether it was stopped —
+/// `daemon.stopped`, with the signal and its sender — or crashed.
+struct PreviousDaemonEnd {
+    enum Ending {
+        /// Its `daemon.stopped`.
+        case stopped(Event)
+        /// No `daemon.stopped` after its `daemon.started`: its newest event is the last sign of life.
+        case crashed(lastEvent: Event?)
+    }
+
+    /// The newest event it wrote (of any kind): slots up to here were its to account for.
+    var lastSignOfLife: Instant
+    var ending: Ending
+
+    /// For `run.missed`: `down_cause` and what `why` prints about it.
+    var details: [String: String] {
+        switch ending {
+        case .stopped(let stopped):
+            var details = ["down_cause": "stopped", "stopped_at": stopped.time.rfc3339, "stopped_seq": String(stopped.seq)]
+            for (key, value) in stopped.details where Self.stopKeys.contains(key) { details[key] = value }
+            if let reason = stopped.reason { details["stop_reason"] = reason }
+            return details
+        case .crashed(let last):
+            var details = ["down_cause": "crashed", "last_sign_of_life": EventTime(lastSignOfLife).rfc3339]
+            if let last { details["last_event_seq"] = String(last.seq) }
+            return details
+        }
+    }
+
+    /// The words after "the daemon was down from A to B".
+    var words: String {
+        switch ending {
+        case .stopped(let stopped):
+            "it was stopped at \(stopped.time.rfc3339)" + (stopped.reason.map { ": \($0)" } ?? "")
+        case .crashed:
+            "it crashed: no daemon.stopped was recorded; its last sign of life was at \(EventTime(lastSignOfLife).rfc3339)"
+        }
+    }
+
+    /// The `daemon.stopped` details that say who stopped it.
+    static let stopKeys: Set<String> = ["stop_signal", "stopped_by_pid", "stopped_by_uid", "stopped_by_user", "stopped_by_process"]
+}
+
+extension Daemon {
+    /// The previous daemon's end. Its last sign of life is its newest event of any kind — it
+    /// may have fired and recorded runs long after its last heartbeat — among the events it
+    /// wrote itself: the scheduler's own, and the runs it recorded (`recorder_pid` its pid, as
+    /// `daemon.started` named it). Events of an `ascribe run` in between do not count: that was
+    /// not the daemon. nil when no daemon ever ran on this log.
+    func previousDaemonEnd() -> PreviousDaemonEnd? {
+        guard let store else { return nil }
+        func newest(_ type: EventType) -> Event? { (try? store.events(matching: EventFilter(type: type, limit: 1)))?.first }
+        let started = newest(.daemonStarted)
+        let stopped = newest(.daemonStopped)
+        let signs = [started, newest(.daemonHeartbeat), stopped].compactMap { $0 }
+        guard var latest = signs.max(by: { $0.time < $1.time }) else { return nil }
+        var lastEvent: Event?
+        if let started {
+            let pid = started.details["pid"]
+            let pidStart = started.details["pid_start"]
+            func wroteIt(_ event: Event) -> Bool {
+                if let recorder = event.details["recorder_pid"] {
+                    return recorder == pid && (pidStart == nil || event.details["recorder_start"] == pidStart)
+                }
+                return event.actor == actor
+            }
+            let since = started.time
+            let page = 1_000
+            let recent = (try? store.events(matching: EventFilter(since: since, limit: page))) ?? []
+            lastEvent = recent.first(where: wroteIt)
+            if lastEvent == nil && recent.count == page {
+                try? store.forEachEvent(matching: EventFilter(since: since)) { event in
+                    if wroteIt(event), lastEvent.map({ event.time > $0.time }) ?? true { lastEvent = event }
+                }
+            }
+            if let lastEvent, lastEvent.time > latest.time { latest = lastEvent }
+        }
+        let wasStopped = stopped.map { stop in started.map { stop.seq > $0.seq } ?? true } ?? false
+        if wasStopped, let stopped {
+            return PreviousDaemonEnd(lastSignOfLife: latest.time.instant, ending: .stopped(stopped))
+        }
+        return PreviousDaemonEnd(lastSignOfLife: latest.time.instant, ending: .crashed(lastEvent: latest))
+    }
+}
