@@ -388,12 +388,18 @@ struct Sandbox {
         try start(rewrite(DocumentedExample(source: "test", line: "ascribe " + arguments.joined(separator: " "))!))
     }
 
-    private func start(_ line: String, output: String = "/dev/null") throws -> BackgroundProcess {
+    /// `output` nil: stdout is discarded. (Never `createFile` on /dev/null: Foundation writes
+    /// it atomically, a temp file renamed over the path, which replaced the host's device.)
+    private func start(_ line: String, output: String? = nil) throws -> BackgroundProcess {
         let process = shell("exec " + line)
-        FileManager.default.createFile(atPath: output, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: output)
+        if let output {
+            _ = FileManager.default.createFile(atPath: output, contents: nil)
+            process.standardOutput = FileHandle(forWritingAtPath: output)
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+        }
         let log = root + "/daemon.stderr"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
         return BackgroundProcess(process: process)

@@ -97,11 +97,8 @@ import Testing
         #expect(details?["skip_reason"] == "overlap" && details?["running_run_id"] == runID)
     }
 
-    @Test func rootForcesADisabledJobAndTheForceIsRecorded() throws {
-        guard isRoot else {
-            print("SKIPPED rootForcesADisabledJobAndTheForceIsRecorded: --force is root's; run as root (CI does)")
-            return
-        }
+    @Test(.enabled(if: isRoot, "--force is root's: needs root (CI runs as root)"))
+    func rootForcesADisabledJobAndTheForceIsRecorded() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
         try scratch.job("paused", ["command = /bin/true", "enabled = no"])

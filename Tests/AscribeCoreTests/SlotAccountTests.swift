@@ -190,10 +190,11 @@ import Testing
 
     /// A manual run refused while the store cannot be written is held and recorded once the
     /// store is back (it was written with `try?` and lost).
-    @Test func aRefusedManualRunDuringAStoreOutageIsRecordedAfterRecovery() async throws {
+    @Test(.enabled(if: TmpfsMount.permitted, TmpfsMount.refused))
+    func aRefusedManualRunDuringAStoreOutageIsRecordedAfterRecovery() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
-        guard let mount = TmpfsMount(path: harness.state, size: "1m", test: "aRefusedManualRunDuringAStoreOutageIsRecordedAfterRecovery") else { return }
+        let mount = try TmpfsMount(path: harness.state, size: "1m")
         defer { mount.unmount() }
         try harness.job("paused", schedule: "0 0 1 1 *", command: "/bin/true", ["enabled = no"])
         try harness.job("minutely", schedule: "* * * * *", command: "/bin/true")
@@ -215,11 +216,8 @@ import Testing
 
     /// Root forces a run through the daemon's socket: it starts despite `enabled = no`, and
     /// its `run.fired` says it was forced and what it overrode.
-    @Test func rootForcesARunThroughTheDaemon() async throws {
-        guard isRoot else {
-            print("SKIPPED rootForcesARunThroughTheDaemon: --force is root's; run as root (CI does)")
-            return
-        }
+    @Test(.enabled(if: isRoot, "--force is root's: needs root (CI runs as root)"))
+    func rootForcesARunThroughTheDaemon() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
         try harness.job("paused", schedule: "0 0 1 1 *", command: "/bin/true", ["enabled = no"])
