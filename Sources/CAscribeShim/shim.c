@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -159,3 +160,7 @@ int ascribe_inotify_mask_lost_directory(uint32_t mask) {
 }
 
 int ascribe_malloc_trim(void) { return malloc_trim(0); }
+
+int ascribe_rename_noreplace(int from_directory, const char *from, int to_directory, const char *to) {
+    return renameat2(from_directory, from, to_directory, to, RENAME_NOREPLACE);
+}

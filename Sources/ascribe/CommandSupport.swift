@@ -98,3 +98,23 @@ private final class AsyncResultBox<Value: Sendable>: Sendable {
     let value = Mutex<Value?>(nil)
     let finished = DispatchSemaphore(value: 0)
 }
+
+/// Says at once (not at exit, as `Output` does) what the state directory rules changed: a
+/// warning belongs next to what happened, and a daemon's exit may be weeks away.
+func announce(_ report: StateDirectoryReport, command: String) {
+    for note in report.notes { FileHandle.standardError.write(Data("ascribe \(command): \(note)\n".utf8)) }
+}
+
+extension HostContext {
+    /// `ascribe run` without a daemon takes the state directory under the daemon's rules
+    /// (docs/DAEMON.md): nil when it may go on, else the exit status after saying why.
+    func applyStateDirectoryRules(_ state: String, command: String, output: inout Output) -> ExitCode? {
+        do {
+            announce(try StateDirectory.prepare(state), command: command)
+            return nil
+        } catch {
+            output.error("ascribe \(command): \(error.description)")
+            return .findings
+        }
+    }
+}

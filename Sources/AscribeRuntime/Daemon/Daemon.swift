@@ -274,6 +274,9 @@ public actor Daemon {
         var started = schedulerDraft(.daemonStarted, at: now)
         started.details = ["jobs": String(jobs.count), "version": AscribeVersion.current,
                            "dev": configuration.development ? "yes" : "no", "pid": String(getpid())]
+        if !configuration.stateDirectoryRemovals.isEmpty {
+            started.details["state_removed"] = configuration.stateDirectoryRemovals.map(\.description).joined(separator: ", ")
+        }
         if let control {
             started.details["control_socket"] = control.path
             started.details["control_group"] = configuration.control?.group?.name ?? "none"

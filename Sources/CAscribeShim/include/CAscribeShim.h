@@ -69,6 +69,10 @@ int ascribe_inotify_watch_directory(int fd, const char *path);
 /// or the watch dropped).
 int ascribe_inotify_mask_lost_directory(uint32_t mask);
 
+/// renameat2(…, RENAME_NOREPLACE): moves an entry without ever replacing one at the target
+/// (EEXIST instead); never follows a symbolic link in either name.
+int ascribe_rename_noreplace(int from_directory, const char *from, int to_directory, const char *to);
+
 /// malloc_trim(0): returns the allocator's free pages, in every arena, to the kernel.
 int ascribe_malloc_trim(void);
 
