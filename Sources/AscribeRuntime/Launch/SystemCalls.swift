@@ -165,6 +165,11 @@ enum SystemCalls {
         guard ascribe_rename_noreplace(directory, name, target, newName) == 0 else { throw .current("renameat2", "\(name) to \(newName)") }
     }
 
+    /// Renames an entry of an open directory within it, replacing what `newName` was.
+    static func rename(_ name: String, to newName: String, in directory: Int32) throws(SystemError) {
+        guard renameat(directory, name, directory, newName) == 0 else { throw .current("renameat", "\(name) to \(newName)") }
+    }
+
     /// Replaces `destination` with `source` in one step (same file system).
     static func rename(_ source: String, to destination: String) throws(SystemError) {
         guard Glibc.rename(source, destination) == 0 else { throw .current("rename", "\(source) to \(destination)") }
