@@ -118,3 +118,11 @@ extension HostContext {
         }
     }
 }
+
+/// A window that ends before it starts is a mistake to point out, not an empty answer.
+func requireOrderedWindow(start: (option: String, text: String, instant: Instant),
+                          end: (option: String, text: String, instant: Instant)) throws(UsageError) {
+    guard start.instant <= end.instant else {
+        throw UsageError(message: "\(start.option) \(start.text) is after \(end.option) \(end.text): the window ends before it starts")
+    }
+}
