@@ -127,7 +127,7 @@ public struct RunExecution {
                                              scheduledFor: order.scheduledFor?.rfc3339)
             var draft = firedDraft(for: order, runID: runID, argv: request.arguments)
             do {
-                try makeOutputDirectories(for: order.job, outputPath: request.outputPath)
+                try makeOutputDirectories(for: order.job)
                 let launch = try launcher.prepare(request)
                 draft.runAs = launch.account.description
                 if launch.developmentRun { draft.development = true }
@@ -279,12 +279,12 @@ public struct RunExecution {
     /// Output lives beside the log, private to the scheduler (0700). `output` and its job
     /// directory must be real directories of the scheduler's user that nobody else can write:
     /// a planted link would send root's writes anywhere, so the location is unavailable.
-    private func makeOutputDirectories(for job: JobDefinition, outputPath: String) throws(LaunchFailure) {
+    private func makeOutputDirectories(for job: JobDefinition) throws(LaunchFailure) {
         for directory in [environment.outputDirectory, "\(environment.outputDirectory)/\(job.name.rawValue)"] {
             do throws(SystemError) {
                 try FileSystem.makePrivateDirectory(directory)
             } catch {
-                throw .outputFileUnavailable(path: outputPath, error: error)
+                throw .outputFileUnavailable(path: directory, error: error)
             }
         }
     }
