@@ -169,8 +169,9 @@ import Glibc
         reader.executableURL = URL(fileURLWithPath: "/bin/sh")
         reader.arguments = ["-c", "exec cat \"$0\" > \"$1\"", fifo, received]
         try reader.run()
+        // SIGKILL: a child of the test process may inherit a mask that blocks SIGTERM.
         defer {
-            if reader.isRunning { reader.terminate() }
+            if reader.isRunning { kill(reader.processIdentifier, SIGKILL) }
             reader.waitUntilExit()
         }
         let intoFifo = try AscribeBinary.run(["plan", "--jobs", "jobs.d", "--html", fifo])
@@ -179,7 +180,7 @@ import Glibc
         let stillFifo = lstat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO
         #expect(stillFifo)
         // A replaced FIFO never gets a writer: its reader would wait forever.
-        if !stillFifo { reader.terminate() }
+        if !stillFifo { kill(reader.processIdentifier, SIGKILL) }
         reader.waitUntilExit()
         #expect(stillFifo && (try? String(contentsOfFile: received, encoding: .utf8))?.contains("<html") == true)
     }
