@@ -170,15 +170,6 @@ enum SystemCalls {
         guard renameat(directory, name, directory, newName) == 0 else { throw .current("renameat", "\(name) to \(newName)") }
     }
 
-    /// Replaces `destination` with `source` in one step (same file system).
-    static func rename(_ source: String, to destination: String) throws(SystemError) {
-        guard Glibc.rename(source, destination) == 0 else { throw .current("rename", "\(source) to \(destination)") }
-    }
-
-    static func unlink(_ path: String) throws(SystemError) {
-        guard Glibc.unlink(path) == 0 else { throw .current("unlink", path) }
-    }
-
     static func removeDirectory(_ path: String) throws(SystemError) {
         guard rmdir(path) == 0 else { throw .current("rmdir", path) }
     }
