@@ -113,6 +113,77 @@ enum FileSystem {
         return names
     }
 
+    /// `mkdir` (0700) unless it exists, then the check below on what is there now (`lstat`).
+    static func makePrivateDirectory(_ path: String) throws(SystemError) {
+        if mkdir(path, 0o700) != 0, errno != EEXIST { throw .current("mkdir", path) }
+        let status: FileStatus
+        do throws(SystemError) {
+            status = try FileStatus(path: path, followingLinks: false)
+        } catch {
+            throw SystemError(code: error.code, call: "lstat", context: path)
+        }
+        try checkPrivateDirectory(status, path: path)
+    }
+
+    /// A directory the scheduler writes into must be a real directory (a link could lead
+    /// anywhere), its own user's, and writable by nobody else (who could plant a link in it).
+    static func checkPrivateDirectory(_ status: FileStatus, path: String) throws(SystemError) {
+        switch status.kind {
+        case .directory: break
+        case .symbolicLink: throw SystemError(code: ELOOP, call: "refusing", context: "\(path), a symbolic link")
+        default: throw SystemError(code: ENOTDIR, call: "refusing", context: path)
+        }
+        let me = UInt32(geteuid())
+        guard status.owner == me else {
+            throw SystemError(code: EPERM, call: "refusing", context: "\(path), owned by uid \(status.owner), not uid \(me)")
+        }
+        guard status.permissions & 0o022 == 0 else {
+            throw SystemError(code: EPERM, call: "refusing", context: "\(path), mode \(status.octalPermissions): others may write in it")
+        }
+    }
+
+    /// Replaces the file at `path` in one step, so a reader sees the old or the new bytes,
+    /// never half. The bytes go to a new file with an unpredictable name, made with `O_EXCL |
+    /// O_NOFOLLOW` in the target's directory (opened once; the rest is relative to it), then
+    /// renamed over the target: nothing planted at a guessable name (a link, a hard link to
+    /// another file) is ever opened. `exactMode` is set whatever the umask; nil leaves 0666
+    /// to the umask, as a shell's redirection would.
+    static func replace(_ path: String, with bytes: [UInt8], exactMode: UInt32?) throws(SystemError) {
+        let (parent, name) = split(path)
+        let directory = try SystemCalls.open(parent, flags: O_RDONLY | O_DIRECTORY)
+        defer { SystemCalls.close(directory) }
+        let temporary = "." + String(name.prefix(160)) + "." + RandomIdentifier.hex128() + ".tmp"
+        let descriptor = try SystemCalls.open(temporary, in: directory, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY,
+                                              mode: exactMode ?? 0o666)
+        do throws(SystemError) {
+            defer { SystemCalls.close(descriptor) }
+            if let exactMode { try SystemCalls.changeMode(descriptor, exactMode, context: temporary) }
+            try SystemCalls.writeAll(descriptor, bytes[...], context: path)
+            try SystemCalls.rename(temporary, to: name, in: directory)
+        } catch {
+            try? SystemCalls.remove(temporary, in: directory, isDirectory: false)
+            throw error
+        }
+    }
+
+    /// Writes into an existing file that is not a regular one (a device, a FIFO), in place:
+    /// such a file is never replaced. Opened without creating or truncating anything, and
+    /// refused when what it opens is a regular file after all (a link to one).
+    static func writeInPlace(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
+        let descriptor = try SystemCalls.open(path, flags: O_WRONLY | O_NOCTTY)
+        defer { SystemCalls.close(descriptor) }
+        guard try SystemCalls.status(descriptor).kind != .regular else {
+            throw SystemError(code: ELOOP, call: "refusing", context: "\(path), a symbolic link to a regular file (name that file itself)")
+        }
+        try SystemCalls.writeAll(descriptor, bytes[...], context: path)
+    }
+
+    /// The directory part and the last name of a path.
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        return (slash == path.startIndex ? "/" : String(path[..<slash]), String(path[path.index(after: slash)...]))
+    }
+
     /// The canonical absolute path, every symbolic link resolved.
     static func resolvedPath(_ path: String) throws(SystemError) -> String {
         guard let resolved = realpath(path, nil) else { throw SystemError.current() }

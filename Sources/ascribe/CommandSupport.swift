@@ -98,3 +98,31 @@ private final class AsyncResultBox<Value: Sendable>: Sendable {
     let value = Mutex<Value?>(nil)
     let finished = DispatchSemaphore(value: 0)
 }
+
+/// Says at once (not at exit, as `Output` does) what the state directory rules changed: a
+/// warning belongs next to what happened, and a daemon's exit may be weeks away.
+func announce(_ report: StateDirectoryReport, command: String) {
+    for note in report.notes { FileHandle.standardError.write(Data("ascribe \(command): \(note)\n".utf8)) }
+}
+
+extension HostContext {
+    /// `ascribe run` without a daemon takes the state directory under the daemon's rules
+    /// (docs/DAEMON.md): nil when it may go on, else the exit status after saying why.
+    func applyStateDirectoryRules(_ state: String, command: String, output: inout Output) -> ExitCode? {
+        do {
+            announce(try StateDirectory.prepare(state), command: command)
+            return nil
+        } catch {
+            output.error("ascribe \(command): \(error.description)")
+            return .findings
+        }
+    }
+}
+
+/// A window that ends before it starts is a mistake to point out, not an empty answer.
+func requireOrderedWindow(start: (option: String, text: String, instant: Instant),
+                          end: (option: String, text: String, instant: Instant)) throws(UsageError) {
+    guard start.instant <= end.instant else {
+        throw UsageError(message: "\(start.option) \(start.text) is after \(end.option) \(end.text): the window ends before it starts")
+    }
+}

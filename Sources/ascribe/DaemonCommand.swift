@@ -90,15 +90,16 @@ enum DaemonCommand {
             if case .held = error { return .badInput }
             return .findings
         }
-        if let tightened = lock.tightened { output.error("ascribe daemon: \(tightened)") }
+        announce(lock.stateDirectory, command: "daemon")
         let host = HostContext()
-        let configuration = DaemonConfiguration(
+        var configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
             host: HostName.current(), zones: host.zones, defaultZone: host.systemZone, control: access)
         // Said at once: a schedule silently in UTC because tzdata is missing would run hours off.
         if let problem = host.zones.systemZoneProblem(environment: ProcessInfo.processInfo.environment) {
             FileHandle.standardError.write(Data("ascribe daemon: \(problem)\n".utf8))
         }
+        configuration.stateDirectoryRemovals = lock.stateDirectory.removed
         let syslog: SyslogForwarder?
         do throws(SystemError) {
             syslog = try syslogForwarder(path: syslogPath, disabled: noSyslog, development: development)

@@ -53,8 +53,14 @@ enum LogCommand {
             filter.type = type
         }
         let host = HostContext()
-        if let since = try reader.option("--since") { filter.since = EventTime(try host.pastTime(since, option: "--since")) }
-        if let until = try reader.option("--until") { filter.until = EventTime(try host.pastTime(until, option: "--until")) }
+        let sinceText = try reader.option("--since"), untilText = try reader.option("--until")
+        let since = try sinceText.map { (text) throws(UsageError) in try host.pastTime(text, option: "--since") }
+        let until = try untilText.map { (text) throws(UsageError) in try host.pastTime(text, option: "--until") }
+        if let since, let sinceText, let until, let untilText {
+            try requireOrderedWindow(start: ("--since", sinceText, since), end: ("--until", untilText, until))
+        }
+        filter.since = since.map(EventTime.init)
+        filter.until = until.map(EventTime.init)
         filter.limit = try reader.integerOption("--limit", range: 1...10_000_000)
         let verbose = reader.flag("--verbose")
         let json = reader.flag("--json")
@@ -63,7 +69,14 @@ enum LogCommand {
         if verbose, json { throw UsageError(message: "--verbose and --json exclude each other") }
         if follow, filter.until != nil { throw UsageError(message: "--follow prints events as they come; it cannot stop at --until") }
 
-        let store = try host.openStore(state: state, access: .readOnly)
+        // A missing or unreadable store is a failure to read the log (exit 1), not bad usage.
+        let store: EventStore
+        do throws(EventStoreError) {
+            store = try EventStore.open(path: DefaultPaths.eventStore(stateDirectory: state), access: .readOnly)
+        } catch {
+            output.error("ascribe log: \(error.description)")
+            return .findings
+        }
         func text(_ event: Event) -> String { json ? event.jsonObject.rendered : verbose ? event.verboseLogLine : event.logLine }
         do throws(EventStoreError) {
             var follower = try EventFollower(store: store, filter: filter)

@@ -73,11 +73,17 @@ enum NextCommand {
         if names.isEmpty { selected = load.jobs }
         let systemZone = host.systemZone
         let from = try host.time(fromText, option: "--from", zone: systemZone)
+        var shortfall = false
         for job in selected {
             let zone = job.timezone ?? systemZone
             var fires: [Instant] = []
             if case .calendar(let cron) = job.schedule {
-                fires = cron.fires(after: from, until: Instant(secondsSinceEpoch: .max / 2), in: zone, limit: count).map(\.instant)
+                fires = cron.fires(after: from, until: CronExpression.endOfPrintableYears, in: zone, limit: count).map(\.instant)
+                    .filter { $0 < CronExpression.endOfPrintableYears }
+                if fires.count < count {
+                    shortfall = true
+                    output.error("ascribe next: \(job.name): " + shortfallNote(found: fires.count, asked: count, after: from, zone: zone))
+                }
             }
             if json {
                 output.line(JSONValue.object([
@@ -92,7 +98,15 @@ enum NextCommand {
             for fire in fires { output.line("  " + zone.rfc3339(fire)) }
             if case .reboot = job.schedule { output.line("  at the next daemon start") }
         }
-        return .ok
+        return shortfall ? .findings : .ok
+    }
+
+    /// Fewer fires than asked for is not silence: the schedule runs past the years Ascribe
+    /// computes (a fire must fall before 10000-01-01, and the search start before 9998-12-23).
+    private static func shortfallNote(found: Int, asked: Int, after from: Instant, zone: ZoneRules) -> String {
+        let what = found == 0 ? "no fire" : "only \(found) of the \(asked) fires asked for"
+        return "\(what) after \(zone.rfc3339(from)) within the years Ascribe computes: it searches from instants before "
+            + "\(zone.rfc3339(CronExpression.lastSearchStart)) for fires before 10000-01-01"
     }
 
     private static func nextForExpression(_ text: String, zone: ZoneRules, fromText: String?, count: Int,
@@ -119,10 +133,16 @@ enum NextCommand {
         if isatty(2) != 0 { output.error("# \(cron.plainEnglish) (\(zone.identifier))") }
         let from = try host.time(fromText, option: "--from", zone: zone)
         var cursor = from
+        var found = 0
         for _ in 0..<count {
-            guard let fire = cron.nextFire(after: cursor, in: zone) else { break }
+            guard let fire = cron.nextFire(after: cursor, in: zone), fire.instant < CronExpression.endOfPrintableYears else { break }
             output.line(zone.rfc3339(fire.instant))
             cursor = fire.instant
+            found += 1
+        }
+        guard found == count else {
+            output.error("ascribe next: " + shortfallNote(found: found, asked: count, after: from, zone: zone))
+            return .findings
         }
         return .ok
     }

@@ -84,10 +84,10 @@ enum PlanCommand {
                 output.error("ascribe plan: \(error.description)")
                 return .findings
             }
-            do {
-                try page.html.write(toFile: htmlPath, atomically: true, encoding: .utf8)
+            do throws(SystemError) {
+                try UserFile.write(Array(page.html.utf8), to: htmlPath)
             } catch {
-                output.error("ascribe plan: cannot write \(htmlPath): \(error.localizedDescription)")
+                output.error("ascribe plan: cannot write \(htmlPath): \(error.description)")
                 return .findings
             }
             let slots = page.rows.reduce(0) { $0 + $1.slots.count }

@@ -70,6 +70,7 @@ enum RunCommand {
             for failure in failures { output.error(failure.description) }
             throw UsageError(message: failures.isEmpty ? "no job \"\(name)\" in \(directory)" : "job \"\(name)\" does not load")
         }
+        if let refused = host.applyStateDirectoryRules(state, command: "run", output: &output) { return refused }
         let store = try host.openStore(state: state, access: .readWrite)
         let hostName = HostName.current()
         let principal = Principal.current()

@@ -51,6 +51,7 @@ enum WhyCommand {
             let since = try sinceText.map { (text) throws(UsageError) in try host.pastTime(text, option: "--since") }
                 ?? now.adding(seconds: -86_400)
             let until = try untilText.map { (text) throws(UsageError) in try host.pastTime(text, option: "--until") } ?? now
+            try requireOrderedWindow(start: ("--since", sinceText ?? "24h", since), end: ("--until", untilText ?? "now", until))
             window = .range(since: since, until: until)
         }
         let load = try host.loadJobs(jobsDirectory)

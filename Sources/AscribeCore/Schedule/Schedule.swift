@@ -39,6 +39,12 @@ public struct Fire: Hashable, Sendable {
 }
 
 extension CronExpression {
+    /// `nextFire` searches only after instants before this (9998-12-23T03:33:20Z), so every
+    /// minute calculation stays far from overflow.
+    public static let lastSearchStart = Instant(secondsSinceEpoch: 253_370_000_000)
+    /// 10000-01-01T00:00:00Z: RFC 3339 cannot print a fire at or after it.
+    public static let endOfPrintableYears = Instant(secondsSinceEpoch: 253_402_300_800)
+
     /// The first fire strictly after `instant`, in `zone`, with Debian cron's semantics.
     ///
     /// Debian cron keeps a "virtual" wall clock and classifies each jump of the real wall clock
@@ -57,7 +63,7 @@ extension CronExpression {
         let seconds = instant.secondsSinceEpoch
         // Years 1...9999 only: beyond them RFC 3339 cannot print the answer anyway, and the
         // bound keeps every minute calculation far from overflow.
-        guard canFire, seconds > -62_135_596_800, seconds < 253_370_000_000 else { return nil }
+        guard canFire, seconds > -62_135_596_800, seconds < Self.lastSearchStart.secondsSinceEpoch else { return nil }
         var candidate = (seconds >= 0 ? seconds / 60 : (seconds - 59) / 60) * 60 + 60
 
         if zone.isFixedOffset {

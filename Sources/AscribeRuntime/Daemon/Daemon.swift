@@ -306,6 +306,9 @@ public actor Daemon {
         // With the pid, its start time: the next start tells this daemon's events from a later
         // process that reused the pid (its downtime accounting, Daemon+Downtime.swift).
         if let me = RecorderProcess.current() { started.details["pid_start"] = String(me.startTicks) }
+        if !configuration.stateDirectoryRemovals.isEmpty {
+            started.details["state_removed"] = configuration.stateDirectoryRemovals.map(\.description).joined(separator: ", ")
+        }
         if let control {
             started.details["control_socket"] = control.path
             started.details["control_group"] = configuration.control?.group?.name ?? "none"

@@ -30,6 +30,9 @@ public struct DaemonConfiguration: Sendable {
     public var watchJobsDirectory = true
     /// Who may use the control socket; nil: no control socket.
     public var control: ControlAccess?
+    /// What the state directory rules removed before this start (`StateDirectory.prepare`),
+    /// named in `daemon.started` (`state_removed`).
+    public var stateDirectoryRemovals: [StateDirectoryRemoval] = []
 
     public init(jobsDirectory: String, stateDirectory: String, credentialStore: String, development: Bool,
                 host: String, zones: ZoneDatabase = ZoneDatabase(), defaultZone: ZoneRules, helperPath: String? = nil,

@@ -7,8 +7,8 @@ public enum DaemonLockError: Error, Sendable, CustomStringConvertible {
     /// Another process holds the lock; its pid as written in the file, when readable.
     case held(path: String, pid: Int32?)
     case unavailable(path: String, SystemError)
-    /// The state directory is not the daemon's own: whoever owns it could replace the log.
-    case unsafeStateDirectory(path: String, problem: String)
+    /// The state directory rules refused the directory (`StateDirectory`).
+    case stateDirectory(StateDirectoryError)
 
     public var description: String {
         switch self {
@@ -16,8 +16,8 @@ public enum DaemonLockError: Error, Sendable, CustomStringConvertible {
             "another daemon (pid \(pid.map(String.init) ?? "unknown")) holds \(path)"
         case .unavailable(let path, let error):
             "cannot lock \(path): \(error)"
-        case .unsafeStateDirectory(let path, let problem):
-            "refusing the state directory \(path): \(problem)"
+        case .stateDirectory(let error):
+            error.description
         }
     }
 }
@@ -27,21 +27,26 @@ public enum DaemonLockError: Error, Sendable, CustomStringConvertible {
 /// a stale lock), with the holder's pid written inside for the message a second daemon prints.
 public final class DaemonLock: Sendable {
     public let path: String
-    /// What was tightened on the state directory (a looser mode), for the daemon to say.
-    public let tightened: String?
+    /// What the state directory rules tightened and removed, for the daemon to say.
+    public let stateDirectory: StateDirectoryReport
     private let descriptor: Int32
 
     public init(stateDirectory: String) throws(DaemonLockError) {
         let path = stateDirectory + "/daemon.lock"
         self.path = path
-        do throws(SystemError) {
-            try Self.makeDirectories(stateDirectory)
+        do throws(StateDirectoryError) {
+            self.stateDirectory = try StateDirectory.prepare(stateDirectory)
         } catch {
-            throw .unavailable(path: path, error)
+            throw .stateDirectory(error)
         }
-        tightened = try Self.secure(stateDirectory)
+        // After the rules removed a foreign lock file: this one is the daemon user's own file.
         do throws(SystemError) {
-            descriptor = try SystemCalls.open(path, flags: O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
+            descriptor = try SystemCalls.open(path, flags: O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: 0o600)
+            let status = try SystemCalls.status(descriptor)
+            guard status.kind == .regular, status.owner == SystemCalls.effectiveUID else {
+                SystemCalls.close(descriptor)
+                throw SystemError(code: EPERM, call: "check", context: "\(path) is not a regular file of the daemon's user")
+            }
         } catch {
             throw .unavailable(path: path, error)
         }
@@ -57,44 +62,6 @@ public final class DaemonLock: Sendable {
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(descriptor, 0)
         _ = try? SystemCalls.writeAll(descriptor, pid[...], context: path)
-    }
-
-    /// `mkdir -p`; directories it creates are private to the scheduler (0700).
-    private static func makeDirectories(_ path: String) throws(SystemError) {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
-            if mkdir(prefix, 0o700) != 0, errno != EEXIST { throw .current("mkdir", prefix) }
-        }
-    }
-
-    /// The state directory must be a directory owned by the daemon's user. A mode looser than
-    /// 0710 (the control group's search bit, which the control socket sets) becomes 0700, so
-    /// nobody else can list it, or add, rename or delete files in it (and so replace the log).
-    private static func secure(_ directory: String) throws(DaemonLockError) -> String? {
-        let status: FileStatus
-        do throws(SystemError) {
-            status = try FileStatus(path: directory, followingLinks: true)
-        } catch {
-            throw .unavailable(path: directory, error)
-        }
-        guard status.kind == .directory else {
-            throw .unsafeStateDirectory(path: directory, problem: "it is not a directory")
-        }
-        guard status.owner == geteuid() else {
-            throw .unsafeStateDirectory(path: directory, problem: "it belongs to uid \(status.owner), not to the daemon's user "
-                + "(uid \(geteuid())), who could then replace the event log; chown it to the daemon's user or choose another --state")
-        }
-        let allowed: UInt32 = 0o710
-        guard status.permissions & ~allowed != 0 else { return nil }
-        let tightenedMode: UInt32 = 0o700
-        do throws(SystemError) {
-            try SystemCalls.changeMode(path: directory, tightenedMode)
-        } catch {
-            throw .unavailable(path: directory, error)
-        }
-        return "the state directory \(directory) had mode \(String(status.permissions, radix: 8)); "
-            + "tightened to \(String(tightenedMode, radix: 8)) (only the daemon's user; the control socket adds the control group's search bit)"
     }
 
     deinit { SystemCalls.close(descriptor) }

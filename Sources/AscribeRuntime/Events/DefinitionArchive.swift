@@ -25,6 +25,7 @@ extension EventStore {
             throw .corruptRow(seq: 0, problem: "definition of \(definition.job) does not hash to \(definition.hash)")
         }
         try database.immediateTransaction(reporting: EventStoreError.sqlite) { () throws(EventStoreError) in
+            try checkFileStillAtPath()
             let insert = try sqlite { () throws(SQLiteError) in
                 try database.prepare("INSERT OR IGNORE INTO definitions (hash, job, source_path, text, first_loaded_ms) VALUES (?, ?, ?, ?, ?)")
             }

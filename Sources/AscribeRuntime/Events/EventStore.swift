@@ -64,17 +64,21 @@ public final class EventStore {
     /// as it happens). Called on the appending thread, inside the store's single owner.
     public var appended: (([Event]) -> Void)?
     let database: SQLiteDatabase
+    /// The file opened for writing; every write checks it is still the one at `path`.
+    private let fileIdentity: StoreFileIdentity?
 
-    private init(path: String, database: SQLiteDatabase) {
+    private init(path: String, database: SQLiteDatabase, fileIdentity: StoreFileIdentity?) {
         self.path = path
         self.database = database
+        self.fileIdentity = fileIdentity
     }
 
     /// Opens (and for `.readWrite` creates and migrates) the store at `path`, with WAL and
     /// `synchronous=FULL` confirmed in effect.
     public static func open(path: String, access: Access = .readWrite) throws(EventStoreError) -> EventStore {
+        var identity: StoreFileIdentity?
         switch access {
-        case .readWrite: try StoreFile.prepareForWriting(path: path)
+        case .readWrite: identity = try StoreFile.prepareForWriting(path: path)
         case .readOnly: try StoreFile.checkForReading(path: path)
         }
         let database: SQLiteDatabase
@@ -83,7 +87,9 @@ public final class EventStore {
         } catch {
             throw .sqlite(error)
         }
-        let store = EventStore(path: path, database: database)
+        let store = EventStore(path: path, database: database, fileIdentity: identity)
+        // The file SQLite opened is the one checked above.
+        try store.checkFileStillAtPath()
         // Identify the file before changing anything in it.
         _ = try store.checkedSchemaVersion()
         try store.configureDurability(access: access)
@@ -106,6 +112,7 @@ public final class EventStore {
         }
         guard !drafts.isEmpty else { return [] }
         let events = try database.immediateTransaction(reporting: EventStoreError.sqlite) { () throws(EventStoreError) in
+            try checkFileStillAtPath()
             var (seq, prevHash) = try head()
             let insert = try sqlite { () throws(SQLiteError) in try database.prepare(EventSchema.insertSQL) }
             var events: [Event] = []
@@ -134,6 +141,12 @@ public final class EventStore {
         }
         appended?(events)
         return events
+    }
+
+    /// Throws `storeReplaced` when the path no longer leads to the file this store wrote to.
+    func checkFileStillAtPath() throws(EventStoreError) {
+        guard let fileIdentity else { return }
+        try StoreFile.checkStillAtPath(path, fileIdentity)
     }
 
     /// Appends one event durably; see `append(_:)` for a batch.

@@ -45,6 +45,9 @@ public enum EventStoreError: Error, Equatable, Sendable, CustomStringConvertible
     case unsafeFile(path: String, problem: String)
     /// Opened for reading, but there is no store at the path.
     case storeMissing(path: String)
+    /// The file this process opened is no longer at the path (renamed over, deleted): nothing
+    /// more is written to it, until the store is opened again.
+    case storeReplaced(path: String, problem: String)
     /// An SQLite database that Ascribe did not create.
     case notAnEventStore(path: String)
     /// Written by a newer Ascribe: its events may carry fields this version would drop.
@@ -69,6 +72,9 @@ public enum EventStoreError: Error, Equatable, Sendable, CustomStringConvertible
             "\(path): refusing to use the event store: \(problem)"
         case .storeMissing(let path):
             "\(path): no event store here (the daemon or `ascribe run` creates it)"
+        case .storeReplaced(let path, let problem):
+            "\(path): the event store this process opened is no longer at this path (\(problem)); nothing more is "
+                + "written to the old file: find out who replaced it, then restart the daemon to open the store at the path"
         case .notAnEventStore(let path):
             "\(path): an SQLite database, but not an Ascribe event store"
         case .schemaTooNew(let path, let found, let supported):

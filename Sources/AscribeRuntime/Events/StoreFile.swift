@@ -11,7 +11,8 @@ enum StoreFile {
 
     /// For writing: creates missing parent directories (0700) and the file (0600), tightens an
     /// existing file to 0600, and refuses links, non-files and other users' files.
-    static func prepareForWriting(path: String) throws(EventStoreError) {
+    /// Returns the file's identity, which every later write compares with the path's.
+    static func prepareForWriting(path: String) throws(EventStoreError) -> StoreFileIdentity {
         try createParentDirectories(of: path)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, fileMode)
         guard descriptor >= 0 else {
@@ -20,6 +21,7 @@ enum StoreFile {
         }
         defer { close(descriptor) }
         try tighten(descriptor: descriptor, path: path)
+        let identity = StoreFileIdentity(try status(of: descriptor, path: path))
         // SQLite gives its -wal and -shm files the database's mode when it creates them; files
         // left by an earlier, looser setup are tightened too.
         for suffix in ["-wal", "-shm"] {
@@ -30,6 +32,22 @@ enum StoreFile {
             }
             defer { close(companion) }
             try tighten(descriptor: companion, path: path + suffix)
+        }
+        return identity
+    }
+
+    /// A store replaced (renamed over) or deleted under a writer must stop it: writing on into
+    /// the file it opened would record events nobody can find. One `lstat` per write batch.
+    static func checkStillAtPath(_ path: String, _ identity: StoreFileIdentity) throws(EventStoreError) {
+        let status: FileStatus
+        do throws(SystemError) {
+            status = try FileStatus(path: path, followingLinks: false)
+        } catch {
+            if error.code == ENOENT { throw .storeReplaced(path: path, problem: "it was deleted") }
+            throw .fileSystem(path: path, operation: "lstat", errno: error.code)
+        }
+        guard StoreFileIdentity(status) == identity else {
+            throw .storeReplaced(path: path, problem: "another file was put in its place")
         }
     }
 
@@ -94,5 +112,16 @@ enum StoreFile {
                 throw .fileSystem(path: prefix, operation: "mkdir", errno: errno)
             }
         }
+    }
+}
+
+/// Which file a store is: device and inode, the same for every name of one file.
+struct StoreFileIdentity: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+
+    init(_ status: FileStatus) {
+        device = status.device
+        inode = status.inode
     }
 }

@@ -47,7 +47,8 @@ enum CredentialStaging {
 
     /// Removes a run's credentials directory and whatever the run put in it. The run owns the
     /// directory and may have changed its mode or added entries, so removal restores write
-    /// permission first and walks it with `*at` calls that never follow a symbolic link.
+    /// permission first and walks it with `*at` calls that never follow a symbolic link, however
+    /// deep the run nested it (`DirectoryTree`).
     /// Idempotent: a directory that is already gone counts as removed.
     static func remove(_ directory: String) -> CredentialsCleanup {
         do throws(SystemError) {
@@ -59,7 +60,7 @@ enum CredentialStaging {
             }
             defer { SystemCalls.close(handle) }
             try SystemCalls.changeMode(handle, 0o700, context: directory)
-            try removeContents(of: handle, depth: 0)
+            try DirectoryTree.removeContents(of: handle, restoringPermission: SystemCalls.effectiveUID != 0)
             try SystemCalls.removeDirectory(directory)
             return .removed(path: directory)
         } catch {
@@ -76,25 +77,6 @@ enum CredentialStaging {
         } catch where error.code == EACCES {
             try SystemCalls.changeMode(of: directory, in: AT_FDCWD, 0o700)
             return try SystemCalls.open(directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        }
-    }
-
-    /// A directory nesting beyond this is not something a run made in good faith.
-    private static let maximumDepth = 32
-
-    private static func removeContents(of directory: Int32, depth: Int) throws(SystemError) {
-        for name in try SystemCalls.entries(of: directory) {
-            let status = try SystemCalls.status(of: name, in: directory)
-            if status.kind == .directory {
-                guard depth < maximumDepth else { throw SystemError(code: ELOOP, call: "remove", context: name) }
-                if SystemCalls.effectiveUID != 0 {
-                    try SystemCalls.changeMode(of: name, in: directory, 0o700)
-                }
-                let child = try SystemCalls.open(name, in: directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-                defer { SystemCalls.close(child) }
-                try removeContents(of: child, depth: depth + 1)
-            }
-            try SystemCalls.remove(name, in: directory, isDirectory: status.kind == .directory)
         }
     }
 

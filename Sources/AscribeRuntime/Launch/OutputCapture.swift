@@ -62,9 +62,15 @@ struct OutputCapture {
         }
     }
 
-    /// New, never an existing file: one run's record must not overwrite another's.
+    /// New, never an existing file: one run's record must not overwrite another's. Made with
+    /// `openat` in its directory, itself opened without following a link and checked to be
+    /// the scheduler's own and closed to others, so no planted link sends the bytes elsewhere.
     private static func create(_ path: String) throws(SystemError) -> Int32 {
-        try SystemCalls.open(path, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, mode: 0o600)
+        let (parent, name) = FileSystem.split(path)
+        let directory = try SystemCalls.open(parent, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        defer { SystemCalls.close(directory) }
+        try FileSystem.checkPrivateDirectory(try SystemCalls.status(directory), path: parent)
+        return try SystemCalls.open(name, in: directory, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, mode: 0o600)
     }
 
     /// Closes the capture file and summarises.

@@ -159,13 +159,15 @@ enum SystemCalls {
         guard unlinkat(directory, name, isDirectory ? AT_REMOVEDIR : 0) == 0 else { throw .current("unlinkat", name) }
     }
 
-    /// Replaces `destination` with `source` in one step (same file system).
-    static func rename(_ source: String, to destination: String) throws(SystemError) {
-        guard Glibc.rename(source, destination) == 0 else { throw .current("rename", "\(source) to \(destination)") }
+    /// Moves an entry of one open directory to another without replacing anything there
+    /// (EEXIST instead); neither name is followed if it is a symbolic link.
+    static func renameWithoutReplacing(_ name: String, in directory: Int32, to newName: String, in target: Int32) throws(SystemError) {
+        guard ascribe_rename_noreplace(directory, name, target, newName) == 0 else { throw .current("renameat2", "\(name) to \(newName)") }
     }
 
-    static func unlink(_ path: String) throws(SystemError) {
-        guard Glibc.unlink(path) == 0 else { throw .current("unlink", path) }
+    /// Renames an entry of an open directory within it, replacing what `newName` was.
+    static func rename(_ name: String, to newName: String, in directory: Int32) throws(SystemError) {
+        guard renameat(directory, name, directory, newName) == 0 else { throw .current("renameat", "\(name) to \(newName)") }
     }
 
     static func removeDirectory(_ path: String) throws(SystemError) {

@@ -117,28 +117,13 @@ public final class MetricsTextfile: Sendable {
             return (state.metrics.exposition(jobs: Array(state.jobs.values), defaultZone: defaultZone, now: SystemClock.now()),
                     state.failing)
         }
-        let temporary = directoryOf(path) + "/." + baseName(path) + ".tmp-\(getpid())"
         do throws(SystemError) {
-            let descriptor = try SystemCalls.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644)
-            defer { SystemCalls.close(descriptor) }
-            try SystemCalls.changeMode(descriptor, 0o644, context: temporary)
-            try SystemCalls.writeAll(descriptor, Array(text.utf8)[...], context: temporary)
-            try SystemCalls.rename(temporary, to: path)
+            try FileSystem.replace(path, with: Array(text.utf8), exactMode: 0o644)
             if wasFailing { report("metrics: writing \(path) works again") }
             state.withLock { $0.failing = false }
         } catch {
-            try? SystemCalls.unlink(temporary)
             if !wasFailing { report("metrics: cannot write \(path): \(error.description); will retry with the next event") }
             state.withLock { $0.failing = true }
         }
-    }
-
-    private func directoryOf(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
-    private func baseName(_ path: String) -> String {
-        path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
     }
 }

@@ -156,8 +156,8 @@ public struct RunExecution {
             let request = Self.launchRequest(for: order.job, runID: runID, environment: environment,
                                              scheduledFor: order.scheduledFor?.rfc3339)
             var draft = firedDraft(for: order, runID: runID, argv: request.arguments)
-            makeOutputDirectories(for: order.job)
             do {
+                try makeOutputDirectories(for: order.job)
                 let launch = try launcher.prepare(request)
                 draft.runAs = launch.account.description
                 if launch.developmentRun { draft.development = true }
@@ -307,11 +307,16 @@ public struct RunExecution {
         return draft
     }
 
-    /// Output lives beside the log, private to the scheduler (0700). If a directory cannot be
-    /// made, `prepare` reports the output location as unavailable.
-    private func makeOutputDirectories(for job: JobDefinition) {
+    /// Output lives beside the log, private to the scheduler (0700). `output` and its job
+    /// directory must be real directories of the scheduler's user that nobody else can write:
+    /// a planted link would send root's writes anywhere, so the location is unavailable.
+    private func makeOutputDirectories(for job: JobDefinition) throws(LaunchFailure) {
         for directory in [environment.outputDirectory, "\(environment.outputDirectory)/\(job.name.rawValue)"] {
-            try? SystemCalls.makeDirectory(directory, mode: 0o700)
+            do throws(SystemError) {
+                try FileSystem.makePrivateDirectory(directory)
+            } catch {
+                throw .outputFileUnavailable(path: directory, error: error)
+            }
         }
     }
 

@@ -85,6 +85,9 @@ typedef struct {
 int ascribe_catch_signal(int signo, int write_fd);
 /// Reads one record from the pipe's read end: 1, 0 when none waits, -1 and errno.
 int ascribe_read_signal_record(int fd, ascribe_signal_record *record);
+/// renameat2(…, RENAME_NOREPLACE): moves an entry without ever replacing one at the target
+/// (EEXIST instead); never follows a symbolic link in either name.
+int ascribe_rename_noreplace(int from_directory, const char *from, int to_directory, const char *to);
 
 /// malloc_trim(0): returns the allocator's free pages, in every arena, to the kernel.
 int ascribe_malloc_trim(void);
