@@ -77,7 +77,12 @@ enum NextCommand {
             let zone = job.timezone ?? systemZone
             var fires: [Instant] = []
             if case .calendar(let cron) = job.schedule {
-                fires = cron.fires(after: from, until: Instant(secondsSinceEpoch: .max / 2), in: zone, limit: count).map(\.instant)
+                // Fire times, each once: two slots at one instant (docs/SCHEDULES.md) start at one time.
+                var cursor = from
+                while fires.count < count, let fire = cron.nextFire(after: cursor, in: zone) {
+                    fires.append(fire.instant)
+                    cursor = fire.instant
+                }
             }
             if json {
                 output.line(JSONValue.object([

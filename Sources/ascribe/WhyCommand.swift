@@ -88,6 +88,7 @@ enum WhyCommand {
                 output.line(JSONValue.object([
                     ("slot", .optional(account.slot.map { zone.rfc3339($0) })),
                     ("time", .string(zone.rfc3339(account.time))),
+                    ("dst_shifted_from", .optional(account.shiftedFrom)),
                     ("kind", .string(account.outcome.kind)),
                     ("manual", .bool(account.manual != nil)),
                     ("words", .string(words)),

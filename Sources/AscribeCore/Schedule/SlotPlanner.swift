@@ -32,15 +32,15 @@ public enum SlotPlanner {
         }
         let zone = job.timezone ?? defaultZone
         var window = SlotWindow(count: 0, first: nil, last: nil, latest: [])
-        var cursor = after
-        while window.count < countLimit, let fire = expression.nextFire(after: cursor, in: zone), fire.instant <= through {
+        var next = expression.nextFire(after: after, in: zone)
+        while window.count < countLimit, let fire = next, fire.instant <= through {
             window.count += 1
             if window.first == nil { window.first = fire }
             window.last = fire
             window.latest.append(fire)
             // Trimmed in blocks so keeping the latest slots stays linear.
             if window.latest.count >= 2 * max(keep, 1) { window.latest.removeFirst(window.latest.count - keep) }
-            cursor = fire.instant
+            next = expression.nextFire(after: fire, in: zone)
         }
         if window.latest.count > keep { window.latest.removeFirst(window.latest.count - keep) }
         return window

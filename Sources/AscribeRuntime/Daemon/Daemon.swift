@@ -466,13 +466,14 @@ public actor Daemon {
         var batchInstant: Instant?
         for slot in due {
             guard let job = jobs[slot.job] else { continue }
-            if batchInstant != slot.fire.instant {
+            // A job's second slot at this instant (docs/SCHEDULES.md) must see its first as
+            // running: start the batch so far, then apply the overlap policy.
+            if batchInstant != slot.fire.instant || batch.contains(where: { $0.0.definition.name == slot.job }) {
                 if !batch.isEmpty { dispatch(batch) }
                 batch = []
                 batchInstant = slot.fire.instant
             }
-            var details = extra
-            if let shifted = slot.fire.shiftedFrom { details["dst_shifted_from"] = shifted.wallClockText }
+            let details = SlotKey.details(slot.fire, extra)
             let run = PendingRun(slot: slot.fire.instant, reason: nil, details: details)
             switch decide(job) {
             case .start: batch.append((job, run))
@@ -483,7 +484,7 @@ public actor Daemon {
             case .skip(let skipReason, let reason, let extra):
                 var draft = runDraft(.runSkipped, job: job, slot: slot.fire.instant, at: now)
                 draft.reason = reason
-                draft.details = extra.merging(["skip_reason": skipReason]) { $1 }
+                draft.details = run.details.merging(extra) { $1 }.merging(["skip_reason": skipReason]) { $1 }
                 skipped.append(draft)
             }
         }
@@ -614,25 +615,24 @@ public actor Daemon {
                                            after: start, through: end, keep: Self.missedLimit)
             guard slots.count > 0, let first = slots.first, let last = slots.last else { continue }
             // A slot the previous daemon already fired or skipped (after its last heartbeat) is not missed.
-            var accounted = Set<Int64>()
+            var accounted = Set<SlotKey>()
             try? store.forEachEvent(matching: EventFilter(job: definition.name.rawValue, since: EventTime(start))) {
-                if $0.type == .runFired || $0.type == .runSkipped, let slot = $0.scheduledFor {
-                    accounted.insert(slot.millisecondsSinceEpoch)
-                }
+                if $0.type == .runFired || $0.type == .runSkipped, let key = SlotKey($0) { accounted.insert(key) }
             }
-            let missed = slots.latest.filter { !accounted.contains(EventTime($0.instant).millisecondsSinceEpoch) }
+            let missed = slots.latest.filter { !accounted.contains(SlotKey($0)) }
             let reason = "\(cause.words) from \(EventTime(start).rfc3339) to \(EventTime(end).rfc3339)"
             let current = jobs[definition.name]?.definition
             var policy = current.map { catchUp && $0.enabled && disablements.blocking($0) == nil ? $0.catchUp : .none } ?? .none
-            var runs: [Instant] = []
+            var runs: [Fire] = []
             if slots.count <= Self.missedLimit {
                 for fire in missed {
                     var draft = runDraft(.runMissed, job: job, slot: fire.instant, at: now)
                     draft.reason = reason
                     draft.details = window.merging(["catch_up": policy.rawValue]) { $1 }
+                    draft.details["dst_shifted_from"] = fire.shiftedFrom?.wallClockText
                     drafts.append(draft)
                 }
-                runs = missed.map(\.instant)
+                runs = missed
             } else {
                 var draft = runDraft(.runMissed, job: job, slot: last.instant, at: now)
                 draft.reason = reason + " (\(slots.count) slots, collapsed into this event)"
@@ -645,7 +645,7 @@ public actor Daemon {
                     draft.details["not_caught_up"] = String(slots.count - slots.latest.count)
                 }
                 drafts.append(draft)
-                runs = slots.latest.map(\.instant)
+                runs = slots.latest
             }
             if runs.isEmpty { policy = .none }
             switch policy {
@@ -653,13 +653,13 @@ public actor Daemon {
             case .once:
                 if let latest = runs.last {
                     catchUps.append((definition.name, [PendingRun(
-                        slot: latest, reason: "catch-up (once): the latest slot missed while \(cause.words)",
-                        details: ["trigger": "catch-up", "catch_up": "once"])]))
+                        slot: latest.instant, reason: "catch-up (once): the latest slot missed while \(cause.words)",
+                        details: SlotKey.details(latest, ["trigger": "catch-up", "catch_up": "once"]))]))
                 }
             case .all:
                 catchUps.append((definition.name, runs.map {
-                    PendingRun(slot: $0, reason: "catch-up (all): a slot missed while \(cause.words)",
-                               details: ["trigger": "catch-up", "catch_up": "all"])
+                    PendingRun(slot: $0.instant, reason: "catch-up (all): a slot missed while \(cause.words)",
+                               details: SlotKey.details($0, ["trigger": "catch-up", "catch_up": "all"]))
                 }))
             }
         }
