@@ -79,4 +79,33 @@ import Testing
         #expect(report.accounts.map(\.shiftedFrom) == ["2026-03-29 02:00", nil])
         #expect(report.accounts.first?.words(in: zone).hasPrefix("slot of 2026-03-29 02:00, moved here by daylight saving: ") == true)
     }
+
+    /// A daemon down across that night: both slots at 03:00 are `run.missed`, each once, told
+    /// apart by `dst_shifted_from`, and `why` finds each.
+    @Test func twoSlotsAtOneInstantAreBothMissedDuringADowntime() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("twice", schedule: "0 2,3 * * *", command: "/bin/true", ["timezone = Europe/Berlin"])
+        let start = Instant(secondsSinceEpoch: 1_774_744_740)  // 01:39 CET
+        let first = FakeDaemonClock(now: start)
+        let (daemon, task) = await harness.start(clock: first)
+        await daemon.stop()
+        #expect(await task.value == .stopped)
+        let after = start.adding(seconds: 31 * 60)  // 03:10 CEST
+        let second = FakeDaemonClock(now: after)
+        let (restarted, again) = await harness.start(clock: second)
+        await restarted.stop()
+        #expect(await again.value == .stopped)
+
+        let missed = try harness.events().filter { $0.type == .runMissed }
+        #expect(missed.map { "\($0.scheduledFor?.rfc3339 ?? "-") \($0.details["dst_shifted_from"] ?? "")" } == [
+            "2026-03-29T01:00:00.000Z 2026-03-29 02:00", "2026-03-29T01:00:00.000Z ",
+        ])
+        let store = try EventStore.open(path: harness.storePath, access: .readOnly)
+        let zone = try #require(ZoneDatabase().rules(for: "Europe/Berlin"))
+        let job = try #require(JobDirectory.load(path: harness.jobs, zones: { ZoneDatabase().rules(for: $0) }).jobs.first)
+        let report = try SlotHistory.answer(job: job, zone: zone, window: .range(since: start, until: after), now: after, store: store)
+        #expect(report.accounts.map(\.outcome.kind) == ["missed", "missed"])
+        #expect(report.accounts.map(\.evidence.first?.seq) == missed.map(\.seq))
+    }
 }
