@@ -99,7 +99,11 @@ enum StatusCommand {
         for run in running {
             let pid = run["pid"]?.intValue.map { "pid \($0)" } ?? "starting"
             let slot = run["scheduled_for"]?.stringValue.map { "slot \($0)" } ?? "manual"
-            lines.append("  \(text(run["job"])) (\(text(run["identity"]))) run \(text(run["run_id"])) \(pid), \(slot)")
+            let adopted = run["adopted_at"]?.stringValue.map { at in
+                ", adopted at \(at) from a daemon that died (pids "
+                    + (run["adopted_pids"]?.arrayValue ?? []).compactMap { $0.intValue.map(String.init) }.joined(separator: ", ") + ")"
+            } ?? ""
+            lines.append("  \(text(run["job"])) (\(text(run["identity"]))) run \(text(run["run_id"])) \(pid), \(slot)\(adopted)")
         }
         let queued = status["queued"]?.arrayValue ?? []
         if !queued.isEmpty {

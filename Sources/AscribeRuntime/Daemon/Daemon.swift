@@ -68,6 +68,8 @@ public actor Daemon {
     var observers: [String: RunObserver] = [:]
     /// Set while the store cannot be written (Daemon+StoreOutage.swift).
     var storeOutage: StoreOutage?
+    /// Runs a dead daemon started whose processes live on, by run id (Daemon+Adoption.swift).
+    var adopted: [String: AdoptedRun] = [:]
 
     public init(configuration: DaemonConfiguration, clock: any DaemonClock = SystemDaemonClock(),
                 output: @escaping @Sendable (DaemonOutput) -> Void = { _ in }) {
@@ -108,6 +110,7 @@ public actor Daemon {
         watcher?.stop()
         watcher = nil
         let drained = await drain()
+        releaseAdoptedRuns()
         var stopped = schedulerDraft(.daemonStopped, at: clock.now())
         stopped.reason = stopSignal.map { "received \(Self.signalName($0))" } ?? "stop requested"
         stopped.details["terminated_runs"] = String(drained.terminated)
@@ -332,6 +335,8 @@ public actor Daemon {
         let survivors = RunProcesses.find(Set(orphans.compactMap(\.runID)))
         var lost: [EventDraft] = []
         for event in orphans {
+            // Its processes live on: it counts as running until they are gone (Daemon+Adoption.swift).
+            if let pids = event.runID.flatMap({ survivors[$0] }), adopt(event, pids: pids, now: now) { continue }
             var draft = event.content
             draft.type = .runLost
             draft.time = EventTime(now)
@@ -577,7 +582,7 @@ public actor Daemon {
         batchesInFlight -= 1
     }
 
-    private func runEnded(_ runID: String) {
+    func runEnded(_ runID: String) {
         processGroups[runID] = nil
         runSlots[runID] = nil
         guard let name = jobOfRun.removeValue(forKey: runID) else { return }
