@@ -441,8 +441,13 @@ final class ProblemLog: Sendable {
         #expect(FileManager.default.createFile(atPath: hold, contents: nil))
         try harness.job("holder", schedule: "0 0 1 1 *", command: "/bin/sh -c \"while [ -e \(hold) ]; do sleep 0.1; done\"")
         var daemons: [DaemonProcess] = []
+        var clients: [Process] = []
         defer {
             try? FileManager.default.removeItem(atPath: hold)
+            for client in clients where client.isRunning {
+                kill(client.processIdentifier, SIGKILL)
+                client.waitUntilExit()
+            }
             for daemon in daemons where daemon.process.isRunning {
                 daemon.signal(SIGKILL)
                 daemon.process.waitUntilExit()
@@ -469,7 +474,14 @@ final class ProblemLog: Sendable {
             client.standardOutput = FileHandle.nullDevice
             client.standardError = FileHandle.nullDevice
             try client.run()
+            clients.append(client)
             return client
+        }
+        /// Whether `process` exits within 15 s (a client whose run was started instead waits for its end).
+        func exits(_ process: Process) -> Bool {
+            let deadline = Date().addingTimeInterval(15)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            return !process.isRunning
         }
 
         let first = try startDaemon()
@@ -496,7 +508,7 @@ final class ProblemLog: Sendable {
         try expectAdopted()
         // overlap = skip: a second run is refused, naming the adopted one.
         let refused = try runHolder("second")
-        refused.waitUntilExit()
+        try #require(exits(refused), "a second run of holder started beside the adopted one")
         #expect(refused.terminationStatus == 1)
         let skipped = try #require(try waitFor { $0.type == .runSkipped && $0.job == "holder" })
         #expect(skipped.details["skip_reason"] == "overlap" && skipped.details["running_run_id"] == runID)
