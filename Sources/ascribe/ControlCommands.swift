@@ -117,6 +117,13 @@ enum StatusCommand {
             let seq = entry["seq"]?.intValue.map { " [seq \($0)]" } ?? ""
             lines.append("  \(text(entry["kind"])) \(text(entry["name"])) by \(text(entry["by"]))\(when): \(text(entry["reason"]))\(seq)")
         }
+        let rejected = status["rejected_files"]?.arrayValue ?? []
+        if !rejected.isEmpty { lines.append("rejected job files: \(rejected.count)") }
+        for file in rejected {
+            let runs = file["kept_hash"]?.stringValue.map { "its last good definition \($0) stays in force" } ?? "not loaded"
+            lines.append("  \(text(file["file"])):\(file["line"]?.intValue.map(String.init) ?? "-") since \(text(file["since"])): "
+                + "\(text(file["message"])); \(runs)")
+        }
         let next = status["next"]?.arrayValue ?? []
         lines.append("next:")
         if next.isEmpty { lines.append("  nothing scheduled") }

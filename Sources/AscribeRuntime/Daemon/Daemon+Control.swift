@@ -303,7 +303,7 @@ extension Daemon {
             ("control_group", .optional(configuration.control?.group?.name)),
             ("stopping", .bool(stopping)), ("store_problem", storeProblemJSON()),
             ("running", .array(running)), ("queued", .array(queued)), ("next", .array(next)),
-            ("disabled", .array(disabled)),
+            ("disabled", .array(disabled)), ("rejected_files", rejectionsJSON()),
         ])
     }
 }

@@ -68,6 +68,8 @@ public actor Daemon {
     var observers: [String: RunObserver] = [:]
     /// Set while the store cannot be written (Daemon+StoreOutage.swift).
     var storeOutage: StoreOutage?
+    /// Job files that do not load, by path (Daemon+KeptDefinitions.swift).
+    var rejections: [String: FileRejection] = [:]
     /// Runs a dead daemon started whose processes live on, by run id (Daemon+Adoption.swift).
     var adopted: [String: AdoptedRun] = [:]
 
@@ -198,7 +200,7 @@ public actor Daemon {
                 .joined(separator: ",")
         }
         // A file event that changed no definition (a touch, a save of the same text) records nothing.
-        if fileChange != nil && rejected.isEmpty && added.isEmpty && removed.isEmpty && changed.isEmpty {
+        if fileChange != nil && rejected.isEmpty && rejections.isEmpty && added.isEmpty && removed.isEmpty && changed.isEmpty {
             return "nothing changed"
         }
         var loaded = schedulerDraft(.configLoaded, at: now)
@@ -208,6 +210,8 @@ public actor Daemon {
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": String(next.count),
                           "added": listed(added), "changed": listed(changed), "removed": listed(removed)]
         jobs = next
+        noteRejections(load, kept: keptByRejection, now: now)
+        loaded.details.merge(rejectionDetails) { $1 }
         upcoming = UpcomingSlots(jobs: jobs.values.lazy.map(\.definition), defaultZone: configuration.defaultZone,
                                  after: lastProcessed)
         for name in removed { pending[name] = nil }
@@ -272,6 +276,10 @@ public actor Daemon {
         // the definitions it had loaded (they applied while it was down).
         let downSince = lastSignOfLife()
         let previouslyInForce = definitionsInForce()
+        // A file broken while the daemon was down keeps its last good definition in force.
+        let kept = keptAtStart(load, inForce: previouslyInForce)
+        jobs.merge(kept) { current, _ in current }
+        noteRejections(load, kept: Set(kept.keys), now: now, earlier: rejectedEarlier())
         archive(load, at: now)
 
         var started = schedulerDraft(.daemonStarted, at: now)
@@ -286,7 +294,15 @@ public actor Daemon {
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": definitions.map {
             "\($0.name)=\(jobs[$0.name]?.hash.map { String($0.prefix(12)) } ?? "-")"
         }.joined(separator: ",")]
-        let rejected = load.diagnostics.filter { $0.severity == .error }.map { rejection($0, at: now) }
+        loaded.details.merge(rejectionDetails) { $1 }
+        let rejected = load.diagnostics.filter { $0.severity == .error }.map { diagnostic in
+            var draft = rejection(diagnostic, at: now)
+            if let name = try? JobName(JobFile.stem(of: diagnostic.path)), let job = kept[name] {
+                draft.job = name.rawValue
+                draft.details["kept"] = "the last good definition (\(job.hash.map { String($0.prefix(12)) } ?? "-")) stays in force"
+            }
+            return draft
+        }
         record([started, loaded] + rejected)
         recordLostRuns(now: now)
         if let downSince, downSince < now {
