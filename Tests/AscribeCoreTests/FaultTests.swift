@@ -287,10 +287,11 @@ final class ProblemLog: Sendable {
         for (index, start) in starts.enumerated() {
             let end = index + 1 < starts.count ? starts[index + 1].seq : Int64.max
             guard let firstFire = events.first(where: { $0.type == .runFired && $0.seq > start.seq && $0.seq < end }) else { continue }
+            // Runs whose processes outlived their daemon are adopted by the start, not ended.
+            let adopted = Set(events.filter { $0.type == .daemonHeartbeat && $0.seq > start.seq && $0.seq < firstFire.seq }
+                .flatMap { ($0.details["adopted_runs"] ?? "").split(separator: ",").map(String.init) })
             for fired in events where fired.type == .runFired && fired.seq < start.seq {
-                // A run whose processes outlived their daemon is adopted, not ended, by a start.
-                if let runID = fired.runID, let end = terminalSeq[runID],
-                   events.first(where: { $0.seq == end })?.details["adopted_at"] != nil { continue }
+                if let runID = fired.runID, adopted.contains(runID) { continue }
                 let ended = fired.runID.flatMap { terminalSeq[$0] } ?? .max
                 #expect(ended < firstFire.seq, "seed \(seed): the daemon started at seq \(start.seq) fired before accounting for run \(fired.runID ?? "")")
             }

@@ -33,16 +33,3 @@ enum RunProcesses {
         return found.mapValues { $0.sorted() }
     }
 }
-
-extension RunProcesses {
-    /// The process group of `pid` (field 5 of `/proc/<pid>/stat`); nil once it is gone.
-    static func processGroup(of pid: Int32) -> Int32? {
-        let noCheck: (FileStatus) throws(Never) -> Void = { _ in }
-        guard let bytes = try? FileSystem.read("/proc/\(pid)/stat", limit: 4096, check: noCheck),
-              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        // The fields after the command name's last ')' start with field 3 (state); field 5 is the third.
-        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count >= 3 else { return nil }
-        return Int32(String(decoding: fields[2], as: UTF8.self))
-    }
-}

@@ -29,9 +29,22 @@ extension Daemon {
         active[name, default: []].append(runID)
         jobOfRun[runID] = name
         runSlots[runID] = fired.scheduledFor?.instant
-        // For the drain: the group its processes are in (the leader's, as launched).
-        processGroups[runID] = pids.lazy.compactMap { RunProcesses.processGroup(of: $0) }.first
+        // Not in `processGroups`: the drain never signals processes this daemon did not start.
         return true
+    }
+
+    /// One `daemon.heartbeat` naming the runs this start adopted (`adopted_runs`), so the log
+    /// says why they stay open after it: they were running, not forgotten.
+    func recordAdoptions(now: Instant) {
+        guard !adopted.isEmpty else { return }
+        let runs = adopted.values.sorted { $0.fired.seq < $1.fired.seq }
+        var note = schedulerDraft(.daemonHeartbeat, at: now)
+        note.reason = "adopted \(runs.count) run(s) a previous daemon started, whose processes are still running: "
+            + runs.map { "\($0.fired.job ?? "?") run \($0.fired.runID ?? "?") (pid \($0.pids.map(String.init).joined(separator: ", ")))" }
+                .joined(separator: "; ")
+        note.details = ["adopted_runs": runs.compactMap(\.fired.runID).joined(separator: ","),
+                        "running_runs": String(active.values.reduce(0) { $0 + $1.count })]
+        record([note])
     }
 
     /// The last process of an adopted run is gone: its `run.lost` (it was not this daemon's
@@ -58,8 +71,9 @@ extension Daemon {
         runEnded(runID)
     }
 
-    /// The daemon is done: watches of runs still going stop. Their `run.fired` stays open, and
-    /// the next start adopts them again (or records them lost if they are gone by then).
+    /// The daemon is done: watches of runs still going stop (the drain waited for them within
+    /// its grace, without signalling them). Their `run.fired` stays open, and the next start
+    /// adopts them again (or records them lost if they are gone by then).
     func releaseAdoptedRuns() {
         for run in adopted.values { run.watch.cancel() }
         adopted = [:]

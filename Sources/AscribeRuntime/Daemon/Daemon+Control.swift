@@ -262,7 +262,7 @@ extension Daemon {
                 return .object([
                     ("run_id", .string(runID)), ("job", .string(name.rawValue)),
                     ("identity", .optional(job?.identity.rawValue ?? adoptedRun?.fired.identity)),
-                    ("pid", processGroups[runID].map { .int(Int64($0)) } ?? .null),
+                    ("pid", (processGroups[runID] ?? adoptedRun?.pids.first).map { .int(Int64($0)) } ?? .null),
                     ("scheduled_for", time(runSlots[runID] ?? nil)),
                     ("trigger", .string(trigger)),
                     // Started by a daemon that died; this one watches its processes (Daemon+Adoption.swift).

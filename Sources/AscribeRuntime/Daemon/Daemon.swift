@@ -305,6 +305,7 @@ public actor Daemon {
         }
         record([started, loaded] + rejected)
         recordLostRuns(now: now)
+        recordAdoptions(now: now)
         if let downSince, downSince < now {
             recordMissed(after: downSince, through: now, now: now, cause: .daemonDown, catchUp: true,
                          inForce: previouslyInForce)
