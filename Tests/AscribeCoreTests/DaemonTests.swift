@@ -308,7 +308,8 @@ import Testing
         let running = await daemon.statusJSON(now: now)["running"]?.arrayValue ?? []
         #expect(running.compactMap { $0["run_id"]?.stringValue } == [orphaned.runID])
         #expect(running.first?["adopted_pids"]?.arrayValue?.compactMap(\.intValue) == [Int64(sleeper.processIdentifier)])
-        #expect(try harness.events().filter { $0.type == .runLost }.isEmpty)
+        let early = try harness.events().filter { $0.type == .runLost }
+        #expect(early.isEmpty, "\(early.map { "\($0.runID ?? "") \($0.reason ?? "") \($0.details)" })")
         let note = try #require(try harness.events().first { $0.details["adopted_runs"] != nil })
         #expect(note.type == .daemonHeartbeat && note.details["adopted_runs"] == orphaned.runID)
 
