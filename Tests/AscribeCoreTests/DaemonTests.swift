@@ -307,7 +307,8 @@ import Testing
         // Adopted: running, not lost, and the log says why it stays open.
         let running = await daemon.statusJSON(now: now)["running"]?.arrayValue ?? []
         #expect(running.compactMap { $0["run_id"]?.stringValue } == [orphaned.runID])
-        #expect(running.first?["adopted_pids"]?.arrayValue?.compactMap(\.intValue) == [Int64(sleeper.processIdentifier)])
+        // Contains: under parallel tests another process spawned meanwhile can carry the variable too.
+        #expect(running.first?["adopted_pids"]?.arrayValue?.compactMap(\.intValue).contains(Int64(sleeper.processIdentifier)) == true)
         let early = try harness.events().filter { $0.type == .runLost }
         #expect(early.isEmpty, "\(early.map { "\($0.runID ?? "") \($0.reason ?? "") \($0.details)" })")
         let note = try #require(try harness.events().first { $0.details["adopted_runs"] != nil })
@@ -328,7 +329,7 @@ import Testing
         #expect(lost.map(\.runID) == [orphaned.runID])
         #expect(lost.first?.details["recorder_pid"] == nil)
         #expect(lost.first?.details["process_group"] == "ended")
-        #expect(lost.first?.details["surviving_pids"] == String(sleeper.processIdentifier))
+        #expect(lost.first?.details["surviving_pids"]?.split(separator: ",").contains(Substring(String(sleeper.processIdentifier))) == true)
         #expect(lost.first?.details["adopted_at"] == EventTime(now).rfc3339)
         #expect(lost.first?.reason?.contains("its processes ran on until") == true)
     }
