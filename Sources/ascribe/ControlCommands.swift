@@ -101,7 +101,11 @@ enum StatusCommand {
         for run in running {
             let pid = run["pid"]?.intValue.map { "pid \($0)" } ?? "starting"
             let slot = run["scheduled_for"]?.stringValue.map { "slot \($0)" } ?? "manual"
-            lines.append("  \(text(run["job"])) (\(text(run["identity"]))) run \(text(run["run_id"])) \(pid), \(slot)")
+            let adopted = run["adopted_at"]?.stringValue.map { at in
+                ", adopted at \(at) from a daemon that died (pids "
+                    + (run["adopted_pids"]?.arrayValue ?? []).compactMap { $0.intValue.map(String.init) }.joined(separator: ", ") + ")"
+            } ?? ""
+            lines.append("  \(text(run["job"])) (\(text(run["identity"]))) run \(text(run["run_id"])) \(pid), \(slot)\(adopted)")
         }
         let queued = status["queued"]?.arrayValue ?? []
         if !queued.isEmpty {
@@ -114,6 +118,13 @@ enum StatusCommand {
             let when = entry["at"]?.stringValue.map { " at \($0)" } ?? ""
             let seq = entry["seq"]?.intValue.map { " [seq \($0)]" } ?? ""
             lines.append("  \(text(entry["kind"])) \(text(entry["name"])) by \(text(entry["by"]))\(when): \(text(entry["reason"]))\(seq)")
+        }
+        let rejected = status["rejected_files"]?.arrayValue ?? []
+        if !rejected.isEmpty { lines.append("rejected job files: \(rejected.count)") }
+        for file in rejected {
+            let runs = file["kept_hash"]?.stringValue.map { "its last good definition \($0) stays in force" } ?? "not loaded"
+            lines.append("  \(text(file["file"])):\(file["line"]?.intValue.map(String.init) ?? "-") since \(text(file["since"])): "
+                + "\(text(file["message"])); \(runs)")
         }
         let next = status["next"]?.arrayValue ?? []
         lines.append("next:")

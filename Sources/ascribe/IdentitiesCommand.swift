@@ -39,7 +39,7 @@ enum IdentitiesCommand {
         let load = try host.loadJobs(jobsDirectory)
         let unloaded = Set(load.diagnostics.filter { $0.severity == .error }.map(\.path)).count
         if unloaded > 0 {
-            output.error("ascribe identities: \(unloaded) job file(s) in \(jobsDirectory) did not load and are not listed; run `ascribe check \(jobsDirectory)`")
+            output.error("ascribe identities: \(unloaded) job file(s) in \(jobsDirectory) did not load; run `ascribe check \(jobsDirectory)` (a job whose last good definition the daemon keeps in force is listed with a definition_rejected finding)")
         }
         let zone = host.systemZone
         let now = SystemClock.now()
@@ -48,7 +48,7 @@ enum IdentitiesCommand {
         do throws(EventStoreError) {
             let store = try EventStore.open(path: DefaultPaths.eventStore(stateDirectory: state), access: .readOnly)
             entries = try IdentityRegistry.entries(load: load, store: store, disablements: try Disablements(store: store),
-                                                   now: now, defaultZone: zone)
+                                                   now: now, defaultZone: zone, zones: { host.zones.rules(for: $0) })
         } catch {
             outcomesKnown = false
             output.error("ascribe identities: outcomes unknown, listing from the job files only: cannot read the event log: \(error.description)")

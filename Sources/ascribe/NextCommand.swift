@@ -78,8 +78,13 @@ enum NextCommand {
             let zone = job.timezone ?? systemZone
             var fires: [Instant] = []
             if case .calendar(let cron) = job.schedule {
-                fires = cron.fires(after: from, until: CronExpression.endOfPrintableYears, in: zone, limit: count).map(\.instant)
-                    .filter { $0 < CronExpression.endOfPrintableYears }
+                // Fire times, each once: two slots at one instant (docs/SCHEDULES.md) start at one time.
+                var cursor = from
+                while fires.count < count, let fire = cron.nextFire(after: cursor, in: zone),
+                      fire.instant < CronExpression.endOfPrintableYears {
+                    fires.append(fire.instant)
+                    cursor = fire.instant
+                }
                 if fires.count < count {
                     shortfall = true
                     output.error("ascribe next: \(job.name): " + shortfallNote(found: fires.count, asked: count, after: from, zone: zone))

@@ -55,12 +55,39 @@ enum WhyCommand {
             window = .range(since: since, until: until)
         }
         let load = try host.loadJobs(jobsDirectory)
-        guard let job = load.jobs.first(where: { $0.name.rawValue == name }) else {
+        var kept: (definition: KeptDefinition, problems: [JobFileDiagnostic])?
+        if load.jobs.first(where: { $0.name.rawValue == name }) == nil, let jobName = try? JobName(name),
+           let problems = KeptDefinition.rejectedJobs(in: load)[jobName] {
+            // A file broken by an edit: the daemon keeps its last good definition in force.
+            let found = (try? host.openStore(state: state, access: .readOnly)).flatMap {
+                try? KeptDefinition.find([jobName], store: $0, zones: { host.zones.rules(for: $0) })[jobName]
+            }
+            guard let found else {
+                let first = problems.first.map { " (\($0.path):\($0.line): \($0.message))" } ?? ""
+                output.error("ascribe why: no loadable job \"\(name)\" in \(jobsDirectory): its file is rejected\(first) "
+                    + "and the log holds no earlier definition of it")
+                return .badInput
+            }
+            kept = (found, problems)
+        }
+        guard let job = kept?.definition.definition ?? load.jobs.first(where: { $0.name.rawValue == name }) else {
             output.error("ascribe why: no loadable job \"\(name)\" in \(jobsDirectory)")
             return .badInput
         }
         let store = try host.openStore(state: state, access: .readOnly)
         let zone = job.timezone ?? host.systemZone
+        if let kept {
+            let words = kept.definition.words(problems: kept.problems, in: zone)
+            if json {
+                output.line(JSONValue.object([
+                    ("slot", .null), ("kind", .string("definition_rejected")), ("words", .string(words)),
+                    ("kept_hash", .string(kept.definition.hash)),
+                    ("rejected_since", .optional(kept.definition.rejectedSince.map { zone.rfc3339($0.instant) })),
+                ]).rendered)
+            } else {
+                output.line(words)
+            }
+        }
         let report: SlotHistoryReport
         do throws(EventStoreError) {
             report = try SlotHistory.answer(job: job, zone: zone, window: window, now: now, store: store,
@@ -90,6 +117,7 @@ enum WhyCommand {
                 output.line(JSONValue.object([
                     ("slot", .optional(account.slot.map { zone.rfc3339($0) })),
                     ("time", .string(zone.rfc3339(account.time))),
+                    ("dst_shifted_from", .optional(account.shiftedFrom)),
                     ("kind", .string(account.outcome.kind)),
                     ("manual", .bool(account.manual != nil)),
                     ("words", .string(words)),

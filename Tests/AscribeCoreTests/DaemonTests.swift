@@ -275,9 +275,10 @@ import Testing
         #expect(try store.verify() == .intact(count: events.count))
     }
 
-    /// A run whose recorder (an `ascribe run` in the foreground) is still alive is not lost;
-    /// one whose recorder died is, even if its pid now belongs to another process, and the
-    /// record names the run's processes still running.
+    /// A run whose recorder (an `ascribe run` in the foreground) is still alive is not lost.
+    /// One whose recorder died (even if its pid now belongs to another process) but whose
+    /// processes still run is adopted: listed as running, named in a heartbeat, and closed as
+    /// `run.lost` only when its last process has ended, saying so.
     @Test func aRunStillOwnedByALiveProcessIsNotLost() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
@@ -289,7 +290,8 @@ import Testing
         // It carries the orphaned run's id, as a job the dead recorder started would.
         sleeper.environment = ["ASCRIBE_RUN_ID": "fedcba9876543210fedcba9876543210"]
         try sleeper.run()
-        defer { sleeper.terminate() }
+        // SIGKILL: a child started from a thread of the concurrency pool inherits its blocked SIGTERM.
+        defer { if sleeper.isRunning { kill(sleeper.processIdentifier, SIGKILL) } }
         let alive = try #require(RecorderProcess.startTicks(of: sleeper.processIdentifier))
         var owned = EventDraft(time: EventTime(now.adding(seconds: -60)), host: "testhost", type: .runFired,
                                actor: "reaper-runner", owner: "test-team <test@example.com>", job: "reaper",
@@ -301,15 +303,35 @@ import Testing
         try harness.seed([owned, orphaned])
         let clock = FakeDaemonClock(now: now)
         let (daemon, task) = await harness.start(clock: clock)
+
+        // Adopted: running, not lost, and the log says why it stays open.
+        let running = await daemon.statusJSON(now: now)["running"]?.arrayValue ?? []
+        #expect(running.compactMap { $0["run_id"]?.stringValue } == [orphaned.runID])
+        // Contains: under parallel tests another process spawned meanwhile can carry the variable too.
+        #expect(running.first?["adopted_pids"]?.arrayValue?.compactMap(\.intValue).contains(Int64(sleeper.processIdentifier)) == true)
+        let early = try harness.events().filter { $0.type == .runLost }
+        #expect(early.isEmpty, "\(early.map { "\($0.runID ?? "") \($0.reason ?? "") \($0.details)" })")
+        let note = try #require(try harness.events().first { $0.details["adopted_runs"] != nil })
+        #expect(note.type == .daemonHeartbeat && note.details["adopted_runs"] == orphaned.runID)
+
+        // Its process ends: the watch records the run's one terminal event.
+        kill(sleeper.processIdentifier, SIGKILL)
+        sleeper.waitUntilExit()
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline, try !harness.events().contains(where: { $0.type == .runLost }) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(await daemon.statusJSON(now: now)["running"]?.arrayValue?.isEmpty == true)
         await daemon.stop()
         _ = await task.value
 
         let lost = try harness.events().filter { $0.type == .runLost }
         #expect(lost.map(\.runID) == [orphaned.runID])
         #expect(lost.first?.details["recorder_pid"] == nil)
-        // The orphaned run's process is still there, and the record says so.
-        #expect(lost.first?.details["process_group"] == "exists")
-        #expect(lost.first?.details["surviving_pids"] == String(sleeper.processIdentifier))
+        #expect(lost.first?.details["process_group"] == "ended")
+        #expect(lost.first?.details["surviving_pids"]?.split(separator: ",").contains(Substring(String(sleeper.processIdentifier))) == true)
+        #expect(lost.first?.details["adopted_at"] == EventTime(now).rfc3339)
+        #expect(lost.first?.reason?.contains("its processes ran on until") == true)
     }
 }
 

@@ -99,6 +99,39 @@ func zoneFires(_ expression: String, zone zoneName: String, from: String, count:
         #expect(normal.shiftedFrom == nil)
     }
 
+    /// Debian cron starts a fixed-time job once per matching minute it catches up on, so two
+    /// slots can share the instant right after a gap: the moved one first, then the regular one.
+    @Test(arguments: [
+        ("0 2,3 * * *", ["03:00 moved from 2026-03-29 02:00", "03:00", "next day 02:00"]),
+        ("0,30 2 * * *", ["03:00 moved from 2026-03-29 02:00", "03:00 moved from 2026-03-29 02:30", "next day 02:00"]),
+    ])
+    func twoSlotsAtOneInstantAreBothFires(expression: String, expected: [String]) throws {
+        let zone = try #require(ZoneDatabase().rules(for: "Europe/Berlin"))
+        let cron = try CronExpression(parsing: expression)
+        let start = zone.instant(for: try #require(RFC3339.parse("2026-03-28T12:00:00+01:00")))
+        let gapEnd = zone.instant(for: try #require(RFC3339.parse("2026-03-29T03:00:00+02:00")))
+        let nextDay = zone.instant(for: try #require(RFC3339.parse("2026-03-30T02:00:00+02:00")))
+        func words(_ fire: Fire) -> String {
+            let time = fire.instant == gapEnd ? "03:00" : fire.instant == nextDay ? "next day 02:00" : zone.rfc3339(fire.instant)
+            return time + (fire.shiftedFrom.map { " moved from \($0.wallClockText)" } ?? "")
+        }
+        let fires = cron.fires(after: start, until: nextDay, in: zone)
+        #expect(fires.map(words) == expected)
+        // The daemon's loop, the downtime planner and the plan see the same slots.
+        var upcoming = UpcomingSlots(jobs: [try job(schedule: expression)], defaultZone: zone, after: start)
+        #expect(upcoming.due(after: start, through: nextDay).map(\.fire) == fires)
+        let window = SlotPlanner.window(of: try job(schedule: expression), defaultZone: zone, after: start, through: nextDay, keep: 10)
+        #expect(window.count == 3 && window.latest == fires)
+        let plan = SchedulePlan(jobs: [try job(schedule: expression)], defaultZone: zone, after: start, through: nextDay)
+        #expect(plan.fires.map { Fire(instant: $0.instant, shiftedFrom: $0.shiftedFrom) } == fires)
+    }
+
+    private func job(schedule: String) throws -> JobDefinition {
+        let text = "schedule = \(schedule)\nidentity = nightly-report\nowner = ops <ops@example.com>\ncommand = /bin/true\n"
+        let parsed = JobFile.parse(Array(text.utf8), path: "/jobs/nightly.job", zones: { ZoneDatabase().rules(for: $0) })
+        return try #require(parsed.definition, "\(parsed.diagnostics)")
+    }
+
     /// Hour-or-finer jobs never fire on a minute the wall clock skipped, and never twice at once.
     @Test func wildcardJobsFollowTheRealClock() throws {
         let zone = try #require(ZoneDatabase().rules(for: "Europe/Berlin"))

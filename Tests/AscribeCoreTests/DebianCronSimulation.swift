@@ -29,10 +29,13 @@ struct DebianCronSimulation {
                 }
             }
             let difference = running - virtualTime
-            var due = false
+            // cron.c runs its job queue before each virtual minute it catches up on, so a job
+            // matched in two of them starts twice in this real minute (`0 2,3 * * *` at 03:00
+            // on a spring-forward night).
+            var due = 0
             func consider(_ minute: Int64, wildcard: Bool, fixed: Bool) {
                 if (isWildcard ? wildcard : fixed),
-                   expression.matches(CivilDateTime(secondsSinceEpoch: minute * 60)) { due = true }
+                   expression.matches(CivilDateTime(secondsSinceEpoch: minute * 60)) { due += 1 }
             }
             if difference == 1 {
                 virtualTime = running
@@ -54,7 +57,7 @@ struct DebianCronSimulation {
                 virtualTime = running
                 consider(running, wildcard: true, fixed: true)
             }
-            if due, now > start, now <= horizon { result.append(now) }
+            if due > 0, now > start, now <= horizon { result += Array(repeating: now, count: due) }
         }
         return result
     }

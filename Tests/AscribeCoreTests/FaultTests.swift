@@ -288,7 +288,11 @@ final class ProblemLog: Sendable {
         for (index, start) in starts.enumerated() {
             let end = index + 1 < starts.count ? starts[index + 1].seq : Int64.max
             guard let firstFire = events.first(where: { $0.type == .runFired && $0.seq > start.seq && $0.seq < end }) else { continue }
+            // Runs whose processes outlived their daemon are adopted by the start, not ended.
+            let adopted = Set(events.filter { $0.type == .daemonHeartbeat && $0.seq > start.seq && $0.seq < firstFire.seq }
+                .flatMap { ($0.details["adopted_runs"] ?? "").split(separator: ",").map(String.init) })
             for fired in events where fired.type == .runFired && fired.seq < start.seq {
+                if let runID = fired.runID, adopted.contains(runID) { continue }
                 let ended = fired.runID.flatMap { terminalSeq[$0] } ?? .max
                 #expect(ended < firstFire.seq, "seed \(seed): the daemon started at seq \(start.seq) fired before accounting for run \(fired.runID ?? "")")
             }
@@ -429,5 +433,109 @@ final class ProblemLog: Sendable {
         try FileManager.default.removeItem(atPath: harness.storePath)
         try FileManager.default.moveItem(atPath: kept, toPath: harness.storePath)
         try FaultChecks.check(harness.storePath, keeps: before)
+    }
+
+    /// kill -9 of the daemon while a run's processes live on: the next start adopts the run
+    /// instead of closing it as lost. It counts as running (a second run under `overlap = skip`
+    /// is refused naming it; `status` lists it, adopted, with its pids); a daemon killed while
+    /// watching it leaves it to the next start, which adopts it again; when its processes end,
+    /// it gets exactly one terminal event, `run.lost`, saying they ran on until then.
+    @Test func aRunThatOutlivesItsDaemonIsAdoptedUntilItEnds() throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        // The job holds until the test removes `hold` (or the harness its whole directory).
+        let hold = harness.root + "/hold"
+        #expect(FileManager.default.createFile(atPath: hold, contents: nil))
+        try harness.job("holder", schedule: "0 0 1 1 *", command: "/bin/sh -c \"while [ -e \(hold) ]; do sleep 0.1; done\"")
+        var daemons: [DaemonProcess] = []
+        var clients: [Process] = []
+        defer {
+            try? FileManager.default.removeItem(atPath: hold)
+            for client in clients where client.isRunning {
+                kill(client.processIdentifier, SIGKILL)
+                client.waitUntilExit()
+            }
+            for daemon in daemons where daemon.process.isRunning {
+                daemon.signal(SIGKILL)
+                daemon.process.waitUntilExit()
+            }
+        }
+        func startDaemon() throws -> DaemonProcess {
+            let daemon = try DaemonProcess(jobs: harness.jobs, state: harness.state, stderrPath: harness.root + "/stderr")
+            daemons.append(daemon)
+            #expect(try daemon.waitUntilAnswering())
+            return daemon
+        }
+        func waitFor(_ match: (Event) -> Bool) throws -> Event? {
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline {
+                if let found = try FaultChecks.events(harness.storePath).first(where: match) { return found }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return nil
+        }
+        func runHolder(_ reason: String) throws -> Process {
+            let client = Process()
+            client.executableURL = URL(fileURLWithPath: AscribeBinary.path)
+            client.arguments = ["run", "holder", "--state", harness.state, "--jobs", harness.jobs, "--reason", reason]
+            client.standardOutput = FileHandle.nullDevice
+            client.standardError = FileHandle.nullDevice
+            try client.run()
+            clients.append(client)
+            return client
+        }
+        /// Whether `process` exits within 15 s (a client whose run was started instead waits for its end).
+        func exits(_ process: Process) -> Bool {
+            let deadline = Date().addingTimeInterval(15)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            return !process.isRunning
+        }
+
+        let first = try startDaemon()
+        let client = try runHolder("first")
+        let fired = try #require(try waitFor { $0.type == .runFired && $0.job == "holder" })
+        let runID = try #require(fired.runID)
+        // The client would wait for the run's end (SIGTERM included); it is not what is tested.
+        kill(client.processIdentifier, SIGKILL)
+        client.waitUntilExit()
+        first.signal(SIGKILL)
+        first.process.waitUntilExit()
+
+        let second = try startDaemon()
+        func expectAdopted(_ sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let status = try AscribeBinary.run(["status", "--state", harness.state, "--json"])
+            let running = (try JSONParser.parse(status.stdout))["status"]?["running"]?.arrayValue ?? []
+            #expect(running.count == 1 && running.first?["run_id"]?.stringValue == runID, sourceLocation: sourceLocation)
+            #expect(running.first?["adopted_at"]?.stringValue != nil, sourceLocation: sourceLocation)
+            #expect((running.first?["adopted_pids"]?.arrayValue?.count ?? 0) > 0, sourceLocation: sourceLocation)
+            let human = try AscribeBinary.run(["status", "--state", harness.state])
+            #expect(human.stdout.contains("run \(runID)") && human.stdout.contains("adopted at"), sourceLocation: sourceLocation)
+            #expect(try FaultChecks.events(harness.storePath).filter { $0.type.isRunTerminal }.isEmpty, sourceLocation: sourceLocation)
+        }
+        try expectAdopted()
+        // overlap = skip: a second run is refused, naming the adopted one.
+        let refused = try runHolder("second")
+        try #require(exits(refused), "a second run of holder started beside the adopted one")
+        #expect(refused.terminationStatus == 1)
+        let skipped = try #require(try waitFor { $0.type == .runSkipped && $0.job == "holder" })
+        #expect(skipped.details["skip_reason"] == "overlap" && skipped.details["running_run_id"] == runID)
+        #expect(try FaultChecks.events(harness.storePath).filter { $0.type == .runFired }.count == 1)
+
+        // The adopting daemon dies too: the next start adopts the run again.
+        second.signal(SIGKILL)
+        second.process.waitUntilExit()
+        let third = try startDaemon()
+        try expectAdopted()
+
+        try FileManager.default.removeItem(atPath: hold)
+        let lost = try #require(try waitFor { $0.type.isRunTerminal && $0.runID == runID })
+        #expect(lost.type == .runLost)
+        #expect(lost.reason?.hasPrefix("the daemon that started it died; its processes ran on until ") == true)
+        #expect(lost.reason?.hasSuffix("; exit status unknown") == true)
+        #expect(lost.details["process_group"] == "ended" && lost.details["adopted_at"] != nil && lost.details["ended_at"] != nil)
+        #expect(lost.details["fired_seq"] == String(fired.seq))
+        #expect(third.stop() == 0)
+        let events = try FaultChecks.check(harness.storePath, keeps: [])
+        #expect(events.filter { $0.type.isRunTerminal }.count == 1)
     }
 }

@@ -106,8 +106,25 @@ extension CronExpression {
         return nil
     }
 
-    /// What cron does in the minute a transition lands in.
-    private func fireAtTransition(_ transition: ZoneTransition, minute: Int64) -> Fire? {
+    /// The fire after `fire`: another slot at the same instant when `fire` is a moved slot and
+    /// the transition minute holds more (Debian cron starts a fixed-time job once per matching
+    /// minute it catches up on: `0 2,3 * * *` runs twice at 03:00 on a spring-forward night, for
+    /// 02:00 and for 03:00), else the first fire strictly after its instant. Chaining this gives
+    /// every slot, each once, in the order cron starts them (moved slots first, oldest first).
+    public func nextFire(after fire: Fire, in zone: ZoneRules) -> Fire? {
+        if let shifted = fire.shiftedFrom,
+           let transition = zone.nextTransition(after: fire.instant.adding(seconds: -1)),
+           Self.minuteStart(transition.at.secondsSinceEpoch) == fire.instant.secondsSinceEpoch,
+           let same = fireAtTransition(transition, minute: fire.instant.secondsSinceEpoch,
+                                       afterLocal: Self.localMinute(shifted.secondsSinceEpoch)) {
+            return same
+        }
+        return nextFire(after: fire.instant, in: zone)
+    }
+
+    /// What cron does in the minute a transition lands in: its first fire, or with
+    /// `afterLocal` the next one after that skipped local minute.
+    private func fireAtTransition(_ transition: ZoneTransition, minute: Int64, afterLocal: Int64? = nil) -> Fire? {
         let delta = transition.deltaMinutes
         let before = Int64(transition.offsetBefore)
         let after = Int64(transition.offsetAfter)
@@ -124,23 +141,25 @@ extension CronExpression {
             considerSkipped = false
         default: considerSkipped = false
         }
-        if considerSkipped, let local = firstMatch(atOrAfter: firstSkipped, before: nowLocal + 1) {
+        if considerSkipped,
+           let local = firstMatch(atOrAfter: max(firstSkipped, afterLocal.map { $0 + 1 } ?? firstSkipped), before: nowLocal + 1) {
             let shifted = local == nowLocal ? nil : CivilDateTime(secondsSinceEpoch: local * 60)
             return Fire(instant: instant, shiftedFrom: shifted)
         }
-        if firstMatch(atOrAfter: nowLocal, before: nowLocal + 1) != nil {
+        if afterLocal.map({ $0 < nowLocal }) ?? true, firstMatch(atOrAfter: nowLocal, before: nowLocal + 1) != nil {
             return Fire(instant: instant)
         }
         return nil
     }
 
-    /// Fires in `(after, until]`, in order, at most `limit` of them.
+    /// Fires in `(after, until]`, in order, at most `limit` of them; two slots at one instant
+    /// (a moved slot and a regular one) are both listed.
     public func fires(after start: Instant, until end: Instant, in zone: ZoneRules, limit: Int = .max) -> [Fire] {
         var result: [Fire] = []
-        var cursor = start
-        while result.count < limit, let fire = nextFire(after: cursor, in: zone), fire.instant <= end {
+        var next = nextFire(after: start, in: zone)
+        while result.count < limit, let fire = next, fire.instant <= end {
             result.append(fire)
-            cursor = fire.instant
+            next = nextFire(after: fire, in: zone)
         }
         return result
     }

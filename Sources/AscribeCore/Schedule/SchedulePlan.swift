@@ -5,7 +5,8 @@ public struct PlannedFire: Sendable {
     public var zone: ZoneRules
     /// Set when daylight saving moved this run off its written time.
     public var shiftedFrom: CivilDateTime?
-    /// How many jobs start in this same minute, this one included (1 = alone).
+    /// How many runs start in this same minute, this one included (1 = alone); two slots of one
+    /// job at one instant (docs/SCHEDULES.md) are two runs.
     public var jobsInSameMinute: Int
 }
 

@@ -24,19 +24,20 @@ public struct SlotWindow: Hashable, Sendable {
 /// slots of the running loop come from `UpcomingSlots`.
 public enum SlotPlanner {
     /// One job's slots in `(after, through]`, summarised: counting stops at `countLimit` so a
-    /// year of a minutely job cannot stall a start-up. Slots in `excluding` (already accounted
-    /// for) are left out of the count, the first, the last and the latest alike.
+    /// year of a minutely job cannot stall a start-up. Slots already accounted for
+    /// (`excluding`) are left out of the count, the first, the last and the latest alike. Two
+    /// slots at one instant (a moved slot and a regular one) are both produced.
     public static func window(of job: JobDefinition, defaultZone: ZoneRules, after: Instant, through: Instant,
-                              keep: Int, countLimit: Int = 1_000_000, excluding: Set<Instant> = []) -> SlotWindow {
+                              keep: Int, countLimit: Int = 1_000_000, excluding isAccounted: (Fire) -> Bool = { _ in false }) -> SlotWindow {
         guard case .calendar(let expression) = job.schedule else {
             return SlotWindow(count: 0, first: nil, last: nil, latest: [])
         }
         let zone = job.timezone ?? defaultZone
         var window = SlotWindow(count: 0, first: nil, last: nil, latest: [])
-        var cursor = after
-        while window.count < countLimit, let fire = expression.nextFire(after: cursor, in: zone), fire.instant <= through {
-            cursor = fire.instant
-            if excluding.contains(fire.instant) { continue }
+        var next = expression.nextFire(after: after, in: zone)
+        while window.count < countLimit, let fire = next, fire.instant <= through {
+            next = expression.nextFire(after: fire, in: zone)
+            if isAccounted(fire) { continue }
             window.count += 1
             if window.first == nil { window.first = fire }
             window.last = fire

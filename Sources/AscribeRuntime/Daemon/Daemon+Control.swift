@@ -291,12 +291,17 @@ extension Daemon {
         let running: [JSONValue] = active.keys.sorted().flatMap { name in
             (active[name] ?? []).map { runID -> JSONValue in
                 let job = jobs[name]?.definition
+                let adoptedRun = adopted[runID]
+                let trigger = adoptedRun.map { $0.fired.details["trigger"] ?? "schedule" } ?? (observers[runID] == nil ? "schedule" : "manual")
                 return .object([
                     ("run_id", .string(runID)), ("job", .string(name.rawValue)),
-                    ("identity", .optional(job?.identity.rawValue)),
-                    ("pid", processGroups[runID].map { .int(Int64($0)) } ?? .null),
+                    ("identity", .optional(job?.identity.rawValue ?? adoptedRun?.fired.identity)),
+                    ("pid", (processGroups[runID] ?? adoptedRun?.pids.first).map { .int(Int64($0)) } ?? .null),
                     ("scheduled_for", time(runSlots[runID] ?? nil)),
-                    ("trigger", observers[runID] == nil ? .string("schedule") : .string("manual")),
+                    ("trigger", .string(trigger)),
+                    // Started by a daemon that died; this one watches its processes (Daemon+Adoption.swift).
+                    ("adopted_at", time(adoptedRun?.adoptedAt)),
+                    ("adopted_pids", adoptedRun.map { .array($0.pids.map { .int(Int64($0)) }) } ?? .null),
                 ])
             }
         }
@@ -332,7 +337,7 @@ extension Daemon {
             ("control_group", .optional(configuration.control?.group?.name)),
             ("stopping", .bool(stopping)), ("store_problem", storeProblemJSON()),
             ("running", .array(running)), ("queued", .array(queued)), ("next", .array(next)),
-            ("disabled", .array(disabled)),
+            ("disabled", .array(disabled)), ("rejected_files", rejectionsJSON()),
         ])
     }
 }

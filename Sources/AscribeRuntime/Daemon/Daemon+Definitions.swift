@@ -65,6 +65,18 @@ public enum ConfigHistory {
         }
     }
 
+    /// Each job whose file the daemon's latest load rejected (`config.loaded` `rejected`), and
+    /// since when: the first `config.loaded` of the unbroken run of loads that listed it.
+    public static func rejectedSince(afterReplaying loads: [Event]) -> [JobName: EventTime] {
+        var since: [JobName: EventTime] = [:]
+        for load in loads where load.type == .configLoaded {
+            let names = Set((load.details["rejected"] ?? "").split(separator: ",").compactMap { try? JobName(String($0)) })
+            since = since.filter { names.contains($0.key) }
+            for name in names where since[name] == nil { since[name] = load.time }
+        }
+        return since
+    }
+
     /// `a=0123456789ab,b=-` → [(a, 0123456789ab)]; entries without a hash are dropped.
     static func pairs(_ text: String?) -> [(JobName, String)] {
         guard let text, !text.isEmpty else { return [] }

@@ -73,6 +73,10 @@ public actor Daemon {
     var observers: [String: RunObserver] = [:]
     /// Set while the store cannot be written (Daemon+StoreOutage.swift).
     var storeOutage: StoreOutage?
+    /// Job files that do not load, by path (Daemon+KeptDefinitions.swift).
+    var rejections: [String: FileRejection] = [:]
+    /// Runs a dead daemon started whose processes live on, by run id (Daemon+Adoption.swift).
+    var adopted: [String: AdoptedRun] = [:]
 
     public init(configuration: DaemonConfiguration, clock: any DaemonClock = SystemDaemonClock(),
                 output: @escaping @Sendable (DaemonOutput) -> Void = { _ in }) {
@@ -113,6 +117,7 @@ public actor Daemon {
         watcher?.stop()
         watcher = nil
         let drained = await drain()
+        releaseAdoptedRuns()
         let end = clock.now()
         let stopSlots = recordSlotsWhileStopping(through: end)
         var stopped = schedulerDraft(.daemonStopped, at: end)
@@ -222,7 +227,7 @@ public actor Daemon {
                 .joined(separator: ",")
         }
         // A file event that changed no definition (a touch, a save of the same text) records nothing.
-        if fileChange != nil && rejected.isEmpty && added.isEmpty && removed.isEmpty && changed.isEmpty {
+        if fileChange != nil && rejected.isEmpty && rejections.isEmpty && added.isEmpty && removed.isEmpty && changed.isEmpty {
             return "nothing changed"
         }
         var loaded = schedulerDraft(.configLoaded, at: now)
@@ -233,6 +238,8 @@ public actor Daemon {
                           "added": listed(added), "changed": listed(changed), "removed": listed(removed),
                           "writers": Self.writerList(next)]
         jobs = next
+        noteRejections(load, kept: keptByRejection, now: now)
+        loaded.details.merge(rejectionDetails) { $1 }
         upcoming = UpcomingSlots(jobs: jobs.values.lazy.map(\.definition), defaultZone: configuration.defaultZone,
                                  after: lastProcessed)
         for name in removed { pending[name] = nil }
@@ -298,6 +305,10 @@ public actor Daemon {
         // the definitions it had loaded (they applied while it was down).
         let previous = previousDaemonEnd()
         let previouslyInForce = definitionsInForce()
+        // A file broken while the daemon was down keeps its last good definition in force.
+        let kept = keptAtStart(load, inForce: previouslyInForce)
+        jobs.merge(kept) { current, _ in current }
+        noteRejections(load, kept: Set(kept.keys), now: now, earlier: rejectedEarlier())
         archive(load, at: now)
 
         var started = schedulerDraft(.daemonStarted, at: now)
@@ -318,9 +329,18 @@ public actor Daemon {
         loaded.details = ["directory": configuration.jobsDirectory, "jobs": definitions.map {
             "\($0.name)=\(jobs[$0.name]?.hash.map { String($0.prefix(12)) } ?? "-")"
         }.joined(separator: ","), "writers": Self.writerList(jobs)]
-        let rejected = load.diagnostics.filter { $0.severity == .error }.map { rejection($0, at: now) }
+        loaded.details.merge(rejectionDetails) { $1 }
+        let rejected = load.diagnostics.filter { $0.severity == .error }.map { diagnostic in
+            var draft = rejection(diagnostic, at: now)
+            if let name = try? JobName(JobFile.stem(of: diagnostic.path)), let job = kept[name] {
+                draft.job = name.rawValue
+                draft.details["kept"] = "the last good definition (\(job.hash.map { String($0.prefix(12)) } ?? "-")) stays in force"
+            }
+            return draft
+        }
         record([started, loaded] + rejected)
         recordLostRuns(now: now)
+        recordAdoptions(now: now)
         if let previous, previous.lastSignOfLife < now {
             recordMissed(after: previous.lastSignOfLife, through: now, now: now, cause: .daemonDown, catchUp: true,
                          inForce: previouslyInForce, previous: previous)
@@ -356,6 +376,8 @@ public actor Daemon {
         let survivors = RunProcesses.find(Set(orphans.compactMap(\.runID)))
         var lost: [EventDraft] = []
         for event in orphans {
+            // Its processes live on: it counts as running until they are gone (Daemon+Adoption.swift).
+            if let pids = event.runID.flatMap({ survivors[$0] }), adopt(event, pids: pids, now: now) { continue }
             var draft = event.content
             draft.type = .runLost
             draft.time = EventTime(now)
@@ -490,13 +512,14 @@ public actor Daemon {
         var batchInstant: Instant?
         for slot in due {
             guard let job = jobs[slot.job] else { continue }
-            if batchInstant != slot.fire.instant {
+            // A job's second slot at this instant (docs/SCHEDULES.md) must see its first as
+            // running: start the batch so far, then apply the overlap policy.
+            if batchInstant != slot.fire.instant || batch.contains(where: { $0.0.definition.name == slot.job }) {
                 if !batch.isEmpty { dispatch(batch) }
                 batch = []
                 batchInstant = slot.fire.instant
             }
-            var details = extra
-            if let shifted = slot.fire.shiftedFrom { details["dst_shifted_from"] = shifted.wallClockText }
+            let details = SlotKey.details(slot.fire, extra)
             let run = PendingRun(slot: slot.fire.instant, reason: nil, details: details)
             switch decide(job) {
             case .start: batch.append((job, run))
@@ -507,7 +530,7 @@ public actor Daemon {
             case .skip(let refusal):
                 var draft = runDraft(.runSkipped, job: job, slot: slot.fire.instant, at: now)
                 draft.reason = refusal.reason
-                draft.details = refusal.details
+                draft.details = run.details.merging(refusal.details) { $1 }
                 skipped.append(draft)
             }
         }
@@ -580,7 +603,7 @@ public actor Daemon {
         stoppedByShutdown.contains(runID) ? .daemonShutdown(requestedBy: stopRequester) : nil
     }
 
-    private func runEnded(_ runID: String) {
+    func runEnded(_ runID: String) {
         processGroups[runID] = nil
         runSlots[runID] = nil
         guard let name = jobOfRun.removeValue(forKey: runID) else { return }
@@ -620,14 +643,16 @@ public actor Daemon {
         let applying = inForce ?? definitions.compactMap { jobs[$0.name] }
         for job in applying.sorted(by: { $0.definition.name < $1.definition.name }) where include(job.definition) {
             let definition = job.definition
-            var accounted = Set<Instant>()
+            // A slot already fired, skipped or missed (by the previous daemon after its last
+            // heartbeat, or by a start before) is not missed again.
+            var accounted = Set<SlotKey>()
             try? store.forEachEvent(matching: EventFilter(job: definition.name.rawValue, since: EventTime(start))) {
-                if $0.type == .runFired || $0.type == .runSkipped || $0.type == .runMissed, let slot = $0.scheduledFor {
-                    accounted.insert(slot.instant)
+                if $0.type == .runFired || $0.type == .runSkipped || $0.type == .runMissed, let key = SlotKey($0) {
+                    accounted.insert(key)
                 }
             }
             let slots = SlotPlanner.window(of: definition, defaultZone: configuration.defaultZone,
-                                           after: start, through: end, keep: Self.missedLimit, excluding: accounted)
+                                           after: start, through: end, keep: Self.missedLimit) { accounted.contains(SlotKey($0)) }
             guard slots.count > 0, let first = slots.first, let last = slots.last else { continue }
             let current = jobs[definition.name]?.definition
             var policy = current.map { catchUp && $0.enabled && disablements.blocking($0) == nil ? $0.catchUp : .none } ?? .none
@@ -636,6 +661,7 @@ public actor Daemon {
                     var draft = runDraft(.runMissed, job: job, slot: fire.instant, at: now)
                     draft.reason = reason
                     draft.details = window.merging(["catch_up": policy.rawValue]) { $1 }
+                    draft.details["dst_shifted_from"] = fire.shiftedFrom?.wallClockText
                     drafts.append(draft)
                 }
             } else {
@@ -651,20 +677,20 @@ public actor Daemon {
                 }
                 drafts.append(draft)
             }
-            let runs = slots.latest.map(\.instant)
+            let runs = slots.latest
             if runs.isEmpty { policy = .none }
             switch policy {
             case .none: break
             case .once:
                 if let latest = runs.last {
                     catchUps.append((definition.name, [PendingRun(
-                        slot: latest, reason: "catch-up (once): the latest slot missed while \(cause.words)",
-                        details: ["trigger": "catch-up", "catch_up": "once"])]))
+                        slot: latest.instant, reason: "catch-up (once): the latest slot missed while \(cause.words)",
+                        details: SlotKey.details(latest, ["trigger": "catch-up", "catch_up": "once"]))]))
                 }
             case .all:
                 catchUps.append((definition.name, runs.map {
-                    PendingRun(slot: $0, reason: "catch-up (all): a slot missed while \(cause.words)",
-                               details: ["trigger": "catch-up", "catch_up": "all"])
+                    PendingRun(slot: $0.instant, reason: "catch-up (all): a slot missed while \(cause.words)",
+                               details: SlotKey.details($0, ["trigger": "catch-up", "catch_up": "all"]))
                 }))
             }
         }
@@ -727,7 +753,7 @@ public actor Daemon {
                 for fire in slots.latest {
                     var draft = runDraft(.runSkipped, job: job, slot: fire.instant, at: end)
                     draft.reason = reason
-                    draft.details = details
+                    draft.details = SlotKey.details(fire, details)
                     drafts.append(draft)
                 }
             } else {

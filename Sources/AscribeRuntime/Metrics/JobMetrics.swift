@@ -20,6 +20,8 @@ public struct JobMetrics: Sendable {
     static let outcomes: [EventType] = [.runSucceeded, .runFailed, .runTimedOut, .runLaunchFailed, .runLost]
 
     private var records: [String: Record] = [:]
+    /// Jobs whose file the daemon's latest load rejected (`config.loaded` `rejected`).
+    private var rejected: [String] = []
     /// The highest seq applied: events at or below it are already counted.
     public private(set) var lastSeq: Int64 = 0
 
@@ -30,6 +32,9 @@ public struct JobMetrics: Sendable {
     public mutating func apply(_ event: Event, force: Bool = false) {
         guard force || event.seq > lastSeq else { return }
         lastSeq = max(lastSeq, event.seq)
+        if event.type == .configLoaded {
+            rejected = (event.details["rejected"] ?? "").split(separator: ",").map(String.init).sorted()
+        }
         guard event.type.isRun, let job = event.job else { return }
         var record = records[job] ?? Record()
         switch event.type {
@@ -104,6 +109,9 @@ public struct JobMetrics: Sendable {
                     help: "Seconds from the schedule's latest slot to its next one (calendar schedules).", samples: period)
         text.metric("ascribe_job_next_fire_timestamp_seconds", .gauge,
                     help: "The schedule's next slot (Unix time).", samples: next)
+        text.metric("ascribe_job_definition_rejected", .gauge,
+                    help: "1 while the job's file does not load (the daemon keeps its last good definition in force, if any).",
+                    samples: rejected.map { Sample([("job", $0)], "1") })
         return text.text
     }
 }

@@ -55,7 +55,7 @@ public final class MetricsTextfile: Sendable {
 
     private func handle(_ event: Event) {
         if !state.withLock({ $0.counted }) { countLog() }
-        let reload = event.type == .configLoaded ? loadJobs() : nil
+        let reload = event.type == .configLoaded ? loadJobs().map { $0.merging(keptDefinitions(event)) { fresh, _ in fresh } } : nil
         let schedule = state.withLock { state in
             state.metrics.apply(event)
             if let reload { Self.update(&state.jobs, from: event, with: reload) }
@@ -80,6 +80,23 @@ public final class MetricsTextfile: Sendable {
             state.jobs = jobs
             state.counted = true
         }
+    }
+
+    /// The last good definitions the daemon keeps in force for jobs whose file does not load
+    /// (`config.loaded` `kept`), read back from the definition archive, so they keep their series.
+    private func keptDefinitions(_ event: Event) -> [String: JobDefinition] {
+        let kept = ConfigHistory.pairs(event.details["kept"])
+        guard !kept.isEmpty,
+              let store = try? EventStore.open(path: DefaultPaths.eventStore(stateDirectory: stateDirectory), access: .readOnly)
+        else { return [:] }
+        let zones = self.zones
+        var found: [String: JobDefinition] = [:]
+        for (name, prefix) in kept {
+            if let archived = store.definition(of: name, hashPrefix: prefix, zones: { zones.rules(for: $0) }) {
+                found[name.rawValue] = archived.definition
+            }
+        }
+        return found
     }
 
     private func loadJobs() -> [String: JobDefinition]? {

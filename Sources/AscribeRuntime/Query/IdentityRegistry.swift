@@ -78,6 +78,9 @@ public enum IdentityFinding: Sendable, Equatable {
     /// Two or more of the job's slots have passed since its last success (`slotsCapped`: the
     /// count stopped at the registry's limit).
     case overdue(job: String, schedule: String, lastSuccess: RecordedOutcome, slots: Int, slotsCapped: Bool)
+    /// The job's file does not load; the daemon keeps its last good definition in force
+    /// (`KeptDefinition`), which is what the entry lists.
+    case definitionRejected(job: String, source: String, message: String, keptHash: String, since: EventTime?)
 
     /// A stable name for scripts (`--json` `kind`).
     public var kind: String {
@@ -87,6 +90,7 @@ public enum IdentityFinding: Sendable, Equatable {
         case .disabled: "disabled"
         case .neverSucceeded: "never_succeeded"
         case .overdue: "overdue"
+        case .definitionRejected: "definition_rejected"
         }
     }
 
@@ -104,6 +108,10 @@ public enum IdentityFinding: Sendable, Equatable {
         case .overdue(let job, let schedule, let lastSuccess, let slots, let capped):
             return "job \(job) last succeeded at \(zone.rfc3339(lastSuccess.time.instant)) [seq \(lastSuccess.seq)]; "
                 + "\(slots)\(capped ? " or more" : "") slots since (schedule \(schedule))"
+        case .definitionRejected(let job, let source, let message, let hash, let since):
+            return "definition rejected: the file of job \(job) does not load"
+                + (since.map { " since \(zone.rfc3339($0.instant))" } ?? "") + " (\(source): \(message)); "
+                + "the daemon keeps its last good definition in force (\(hash.prefix(12))), listed here"
         }
     }
 }
@@ -139,11 +147,33 @@ public enum IdentityRegistry {
     static let slotCountLimit = 100_000
 
     /// Reads each job's record from `store` (nil: outcomes unknown) and builds the registry.
+    /// A job whose file does not load but whose last good definition the daemon keeps in force
+    /// (read back from the log with `zones`) is listed from that definition, flagged
+    /// `definition_rejected`.
     public static func entries(load: JobDirectoryLoad, store: EventStore?, disablements: Disablements,
-                               now: Instant, defaultZone: ZoneRules) throws(EventStoreError) -> [IdentityEntry] {
+                               now: Instant, defaultZone: ZoneRules,
+                               zones: (String) -> ZoneRules? = { _ in nil }) throws(EventStoreError) -> [IdentityEntry] {
         var read: [JobName: JobRecord]?
-        if let store { read = try records(of: load.jobs, store: store) }
-        return entries(jobs: load.jobs, records: read, disablements: disablements, now: now, defaultZone: defaultZone)
+        var kept: [JobName: (KeptDefinition, [JobFileDiagnostic])] = [:]
+        if let store {
+            let rejected = KeptDefinition.rejectedJobs(in: load)
+            for (name, found) in try KeptDefinition.find(Array(rejected.keys), store: store, zones: zones) {
+                kept[name] = (found, rejected[name] ?? [])
+            }
+        }
+        let jobs = load.jobs + kept.values.map(\.0.definition)
+        if let store { read = try records(of: jobs, store: store) }
+        var result = entries(jobs: jobs, records: read, disablements: disablements, now: now, defaultZone: defaultZone)
+        for index in result.indices {
+            for job in result[index].jobs {
+                guard let (definition, problems) = kept[job.name] else { continue }
+                let first = problems.first
+                result[index].findings.append(.definitionRejected(
+                    job: job.name.rawValue, source: first.map { "\($0.path):\($0.line)" } ?? job.source.path,
+                    message: first?.message ?? "errors", keptHash: definition.hash, since: definition.rejectedSince))
+            }
+        }
+        return result
     }
 
     /// What the log holds about each job under its current identity (a job that changed

@@ -152,6 +152,9 @@ public enum DaemonEnding: Sendable, Equatable {
 public struct SlotAccount: Sendable, Equatable {
     /// The slot; nil for a manual run.
     public var slot: Instant?
+    /// For a slot daylight saving moved onto `slot`, the wall-clock time it was written for
+    /// (`2026-03-29 02:00`): it tells it apart from a regular slot at the same instant.
+    public var shiftedFrom: String? = nil
     /// The slot, or when a manual run fired: what the answer is ordered by.
     public var time: Instant
     public var outcome: SlotOutcome
@@ -159,15 +162,16 @@ public struct SlotAccount: Sendable, Equatable {
     public var manual: (principal: String, reason: String?)?
     public var evidence: [Evidence]
 
-    /// Plain words, a manual run prefixed with who ran it.
+    /// Plain words, a manual run prefixed with who ran it, a moved slot with its written time.
     public func words(in zone: ZoneRules) -> String {
         let outcome = self.outcome.words(in: zone)
+        if let shiftedFrom { return "slot of \(shiftedFrom), moved here by daylight saving: " + outcome }
         guard let manual else { return outcome }
         return "manual run by \(manual.principal)" + (manual.reason.map { " (\(Event.escaped($0)))" } ?? "") + ": " + outcome
     }
 
     public static func == (lhs: SlotAccount, rhs: SlotAccount) -> Bool {
-        lhs.slot == rhs.slot && lhs.time == rhs.time && lhs.outcome == rhs.outcome
+        lhs.slot == rhs.slot && lhs.shiftedFrom == rhs.shiftedFrom && lhs.time == rhs.time && lhs.outcome == rhs.outcome
             && lhs.manual?.principal == rhs.manual?.principal && lhs.manual?.reason == rhs.manual?.reason
             && lhs.evidence == rhs.evidence
     }
@@ -233,7 +237,19 @@ public enum SlotHistory {
     /// `timeline` is given.
     public static func slots(of job: JobDefinition, zone: ZoneRules, window: WhyWindow,
                              timeline: [DefinitionStretch]) -> [Instant] {
-        guard !timeline.isEmpty else { return slots(of: job, zone: zone, window: window) }
+        fires(of: job, zone: zone, window: window, timeline: timeline).map(\.instant)
+    }
+
+    /// The slots of `job` in `window`.
+    public static func slots(of job: JobDefinition, zone: ZoneRules, window: WhyWindow) -> [Instant] {
+        fires(of: job, zone: zone, window: window).map(\.instant)
+    }
+
+    /// The slots of `job` in `window` as fires (two slots at one instant are both listed, the
+    /// moved one first), each from the definition in force at its time when a `timeline` is given.
+    public static func fires(of job: JobDefinition, zone: ZoneRules, window: WhyWindow,
+                             timeline: [DefinitionStretch]) -> [Fire] {
+        guard !timeline.isEmpty else { return fires(of: job, zone: zone, window: window) }
         let stretches = [DefinitionStretch(since: Instant(secondsSinceEpoch: .min / 2), definition: job)] + timeline
         func inForce(at instant: Instant) -> JobDefinition? {
             stretches.last { $0.since < instant }?.definition
@@ -241,9 +257,9 @@ public enum SlotHistory {
         switch window {
         case .at(let instant):
             guard let definition = inForce(at: instant) else { return [] }
-            return slots(of: definition, zone: definition.timezone ?? zone, window: window)
+            return fires(of: definition, zone: definition.timezone ?? zone, window: window)
         case .range(let since, let until):
-            var result: [Instant] = []
+            var result: [Fire] = []
             for (index, stretch) in stretches.enumerated() {
                 guard let definition = stretch.definition else { continue }
                 // A slot at the instant of a reload was handled before it: each stretch holds
@@ -252,23 +268,24 @@ public enum SlotHistory {
                 let from = max(since, stretch.since.adding(seconds: 1))
                 let to = min(until, end)
                 guard from <= to else { continue }
-                result += slots(of: definition, zone: definition.timezone ?? zone, window: .range(since: from, until: to))
+                result += fires(of: definition, zone: definition.timezone ?? zone, window: .range(since: from, until: to))
             }
             return result
         }
     }
 
-    /// The slots of `job` in `window`.
-    public static func slots(of job: JobDefinition, zone: ZoneRules, window: WhyWindow) -> [Instant] {
+    /// The slots of `job` in `window` as fires; `at` gives every slot of the latest instant.
+    public static func fires(of job: JobDefinition, zone: ZoneRules, window: WhyWindow) -> [Fire] {
         guard case .calendar(let cron) = job.schedule else { return [] }
         switch window {
         case .range(let since, let until):
-            return cron.fires(after: since.adding(seconds: -1), until: until, in: zone).map(\.instant)
+            return cron.fires(after: since.adding(seconds: -1), until: until, in: zone)
         case .at(let instant):
             var span: Int64 = 86_400
             while span <= atLookBack {
-                if let last = cron.fires(after: instant.adding(seconds: -span), until: instant, in: zone).last {
-                    return [last.instant]
+                let found = cron.fires(after: instant.adding(seconds: -span), until: instant, in: zone)
+                if let last = found.last {
+                    return found.filter { $0.instant == last.instant }
                 }
                 span *= 8
             }
@@ -282,16 +299,16 @@ public enum SlotHistory {
                               store: EventStore, zones: ((String) -> ZoneRules?)? = nil) throws(EventStoreError) -> SlotHistoryReport {
         let configEvents = try store.events(matching: EventFilter(type: .configLoaded, order: .oldestFirst))
         let timeline = zones.map { definitionTimeline(of: job, configEvents: configEvents, store: store, zones: $0) } ?? []
-        let slots = slots(of: job, zone: zone, window: window, timeline: timeline)
+        let slots = fires(of: job, zone: zone, window: window, timeline: timeline)
         // Manual runs have no slot, so only a range lists them.
         let manualWindow: (Instant, Instant)?
         let start: Instant
         let end: Instant
         switch window {
         case .range(let since, let until): (start, end, manualWindow) = (since, until, (since, until))
-        case .at: (start, end, manualWindow) = (slots.first ?? now, slots.first ?? now, nil)
+        case .at: (start, end, manualWindow) = (slots.first?.instant ?? now, slots.first?.instant ?? now, nil)
         }
-        let from = EventTime(min(start, slots.first ?? start))
+        let from = EventTime(min(start, slots.first?.instant ?? start))
         let jobEvents = try store.events(matching: EventFilter(job: job.name.rawValue, since: from, order: .oldestFirst))
         var daemonEvents: [Event] = []
         for type in [EventType.daemonStarted, .daemonHeartbeat, .daemonStopped] {
@@ -306,17 +323,17 @@ public enum SlotHistory {
 
     /// The answer from events already read: `jobEvents` oldest first, `daemonEvents` the
     /// scheduler's started/heartbeat/stopped events in time order, `configEvents` every `config.loaded`.
-    public static func answer(job: JobDefinition, zone: ZoneRules, slots: [Instant], manualWindow: (Instant, Instant)?,
+    public static func answer(job: JobDefinition, zone: ZoneRules, slots: [Fire], manualWindow: (Instant, Instant)?,
                               now: Instant, jobEvents: [Event], daemonEvents: [Event],
                               configEvents: [Event]) -> SlotHistoryReport {
-        var bySlot: [Int64: [Event]] = [:]
+        var bySlot: [SlotKey: [Event]] = [:]
         var terminal: [String: Event] = [:]
         var collapsed: [(first: EventTime, last: EventTime, event: Event)] = []
         var collapsedSkips: [(first: EventTime, last: EventTime, event: Event)] = []
         for event in jobEvents {
             if event.type.isRunTerminal, let runID = event.runID { terminal[runID] = event }
-            guard let slot = event.scheduledFor else { continue }
-            bySlot[slot.millisecondsSinceEpoch, default: []].append(event)
+            guard let key = SlotKey(event) else { continue }
+            bySlot[key, default: []].append(event)
             if event.type == .runMissed || event.type == .runSkipped, let first = event.details["first"].flatMap(parseTime),
                let last = event.details["last"].flatMap(parseTime) {
                 if event.type == .runMissed {
@@ -329,9 +346,10 @@ public enum SlotHistory {
         let addedAt = configEvents.first { lists(job.name.rawValue, $0) }?.time
 
         var accounts: [SlotAccount] = []
-        for slot in slots {
+        for fire in slots {
+            let slot = fire.instant
             let slotTime = EventTime(slot)
-            let events = bySlot[slotTime.millisecondsSinceEpoch] ?? []
+            let events = bySlot[SlotKey(fire)] ?? []
             let fired = events.last { $0.type == .runFired }
             var evidence: [Evidence] = []
             var ran: SlotOutcome?
@@ -361,7 +379,8 @@ public enum SlotHistory {
                 evidence = started.map { [Evidence($0)] } ?? []
                 outcome = .noRecord(daemonStartedSince: started?.time)
             }
-            accounts.append(SlotAccount(slot: slot, time: slot, outcome: outcome, manual: nil, evidence: evidence))
+            accounts.append(SlotAccount(slot: slot, shiftedFrom: fire.shiftedFrom?.wallClockText, time: slot, outcome: outcome,
+                                        manual: nil, evidence: evidence))
         }
         if let (start, end) = manualWindow {
             for event in jobEvents where event.type == .runFired && event.scheduledFor == nil
@@ -373,7 +392,8 @@ public enum SlotHistory {
                     evidence: [Evidence(event)] + (endEvent.map { [Evidence($0)] } ?? [])))
             }
         }
-        accounts.sort { $0.time < $1.time }
+        // Stable: two slots at one instant stay in the order cron starts them.
+        accounts = accounts.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
         var nextFire: Instant?
         if slots.isEmpty, case .calendar(let cron) = job.schedule { nextFire = cron.nextFire(after: now, in: zone)?.instant }
         return SlotHistoryReport(job: job.name, zone: zone, accounts: accounts, nextFire: nextFire)
