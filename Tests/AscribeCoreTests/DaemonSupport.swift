@@ -108,6 +108,14 @@ struct DaemonHarness {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root)
     }
 
+    /// A command that stays in progress until `openGate()`, however slow the machine: overlap
+    /// tests must not depend on a real `sleep` outlasting the test's own steps.
+    var gatedCommand: String { "/bin/sh -c 'while [ ! -e \(root)/gate ]; do sleep 0.02; done'" }
+
+    func openGate() {
+        _ = FileManager.default.createFile(atPath: root + "/gate", contents: nil)
+    }
+
     /// A job running `command` (argv), as nobody when root, else in dev mode as the tester.
     func job(_ name: String, schedule: String, command: String, _ extra: [String] = []) throws {
         var lines = ["schedule = \(schedule)", "identity = \(name)-runner", "owner = test-team <test@example.com>",

@@ -34,13 +34,16 @@ import Testing
     @Test func overlapSkipNamesTheRunInProgress() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
-        try harness.job("slow", schedule: "* * * * *", command: "/bin/sleep 1")
+        try harness.job("slow", schedule: "* * * * *", command: harness.gatedCommand)
         let start = DaemonHarness.startOfHour()
         let clock = FakeDaemonClock(now: start)
         let (daemon, task) = await harness.start(clock: clock)
-        clock.advance(by: 60)
-        await clock.waitForSleeper()
-        await clock.advance(by: 60, settling: daemon)
+        for _ in 0..<2 {
+            clock.advance(by: 60)
+            await clock.waitForSleeper()
+        }
+        harness.openGate()
+        await DaemonHarness.waitUntilIdle(daemon)
         await clock.advance(by: 60, settling: daemon)
         await daemon.stop()
         _ = await task.value
@@ -60,7 +63,7 @@ import Testing
     @Test func overlapQueueRunsOnceAfterTheCurrentRun() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
-        try harness.job("slow", schedule: "* * * * *", command: "/bin/sleep 1", ["overlap = queue"])
+        try harness.job("slow", schedule: "* * * * *", command: harness.gatedCommand, ["overlap = queue"])
         let start = DaemonHarness.startOfHour()
         let clock = FakeDaemonClock(now: start)
         let (daemon, task) = await harness.start(clock: clock)
@@ -68,6 +71,7 @@ import Testing
             clock.advance(by: 60)
             await clock.waitForSleeper()
         }
+        harness.openGate()
         await DaemonHarness.waitUntilIdle(daemon)
         await daemon.stop()
         _ = await task.value
@@ -88,13 +92,14 @@ import Testing
     @Test func overlapAllowRunsConcurrently() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
-        try harness.job("slow", schedule: "* * * * *", command: "/bin/sleep 1", ["overlap = allow"])
+        try harness.job("slow", schedule: "* * * * *", command: harness.gatedCommand, ["overlap = allow"])
         let clock = FakeDaemonClock(now: DaemonHarness.startOfHour())
         let (daemon, task) = await harness.start(clock: clock)
         for _ in 0..<2 {
             clock.advance(by: 60)
             await clock.waitForSleeper()
         }
+        harness.openGate()
         await DaemonHarness.waitUntilIdle(daemon)
         await daemon.stop()
         _ = await task.value
