@@ -291,9 +291,12 @@ import Testing
         let now = DaemonHarness.startOfHour()
         let sleeper = Process()
         sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        sleeper.arguments = ["30"]
-        // It carries the orphaned run's id, as a job the dead recorder started would.
-        sleeper.environment = ["ASCRIBE_RUN_ID": "fedcba9876543210fedcba9876543210"]
+        // Long enough to outlast the test on a loaded machine; killed below and on every exit.
+        sleeper.arguments = ["600"]
+        // It carries the orphaned run's id, as a job the dead recorder started would. A fresh id:
+        // the daemon looks in all of /proc, where other test runs' processes live too.
+        let orphanedRunID = RandomIdentifier.hex128()
+        sleeper.environment = ["ASCRIBE_RUN_ID": orphanedRunID]
         try sleeper.run()
         // SIGKILL: a child started from a thread of the concurrency pool inherits its blocked SIGTERM.
         defer { if sleeper.isRunning { kill(sleeper.processIdentifier, SIGKILL) } }
@@ -303,7 +306,7 @@ import Testing
                                identity: "reaper-runner", runID: "0123456789abcdef0123456789abcdef")
         owned.details = RecorderProcess(pid: sleeper.processIdentifier, startTicks: alive).details
         var orphaned = owned
-        orphaned.runID = "fedcba9876543210fedcba9876543210"
+        orphaned.runID = orphanedRunID
         orphaned.details = RecorderProcess(pid: sleeper.processIdentifier, startTicks: alive + 1).details
         try harness.seed([owned, orphaned])
         let clock = FakeDaemonClock(now: now)
