@@ -101,6 +101,37 @@ import Testing
 @Suite(.serialized) struct DaemonControlTests {
     let me = Principal.peer(pid: getpid(), uid: UInt32(getuid()))
 
+    /// `@reboot` slots pass the same decision as calendar slots: a job file's `enabled = no`
+    /// and an identity disabled in the log are recorded skips at each start, never silent
+    /// starts (or silent nothing).
+    @Test func rebootSlotsObeyTheSameRules() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("warm", schedule: "@reboot", command: "/bin/true")
+        try harness.job("cold", schedule: "@reboot", command: "/bin/true", ["enabled = no"])
+        let start = DaemonHarness.startOfHour()
+        let first = FakeDaemonClock(now: start)
+        let (daemon, task) = await harness.start(clock: first)
+        await DaemonHarness.waitUntilIdle(daemon)
+        _ = try await harness.control(.disable(ControlTarget(name: "warm-runner", kind: .identity), reason: "cache host retired"))
+        await daemon.stop()
+        _ = await task.value
+
+        let second = FakeDaemonClock(now: start.adding(seconds: 600))
+        let (again, againTask) = await harness.start(clock: second)
+        await DaemonHarness.waitUntilIdle(again)
+        await again.stop()
+        _ = await againTask.value
+
+        let runs = try harness.events().filter { $0.type.isRun }
+        let warm = runs.filter { $0.job == "warm" }
+        #expect(warm.map(\.type) == [.runFired, .runSucceeded, .runSkipped])
+        #expect(warm.last?.details["skip_reason"] == "identity-disabled" && warm.last?.details["trigger"] == "reboot")
+        let cold = runs.filter { $0.job == "cold" }
+        #expect(cold.map(\.type) == [.runSkipped, .runSkipped])
+        #expect(cold.allSatisfy { $0.details["skip_reason"] == "job-disabled" })
+    }
+
     @Test func disablingAnIdentitySkipsItsSlotsUntilEnabled() async throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }

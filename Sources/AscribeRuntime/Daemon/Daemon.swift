@@ -349,10 +349,12 @@ public actor Daemon {
         upcoming = UpcomingSlots(jobs: jobs.values.lazy.map(\.definition), defaultZone: configuration.defaultZone,
                                  after: now)
         nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
-        let rebootRuns = definitions.filter { $0.schedule == .reboot && $0.enabled }.compactMap { job -> (LoadedJob, PendingRun)? in
+        // @reboot slots pass the same gate as calendar slots: a disabled job or identity, or a
+        // run still in progress (an adopted one), is a recorded skip, not a silent start.
+        let rebootRuns = definitions.filter { $0.schedule == .reboot }.compactMap { job -> (LoadedJob, PendingRun)? in
             jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: ["trigger": "reboot"])) }
         }
-        if !rebootRuns.isEmpty { dispatch(rebootRuns) }
+        if !rebootRuns.isEmpty { admit(rebootRuns, now: now) }
     }
 
     /// Every `run.fired` with no terminal event belongs to a daemon (or `ascribe run`) that
@@ -507,20 +509,26 @@ public actor Daemon {
     private func fire(_ due: [DueSlot], now: Instant, extra: [String: String] = [:]) {
         // Store outage: nothing starts until the store can record again (Daemon+StoreOutage.swift).
         if storeOutage != nil, !resumeAfterStoreOutage(now: now) { return holdSlots(due) }
+        admit(due.compactMap { slot in
+            jobs[slot.job].map { ($0, PendingRun(slot: slot.fire.instant, reason: nil, details: SlotKey.details(slot.fire, extra))) }
+        }, now: now)
+    }
+
+    /// The one gate every scheduled run passes — calendar slots and `@reboot` alike: the
+    /// decision (`enabled`, what people disabled, overlap) starts, queues or skips it (recorded).
+    /// Runs at one instant start as one batch.
+    private func admit(_ runs: [(LoadedJob, PendingRun)], now: Instant) {
         var skipped: [EventDraft] = []
         var batch: [(LoadedJob, PendingRun)] = []
         var batchInstant: Instant?
-        for slot in due {
-            guard let job = jobs[slot.job] else { continue }
+        for (job, run) in runs {
             // A job's second slot at this instant (docs/SCHEDULES.md) must see its first as
             // running: start the batch so far, then apply the overlap policy.
-            if batchInstant != slot.fire.instant || batch.contains(where: { $0.0.definition.name == slot.job }) {
+            if batchInstant != run.slot || batch.contains(where: { $0.0.definition.name == job.definition.name }) {
                 if !batch.isEmpty { dispatch(batch) }
                 batch = []
-                batchInstant = slot.fire.instant
+                batchInstant = run.slot
             }
-            let details = SlotKey.details(slot.fire, extra)
-            let run = PendingRun(slot: slot.fire.instant, reason: nil, details: details)
             switch decide(job) {
             case .start: batch.append((job, run))
             case .enqueue(let behind):
@@ -528,7 +536,7 @@ public actor Daemon {
                 queued.details["queued_behind"] = behind
                 pending[job.definition.name, default: []].append(queued)
             case .skip(let refusal):
-                var draft = runDraft(.runSkipped, job: job, slot: slot.fire.instant, at: now)
+                var draft = runDraft(.runSkipped, job: job, slot: run.slot, at: now)
                 draft.reason = refusal.reason
                 draft.details = run.details.merging(refusal.details) { $1 }
                 skipped.append(draft)
