@@ -52,17 +52,9 @@ extension Daemon {
     func adoptedRunEnded(_ runID: String) {
         guard let run = adopted.removeValue(forKey: runID) else { return }
         let now = clock.now()
-        var draft = run.fired.content
-        draft.type = .runLost
-        draft.time = EventTime(now)
-        draft.actor = actor
-        draft.principal = nil
-        draft.development = draft.development || configuration.development
-        draft.reason = "the daemon that started it died; its processes ran on until \(EventTime(now).rfc3339); exit status unknown"
-            + (stopping ? " (they ended while this daemon was stopping)" : "")
-        draft.details["fired_seq"] = String(run.fired.seq)
-        draft.details["recorder_pid"] = nil
-        draft.details["recorder_start"] = nil
+        var draft = lostDraft(closing: run.fired, at: now, reason:
+            "the daemon that started it died; its processes ran on until \(EventTime(now).rfc3339); exit status unknown"
+            + (stopping ? " (they ended while this daemon was stopping)" : ""))
         draft.details["adopted_at"] = EventTime(run.adoptedAt).rfc3339
         draft.details["ended_at"] = EventTime(now).rfc3339
         draft.details["process_group"] = "ended"

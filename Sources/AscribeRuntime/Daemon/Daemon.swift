@@ -380,16 +380,8 @@ public actor Daemon {
         for event in orphans {
             // Its processes live on: it counts as running until they are gone (Daemon+Adoption.swift).
             if let pids = event.runID.flatMap({ survivors[$0] }), adopt(event, pids: pids, now: now) { continue }
-            var draft = event.content
-            draft.type = .runLost
-            draft.time = EventTime(now)
-            draft.actor = actor
-            draft.principal = nil
-            draft.development = draft.development || configuration.development
-            draft.reason = "fired at \(event.time.rfc3339), but no end was recorded before the daemon stopped"
-            draft.details["fired_seq"] = String(event.seq)
-            draft.details["recorder_pid"] = nil
-            draft.details["recorder_start"] = nil
+            var draft = lostDraft(closing: event, at: now,
+                                  reason: "fired at \(event.time.rfc3339), but no end was recorded before the daemon stopped")
             if let pids = event.runID.flatMap({ survivors[$0] }) {
                 draft.details["process_group"] = "exists"
                 draft.details["surviving_pids"] = pids.map(String.init).joined(separator: ",")
@@ -400,6 +392,22 @@ public actor Daemon {
             lost.append(draft)
         }
         record(lost)
+    }
+
+    /// The `run.lost` that closes `fired`: the run's own fields kept, the scheduler as actor,
+    /// the dead recorder's fields dropped.
+    func lostDraft(closing fired: Event, at now: Instant, reason: String) -> EventDraft {
+        var draft = fired.content
+        draft.type = .runLost
+        draft.time = EventTime(now)
+        draft.actor = actor
+        draft.principal = nil
+        draft.development = draft.development || configuration.development
+        draft.reason = reason
+        draft.details["fired_seq"] = String(fired.seq)
+        draft.details["recorder_pid"] = nil
+        draft.details["recorder_start"] = nil
+        return draft
     }
 
     // MARK: The loop
