@@ -1,3 +1,4 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 import Foundation

@@ -90,6 +90,8 @@ enum AscribeBinary {
         (["next", "--expr", "* * * * *", "--from", "yesterday"], "--from"),
         (["next", "--expr", "* * * * *", "--count", "0"], "--count"),
         (["check", "--bogus"], "unknown option --bogus"),
+        (["log", "--stat", "x"], "unknown option --stat; did you mean --state?"),
+        (["why", "reaper", "--at", "now", "--until", "now"], "--at and --until exclude each other"),
         (["check", "/nonexistent/jobs.d"], "/nonexistent/jobs.d"),
         (["plan", "--jobs", "jobs.d", "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-01T00:00:00Z"], "--to must be after --from"),
         (["frobnicate"], "unknown command"),
