@@ -91,8 +91,8 @@ enum LogCommand {
     /// How long `--follow` waits between looks at the log when nothing new has come.
     static let followPollInterval = DispatchTimeInterval.milliseconds(200)
 
-    /// `--follow`: prints straight to standard output (not through `Output`, which prints at
-    /// exit) so a shipper sees each event as it is written. SIGINT and SIGTERM end it between
+    /// `--follow`: prints straight to standard output (not through `Output`, which writes in
+    /// 64 KiB chunks) so a shipper sees each event as it is written. SIGINT and SIGTERM end it between
     /// polls (or between 64 KiB chunks of history); a reader that goes away (EPIPE, with
     /// SIGPIPE ignored) ends it at the next write.
     private static func followLog(_ follower: inout EventFollower, _ text: (Event) -> String) throws(EventStoreError) -> ExitCode {

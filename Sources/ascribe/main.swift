@@ -22,40 +22,56 @@ enum ExitCode: Int32, CaseIterable {
     }
 }
 
+/// What a command prints, as it goes. Standard output is written in chunks of `chunkSize`
+/// bytes, so a long answer (`log` over a year of events) is never held whole in memory and a
+/// reader sees it while it is still being read from the log; standard error is written at
+/// once, next to what it is about. `flush()` writes the rest when the command ends.
 struct Output {
-    private(set) var standardOutput = ""
-    private(set) var standardError = ""
+    static let chunkSize = 65_536
+    private var pending: [UInt8] = []
 
-    mutating func line(_ text: String, terminator: String = "\n") { standardOutput += text + terminator }
-    mutating func error(_ text: String) { standardError += text + "\n" }
+    mutating func line(_ text: String, terminator: String = "\n") {
+        pending += text.utf8
+        pending += terminator.utf8
+        if pending.count >= Self.chunkSize { flush() }
+    }
+
+    func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    mutating func flush() {
+        guard !pending.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(pending))
+        pending.removeAll(keepingCapacity: true)
+    }
 }
 
 /// Runs one command line.
-func ascribe(_ arguments: [String]) -> (ExitCode, Output) {
-    var output = Output()
+func ascribe(_ arguments: [String], output: inout Output) -> ExitCode {
     guard var name = arguments.first, name != "--help", name != "-h" else {
         output.line(topLevelHelp)
-        return (arguments.isEmpty ? .badInput : .ok, output)
+        return arguments.isEmpty ? .badInput : .ok
     }
     if name == "--version" { name = "version" }
     guard let command = (commands + [helpCommand]).first(where: { $0.name == name }) else {
         output.error("ascribe: unknown command \"\(name)\"; commands: \(commands.map(\.name).joined(separator: ", "))")
-        return (.badInput, output)
+        return .badInput
     }
     let rest = Array(arguments.dropFirst())
     if ParsedArguments.wantsHelp(rest) {
         output.line(command.declaration.helpText)
-        return (.ok, output)
+        return .ok
     }
     do {
-        return (try command.run(try ParsedArguments(command.declaration, arguments: rest), &output), output)
+        return try command.run(try ParsedArguments(command.declaration, arguments: rest), &output)
     } catch {
         output.error("ascribe \(name): \(error.message)\nRun `ascribe \(name) --help` for usage.")
-        return (.badInput, output)
+        return .badInput
     }
 }
 
-let (code, output) = ascribe(Array(CommandLine.arguments.dropFirst()))
-FileHandle.standardError.write(Data(output.standardError.utf8))
-FileHandle.standardOutput.write(Data(output.standardOutput.utf8))
+var output = Output()
+let code = ascribe(Array(CommandLine.arguments.dropFirst()), output: &output)
+output.flush()
 exit(code.rawValue)
