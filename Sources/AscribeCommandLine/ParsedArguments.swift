@@ -97,8 +97,8 @@ public struct ParsedArguments: Sendable {
     }
 
     /// Reading an option the command did not declare is the program's mistake, not the
-    /// user's: it would silently read nothing, so it stops here (every command's declared
-    /// options are read in the tests, so none reaches a user).
+    /// user's, and would silently read nothing: it stops the first time that code runs, on
+    /// any input, so the command's tests find it.
     private func declared(_ option: CommandOption) -> CommandOption {
         precondition(declaration.options.contains(option), "\(option.name) is not declared by \(declaration.name)")
         return option
