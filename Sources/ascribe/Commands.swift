@@ -36,6 +36,13 @@ let commands: [Command] = [
 /// `help` is not listed among the commands (it is how one reads them) but is declared the same way.
 let helpCommand = Command(declaration: HelpCommand.declaration, run: HelpCommand.run)
 
+/// The command named `name`, `help` included; nil after saying which commands there are.
+func command(named name: String, output: inout Output) -> Command? {
+    if let command = (commands + [helpCommand]).first(where: { $0.name == name }) { return command }
+    output.error("ascribe: unknown command \"\(name)\"; commands: \(commands.map(\.name).joined(separator: ", "))")
+    return nil
+}
+
 let topLevelHelp = """
     ascribe: an attributed job scheduler, a cron replacement in which every run has a name.
 

@@ -37,10 +37,7 @@ enum HelpCommand {
             }
             output.line(completion().script(for: shell), terminator: "")
         } else if let topic = topics.first {
-            guard let command = (commands + [helpCommand]).first(where: { $0.name == topic }) else {
-                output.error("ascribe: unknown command \"\(topic)\"; commands: \(commands.map(\.name).joined(separator: ", "))")
-                return .badInput
-            }
+            guard let command = command(named: topic, output: &output) else { return .badInput }
             output.line(command.declaration.helpText)
         } else {
             output.line(topLevelHelp)

@@ -54,10 +54,7 @@ func ascribe(_ arguments: [String], output: inout Output) -> ExitCode {
         return arguments.isEmpty ? .badInput : .ok
     }
     if name == "--version" { name = "version" }
-    guard let command = (commands + [helpCommand]).first(where: { $0.name == name }) else {
-        output.error("ascribe: unknown command \"\(name)\"; commands: \(commands.map(\.name).joined(separator: ", "))")
-        return .badInput
-    }
+    guard let command = command(named: name, output: &output) else { return .badInput }
     let rest = Array(arguments.dropFirst())
     if ParsedArguments.wantsHelp(rest) {
         output.line(command.declaration.helpText)

@@ -91,6 +91,14 @@ import Testing
         #expect(read.examples == ["ascribe demo --out x", "  output line"])
     }
 
+    @Test func editDistanceCountsInsertionsDeletionsAndSubstitutions() {
+        #expect(ParsedArguments.editDistance("", "") == 0)
+        #expect(ParsedArguments.editDistance("", "abc") == 3)
+        #expect(ParsedArguments.editDistance("--stat", "--state") == 1)
+        #expect(ParsedArguments.editDistance("--jsno", "--json") == 2)
+        #expect(ParsedArguments.editDistance("kitten", "sitting") == 3)
+    }
+
     /// A long usage line wraps between items, never inside `[--a | --b]`, under the command name.
     @Test func usageWrapsBetweenItems() {
         let options = (1...9).map { CommandOption("--option-\($0)", value: "VALUE", help: "an option") }
