@@ -1,59 +1,56 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 
 enum CheckCommand {
-    static let help = """
-        Usage: ascribe check [DIR] [--strict] [--json] [--dev] [--credentials DIR] [--control-group GROUP]
+    enum Options {
+        static let strict = CommandOption("--strict", help: "treat warnings as errors")
+        static let json = CommandOption("--json", help: "one JSON document: jobs, diagnostics, counts")
+        static let development = CommandOption("--dev", help: "decide as `ascribe daemon --dev` would: every job runs as you, whatever its run-as says (no effect as root)")
+        static let credentials = CommandOption("--credentials", value: "DIR", help: "credential store to check against",
+                                               default: "/etc/ascribe/credentials as root, ./.ascribe/credentials otherwise")
+        static let controlGroup = CommandOption("--control-group", value: "GROUP", help: "the daemon's control group, whose members a run-as should not be",
+                                                default: "the group \"ascribe\" when it exists; none: no group")
+    }
 
-        Validates every *.job file in DIR (default \(DefaultPaths.jobsDirectoryHelp)) and reports every
-        problem in every file in one run, as file:line:column: message. A file with errors is
-        not loaded; the other files still are.
+    static let declaration = CommandDeclaration(
+        name: "check", summary: "validate a jobs directory",
+        discussion: """
+            Validates every *.job file in DIR (default \(DefaultPaths.jobsDirectoryHelp)) and reports every
+            problem in every file in one run, as file:line:column: message. A file with errors is
+            not loaded; the other files still are.
 
-        A job file that a non-root user can change (it, or a directory above it, is theirs or
-        group-writable for them) is an error unless the job runs as that user.
+            A job file that a non-root user can change (it, or a directory above it, is theirs or
+            group-writable for them) is an error unless the job runs as that user.
 
-        Every reason the daemon would refuse to launch a job on this host is an error, decided
-        by the launcher's own code for a daemon running as you (as root: a job without run-as,
-        a run-as user or group that does not exist; not as root: a run-as other than yourself,
-        unless --dev), a command that does not exist or that the run's user cannot execute, a
-        credential the store lacks, that is not root's (yours when not root), that group or
-        others can read, or that a non-root user other than the job's own can change.
+            Every reason the daemon would refuse to launch a job on this host is an error, decided
+            by the launcher's own code for a daemon running as you (as root: a job without run-as,
+            a run-as user or group that does not exist; not as root: a run-as other than yourself,
+            unless --dev), a command that does not exist or that the run's user cannot execute, a
+            credential the store lacks, that is not root's (yours when not root), that group or
+            others can read, or that a non-root user other than the job's own can change.
 
-        Warnings (errors under --strict): two jobs sharing an identity, a run-as of uid 0 or
-        of group gid 0, a run-as user in the control group, a root job's program that a
-        non-root user can change, an owner with no contact address or naming no person
-        (owner = root).
+            Warnings (errors under --strict): two jobs sharing an identity, a run-as of uid 0 or
+            of group gid 0, a run-as user in the control group, a root job's program that a
+            non-root user can change, an owner with no contact address or naming no person
+            (owner = root).
+            """,
+        operands: [Operand("DIR", optional: true)],
+        options: [Options.strict, Options.json, Options.development, Options.credentials, Options.controlGroup],
+        exitStatus: "0 clean (warnings allowed unless --strict), 1 findings, 2 unusable input (the directory is missing or unreadable).",
+        examples: """
+            ascribe check jobs.d
+            ascribe check /etc/ascribe/jobs.d --strict --json
+            """)
 
-        Options:
-          --strict            treat warnings as errors
-          --json              one JSON document: jobs, diagnostics, counts
-          --dev               decide as `ascribe daemon --dev` would: every job runs as you,
-                              whatever its run-as says (no effect as root)
-          --credentials DIR   credential store to check against
-                              (default /etc/ascribe/credentials as root, ./.ascribe/credentials otherwise)
-          --control-group GROUP  the daemon's control group, whose members a run-as should
-                              not be (default: the group "ascribe" when it exists; none: no group)
-
-        Exit status: 0 clean (warnings allowed unless --strict), 1 findings, 2 unusable input
-        (the directory is missing or unreadable).
-
-        Examples:
-          ascribe check jobs.d
-          ascribe check /etc/ascribe/jobs.d --strict --json
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
-        let strict = reader.flag("--strict")
-        let json = reader.flag("--json")
-        let development = reader.flag("--dev")
-        let credentials = try reader.option("--credentials")
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let strict = arguments.flag(Options.strict)
+        let json = arguments.flag(Options.json)
+        let development = arguments.flag(Options.development)
+        let credentials = arguments.value(Options.credentials)
             ?? DefaultPaths.credentialStore(stateDirectory: DefaultPaths.stateDirectory)
-        let controlGroupName = try reader.option("--control-group")
-        let directory = try reader.positionals(max: 1).first ?? DefaultPaths.jobsDirectory
+        let controlGroupName = arguments.value(Options.controlGroup)
+        let directory = try arguments.operands(max: 1).first ?? DefaultPaths.jobsDirectory
         let controlGroup: ControlAccess.Group?
         switch controlGroupName {
         case "none"?:

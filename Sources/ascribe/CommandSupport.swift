@@ -1,3 +1,4 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 import Foundation
@@ -99,7 +100,7 @@ private final class AsyncResultBox<Value: Sendable>: Sendable {
     let finished = DispatchSemaphore(value: 0)
 }
 
-/// Says at once (not at exit, as `Output` does) what the state directory rules changed: a
+/// Says at once what the state directory rules changed, for callers that have no `Output`: a
 /// warning belongs next to what happened, and a daemon's exit may be weeks away.
 func announce(_ report: StateDirectoryReport, command: String) {
     for note in report.notes { FileHandle.standardError.write(Data("ascribe \(command): \(note)\n".utf8)) }

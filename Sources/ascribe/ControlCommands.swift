@@ -1,86 +1,88 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 
 /// `ascribe disable` and `ascribe enable`: surgical switches, carried out and recorded by the
 /// running daemon, with the caller (as the kernel knows them) as principal.
 enum SwitchCommand {
-    static func help(_ verb: String) -> String {
-        let disabling = verb == "disable"
-        return """
-            Usage: ascribe \(verb) NAME --reason TEXT [--job | --identity] [--state DIR] [--json]
-
-            \(disabling ? "Turns one job, or every job of one identity, off" : "Turns a disabled job or identity back on"), at once, through the running
-            daemon's control socket (<state>/control.sock). The daemon records \(disabling ? "job.disabled or\n            identity.disabled" : "job.enabled or\n            identity.enabled") with you as principal — taken from the kernel (SO_PEERCRED; under sudo,
-            your audit login uid), never from a flag. \(disabling ? "Every slot while it is off is recorded as\n            run.skipped naming who disabled it, when and why; a run in progress finishes." : "Slots from now on fire again;\n            slots while it was off stay recorded as skipped.") Only root, the
-            daemon's user and members of its control group may do this; a refused request is recorded.
-
-            Options:
-              --reason TEXT       why, in words (required); recorded with the event
-              --job               NAME is a job (only needed when a job and an identity share the name)
-              --identity          NAME is an identity
-              --state DIR         the daemon's state directory (default \(DefaultPaths.stateDirectoryHelp))
-              --json              print the daemon's reply as JSON
-
-            Exit status: 0 done (or nothing to do), 1 refused or no daemon running, 2 bad usage or input
-            (a --reason with control, line-breaking or direction-changing characters, or over 1,000 characters).
-
-            Examples:
-              ascribe \(verb) stale-lock-reaper --reason "\(disabling ? "rotating db creds, INC-4312" : "creds rotated, INC-4312")"
-              ascribe \(verb) disk-usage-report --job --state ./.ascribe --reason "\(disabling ? "report server down" : "report server back")"
-            """
+    enum Verb: String, Sendable {
+        case disable, enable
     }
 
-    static func run(_ verb: String, _ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help(verb))
-            return .ok
-        }
-        let givenReason = try reader.option("--reason")
-        let asJob = reader.flag("--job")
-        let asIdentity = reader.flag("--identity")
-        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
-        let json = reader.flag("--json")
-        let names = try reader.positionals(max: 1)
+    enum Options {
+        static let reason = CommandOption("--reason", value: "TEXT", help: "why, in words; recorded with the event", required: true)
+        static let job = CommandOption("--job", help: "NAME is a job (only needed when a job and an identity share the name)")
+        static let identity = CommandOption("--identity", help: "NAME is an identity")
+        static let state = CommonOptions.state("the daemon's state directory")
+        static let json = CommandOption("--json", help: "print the daemon's reply as JSON")
+    }
+
+    static func declaration(_ verb: Verb) -> CommandDeclaration {
+        let disabling = verb == .disable
+        return CommandDeclaration(
+            name: verb.rawValue,
+            summary: disabling ? "turn one job or identity off through the daemon, attributed and recorded"
+                : "turn a disabled job or identity back on, attributed and recorded",
+            discussion: """
+                \(disabling ? "Turns one job, or every job of one identity, off" : "Turns a disabled job or identity back on"), at once, through the running
+                daemon's control socket (<state>/control.sock). The daemon records \(disabling ? "job.disabled or\nidentity.disabled" : "job.enabled or\nidentity.enabled") with you as principal — taken from the kernel (SO_PEERCRED; under sudo,
+                your audit login uid), never from a flag. \(disabling ? "Every slot while it is off is recorded as\nrun.skipped naming who disabled it, when and why; a run in progress finishes." : "Slots from now on fire again;\nslots while it was off stay recorded as skipped.") Only root, the
+                daemon's user and members of its control group may do this; a refused request is recorded.
+                """,
+            operands: [Operand("NAME")],
+            options: [Options.reason, Options.job, Options.identity, Options.state, Options.json],
+            exclusive: [[Options.job, Options.identity]],
+            exitStatus: "0 done (or nothing to do), 1 refused or no daemon running, 2 bad usage or input (a --reason with "
+                + "control, line-breaking or direction-changing characters, or over 1,000 characters).",
+            examples: """
+                ascribe \(verb) stale-lock-reaper --reason "\(disabling ? "rotating db creds, INC-4312" : "creds rotated, INC-4312")"
+                ascribe \(verb) disk-usage-report --job --state ./.ascribe --reason "\(disabling ? "report server down" : "report server back")"
+                """)
+    }
+
+    static func run(_ verb: Verb, _ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let given = arguments.required(Options.reason)
+        let asJob = arguments.flag(Options.job)
+        let asIdentity = arguments.flag(Options.identity)
+        let state = arguments.value(Options.state) ?? DefaultPaths.stateDirectory
+        let json = arguments.flag(Options.json)
+        let names = try arguments.operands(max: 1)
         guard let name = names.first else { throw UsageError(message: "name the job or identity to \(verb)") }
-        guard let given = givenReason, !given.trimmingWhitespace.isEmpty else {
+        guard !given.trimmingWhitespace.isEmpty else {
             throw UsageError(message: "--reason is required: say why, in words (it is recorded with the event)")
         }
         let reason = try ControlExchange.reason(given, required: true) ?? given
-        guard !(asJob && asIdentity) else { throw UsageError(message: "give --job or --identity, not both") }
         let target = ControlTarget(name: name, kind: asJob ? .job : asIdentity ? .identity : nil)
-        let request: ControlRequest = verb == "disable" ? .disable(target, reason: reason) : .enable(target, reason: reason)
-        return ControlExchange.perform(request, state: state, command: verb, json: json, output: &output) ?? .findings
+        let request: ControlRequest = verb == .disable ? .disable(target, reason: reason) : .enable(target, reason: reason)
+        return ControlExchange.perform(request, state: state, command: verb.rawValue, json: json, output: &output) ?? .findings
     }
 }
 
 /// `ascribe status`: what the running daemon is doing, what comes next, and what is off.
 enum StatusCommand {
-    static let help = """
-        Usage: ascribe status [--state DIR] [--json]
+    enum Options {
+        static let state = CommonOptions.state("the daemon's state directory")
+        static let json = CommandOption("--json", help: "the daemon's answer as one JSON object")
+    }
 
-        Asks the running daemon, through its control socket (<state>/control.sock), for its runs in
-        progress (job, run id, pid, slot), queued slots, the next slots of its jobs, and everything
-        that is disabled: by whom, when and why (or by which job file).
+    static let declaration = CommandDeclaration(
+        name: "status", summary: "ask the running daemon what runs, what is next, and what is disabled",
+        discussion: """
+            Asks the running daemon, through its control socket (<state>/control.sock), for its runs in
+            progress (job, run id, pid, slot), queued slots, the next slots of its jobs, and everything
+            that is disabled: by whom, when and why (or by which job file).
+            """,
+        options: [Options.state, Options.json],
+        exitStatus: "0 the daemon answered, 1 no daemon running or not allowed, 2 bad usage.",
+        examples: """
+            ascribe status
+            ascribe status --state ./.ascribe --json
+            """)
 
-        Options:
-          --state DIR         the daemon's state directory (default \(DefaultPaths.stateDirectoryHelp))
-          --json              the daemon's answer as one JSON object
-
-        Exit status: 0 the daemon answered, 1 no daemon running or not allowed, 2 bad usage.
-
-        Examples:
-          ascribe status
-          ascribe status --state ./.ascribe --json
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
-        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
-        let json = reader.flag("--json")
-        _ = try reader.positionals(max: 0)
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let state = arguments.value(Options.state) ?? DefaultPaths.stateDirectory
+        let json = arguments.flag(Options.json)
+        _ = try arguments.operands(max: 0)
         return ControlExchange.perform(.status, state: state, command: "status", json: json, output: &output) ?? .findings
     }
 
@@ -136,36 +138,33 @@ enum StatusCommand {
 
 /// `ascribe reload`: SIGHUP's reload, but recorded with the caller as principal.
 enum ReloadCommand {
-    static let help = """
-        Usage: ascribe reload [--state DIR] [--reason TEXT] [--json]
+    enum Options {
+        static let state = CommonOptions.state("the daemon's state directory")
+        static let reason = CommandOption("--reason", value: "TEXT", help: "why; recorded with the events")
+        static let json = CommandOption("--json", help: "the daemon's reply as JSON")
+    }
 
-        Asks the running daemon, through its control socket, to re-read its jobs directory now:
-        valid files swap in, a broken file is rejected (config.rejected) and its previous
-        definition stays. Unlike SIGHUP, the config.loaded event names you as principal, as the
-        kernel knows you (SO_PEERCRED; under sudo, your audit login uid). The daemon also reloads by
-        itself when job files change.
+    static let declaration = CommandDeclaration(
+        name: "reload", summary: "make the running daemon re-read its jobs directory, recorded with you as principal",
+        discussion: """
+            Asks the running daemon, through its control socket, to re-read its jobs directory now:
+            valid files swap in, a broken file is rejected (config.rejected) and its previous
+            definition stays. Unlike SIGHUP, the config.loaded event names you as principal, as the
+            kernel knows you (SO_PEERCRED; under sudo, your audit login uid). The daemon also reloads by
+            itself when job files change.
+            """,
+        options: [Options.state, Options.reason, Options.json],
+        exitStatus: "0 reloaded, 1 no daemon running or not allowed, 2 bad usage or input (a bad --reason).",
+        examples: """
+            ascribe reload --reason "added nightly-report.job, CHG-1182"
+            ascribe reload --state ./.ascribe
+            """)
 
-        Options:
-          --state DIR         the daemon's state directory (default \(DefaultPaths.stateDirectoryHelp))
-          --reason TEXT       why; recorded with the events
-          --json              the daemon's reply as JSON
-
-        Exit status: 0 reloaded, 1 no daemon running or not allowed, 2 bad usage or input (a bad --reason).
-
-        Examples:
-          ascribe reload --reason "added nightly-report.job, CHG-1182"
-          ascribe reload --state ./.ascribe
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
-        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
-        let reason = try ControlExchange.reason(try reader.option("--reason"), required: false)
-        let json = reader.flag("--json")
-        _ = try reader.positionals(max: 0)
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let state = arguments.value(Options.state) ?? DefaultPaths.stateDirectory
+        let reason = try ControlExchange.reason(arguments.value(Options.reason), required: false)
+        let json = arguments.flag(Options.json)
+        _ = try arguments.operands(max: 0)
         return ControlExchange.perform(.reload(reason: reason), state: state, command: "reload", json: json,
                                        output: &output) ?? .findings
     }

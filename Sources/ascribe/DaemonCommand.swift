@@ -1,75 +1,65 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 import Foundation
 
 enum DaemonCommand {
-    static let help = """
-        Usage: ascribe daemon [--jobs DIR] [--state DIR] [--credentials DIR] [--control-group GROUP] [--dev]
-                              [--trust-login-uid] [--quiet | --verbose] [--syslog PATH | --no-syslog] [--metrics-file FILE]
+    enum Options {
+        static let state = CommonOptions.state("state directory: events.db, daemon.lock, run output")
+        static let credentials = CommandOption("--credentials", value: "DIR", help: "credential store",
+                                               default: "/etc/ascribe/credentials as root, <state>/credentials otherwise")
+        static let controlGroup = CommandOption("--control-group", value: "GROUP", help: "who besides root and the daemon's user may control it; `none` for nobody else",
+                                                default: "the group \"ascribe\" when it exists, else none")
+        static let trustLoginUID = CommandOption("--trust-login-uid", help: "name every caller by its audit login uid, not only root callers (sudo); only for hosts where no non-root process can run with an unset login uid (pam_loginuid on every login, `auditctl --loginuid-immutable`; docs/CONTROL.md)")
+        static let development = CommandOption("--dev", help: "a developer's laptop: not root, run every job as yourself (run-as set aside); as root, run-as still applies; either way every event is marked development")
+        static let quiet = CommandOption("--quiet", help: "do not print events")
+        static let verbose = CommandOption("--verbose", help: "print every field of each event (as `ascribe log --verbose`)")
+        static let syslog = CommandOption("--syslog", value: "PATH", help: "forward every event, once recorded, to the syslog socket PATH as RFC 5424 with structured data",
+                                          default: "/dev/log when run as root without --dev and /dev/log exists; see docs/OPERATIONS.md")
+        static let noSyslog = CommandOption("--no-syslog", help: "do not forward events to syslog")
+        static let metricsFile = CommandOption("--metrics-file", value: "FILE", help: "keep a Prometheus textfile of per-job last success, last outcome, duration, skipped and missed counts and schedule period, rewritten atomically (mode 0644) as events arrive; see docs/OPERATIONS.md")
+    }
 
-        The scheduler. Sleeps until the next slot of any job, fires it, and records every slot in
-        the event log: fired (then succeeded, failed, timed out), skipped with a reason (overlap,
-        job disabled), missed while the daemon was down (then `catch-up` applies), or lost (fired
-        by a daemon that died before recording its end). Prints each event as it is written, and
-        once started, when each job runs next (the soonest 20, in the job's zone and as "in 4 min").
-        One daemon per state directory (<state>/daemon.lock). SIGHUP: reload the jobs directory
-        (valid files swap in; a broken file is rejected and its previous definition stays).
-        SIGTERM or SIGINT: stop firing, give running jobs 30 s, terminate the rest (their end
-        says the shutdown stopped them), record each slot due meanwhile as run.skipped
-        (daemon-stopping), then daemon.stopped naming the signal's sender (pid, uid, command),
-        exit 0. Control socket <state>/control.sock (mode 0660, the control group):
-        `ascribe run`, `disable`, `enable` and `status` talk to the daemon through it; callers are
-        identified by the kernel (SO_PEERCRED) and only root, the daemon's user and members of the
-        control group are served; refusals are recorded as control.refused.
+    static let declaration = CommandDeclaration(
+        name: "daemon", summary: "the scheduler: fire every slot, record every outcome",
+        discussion: """
+            The scheduler. Sleeps until the next slot of any job, fires it, and records every slot in
+            the event log: fired (then succeeded, failed, timed out), skipped with a reason (overlap,
+            job disabled), missed while the daemon was down (then `catch-up` applies), or lost (fired
+            by a daemon that died before recording its end). Prints each event as it is written, and
+            once started, when each job runs next (the soonest 20, in the job's zone and as "in 4 min").
+            One daemon per state directory (<state>/daemon.lock). SIGHUP: reload the jobs directory
+            (valid files swap in; a broken file is rejected and its previous definition stays).
+            SIGTERM or SIGINT: stop firing, give running jobs 30 s, terminate the rest (their end
+            says the shutdown stopped them), record each slot due meanwhile as run.skipped
+            (daemon-stopping), then daemon.stopped naming the signal's sender (pid, uid, command),
+            exit 0. Control socket <state>/control.sock (mode 0660, the control group):
+            `ascribe run`, `disable`, `enable` and `status` talk to the daemon through it; callers are
+            identified by the kernel (SO_PEERCRED) and only root, the daemon's user and members of the
+            control group are served; refusals are recorded as control.refused.
+            """,
+        options: [CommonOptions.jobs, Options.state, Options.credentials, Options.controlGroup, Options.trustLoginUID,
+                  Options.development, Options.quiet, Options.verbose, Options.syslog, Options.noSyslog, Options.metricsFile],
+        exclusive: [[Options.quiet, Options.verbose], [Options.syslog, Options.noSyslog]],
+        exitStatus: "0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.",
+        examples: """
+            ascribe daemon                                   # as root: /etc/ascribe/jobs.d, /var/lib/ascribe
+            ascribe daemon --jobs jobs.d --state ./.ascribe --dev
+            """)
 
-        Options:
-          --jobs DIR              jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
-          --state DIR             state directory: events.db, daemon.lock, run output (default \(DefaultPaths.stateDirectoryHelp))
-          --credentials DIR       credential store (default /etc/ascribe/credentials as root,
-                                  <state>/credentials otherwise)
-          --control-group GROUP   who besides root and the daemon's user may control it (default: the
-                                  group "ascribe" when it exists, else none); `none` for nobody else
-          --trust-login-uid       name every caller by its audit login uid, not only root callers (sudo); only
-                                  for hosts where no non-root process can run with an unset login uid
-                                  (pam_loginuid on every login, `auditctl --loginuid-immutable`; docs/CONTROL.md)
-          --dev                   a developer's laptop: not root, run every job as yourself (run-as set aside);
-                                  as root, run-as still applies; either way every event is marked development
-          --quiet                 do not print events
-          --verbose               print every field of each event (as `ascribe log --verbose`)
-          --syslog PATH           forward every event, once recorded, to the syslog socket PATH as RFC 5424
-                                  with structured data (default: /dev/log when run as root without --dev
-                                  and /dev/log exists; see docs/OPERATIONS.md)
-          --no-syslog             do not forward events to syslog
-          --metrics-file FILE     keep a Prometheus textfile of per-job last success, last outcome,
-                                  duration, skipped and missed counts and schedule period, rewritten
-                                  atomically (mode 0644) as events arrive; see docs/OPERATIONS.md
-
-        Exit status: 0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.
-
-        Examples:
-          ascribe daemon                                   # as root: /etc/ascribe/jobs.d, /var/lib/ascribe
-          ascribe daemon --jobs jobs.d --state ./.ascribe --dev
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
-        let jobs = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
-        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
-        let credentials = try reader.option("--credentials") ?? DefaultPaths.credentialStore(stateDirectory: state)
-        let controlGroup = try reader.option("--control-group")
-        let development = reader.flag("--dev")
-        let trustLoginUID = reader.flag("--trust-login-uid")
-        let quiet = reader.flag("--quiet")
-        let verbose = reader.flag("--verbose")
-        let syslogPath = try reader.option("--syslog")
-        let noSyslog = reader.flag("--no-syslog")
-        let metricsPath = try reader.option("--metrics-file")
-        _ = try reader.positionals(max: 0)
-        if quiet, verbose { throw UsageError(message: "--quiet and --verbose exclude each other") }
-        if syslogPath != nil, noSyslog { throw UsageError(message: "--syslog and --no-syslog exclude each other") }
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let jobs = arguments.value(CommonOptions.jobs) ?? DefaultPaths.jobsDirectory
+        let state = arguments.value(Options.state) ?? DefaultPaths.stateDirectory
+        let credentials = arguments.value(Options.credentials) ?? DefaultPaths.credentialStore(stateDirectory: state)
+        let controlGroup = arguments.value(Options.controlGroup)
+        let development = arguments.flag(Options.development)
+        let trustLoginUID = arguments.flag(Options.trustLoginUID)
+        let quiet = arguments.flag(Options.quiet)
+        let verbose = arguments.flag(Options.verbose)
+        let syslogPath = arguments.value(Options.syslog)
+        let noSyslog = arguments.flag(Options.noSyslog)
+        let metricsPath = arguments.value(Options.metricsFile)
+        _ = try arguments.operands(max: 0)
 
         var access: ControlAccess
         do {

@@ -1,47 +1,51 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 
-/// `ascribe help [COMMAND]`, and the hidden `help --man` and `help --completions SHELL`: the man
-/// page and shell completions, generated from `commands` and each command's `--help` output,
-/// so a new command is documented by regenerating them (docs/INSTALL.md).
+/// `ascribe help [COMMAND]`, `help --man` and `help --completions SHELL`: the man page and shell
+/// completions, generated from `commands`' declarations, so a new command is documented by
+/// regenerating them (docs/INSTALL.md).
 enum HelpCommand {
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        let manual = reader.flag("--man")
-        let shell = try reader.option("--completions")
-        let topics = try reader.positionals(max: 1)
-        if manual {
-            output.line(try manualPage().rendered, terminator: "")
-        } else if let shell {
+    enum Options {
+        static let manual = CommandOption("--man", help: "print the man page, ascribe(1), in roff")
+        static let completions = CommandOption("--completions", value: "bash|zsh|fish", help: "print the completion script for a shell")
+    }
+
+    static let declaration = CommandDeclaration(
+        name: "help", summary: "a command's help, the man page or the shell completions",
+        discussion: """
+            Prints the help of COMMAND (as `ascribe COMMAND --help`), or the list of commands. With --man,
+            the man page; with --completions, the completion script for bash, zsh or fish. Both are
+            generated from the commands' declarations (docs/INSTALL.md).
+            """,
+        operands: [Operand("COMMAND", optional: true)],
+        options: [Options.manual, Options.completions],
+        exclusive: [[Options.manual, Options.completions]],
+        examples: """
+            ascribe help next
+            ascribe help --man
+            ascribe help --completions bash
+            """)
+
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let topics = try arguments.operands(max: 1)
+        if arguments.flag(Options.manual) {
+            output.line(manualPage().rendered, terminator: "")
+        } else if let shell = arguments.value(Options.completions) {
             guard let shell = ShellCompletion.Shell(rawValue: shell) else {
                 throw UsageError(message: "--completions takes bash, zsh or fish, not \"\(shell)\"")
             }
-            output.line(try completion().script(for: shell), terminator: "")
+            output.line(completion().script(for: shell), terminator: "")
         } else if let topic = topics.first {
-            let (code, help) = ascribe([topic, "--help"])
-            output.line(help.standardOutput + help.standardError, terminator: "")
-            return code
+            guard let command = command(named: topic, output: &output) else { return .badInput }
+            output.line(command.declaration.helpText)
         } else {
             output.line(topLevelHelp)
         }
         return .ok
     }
 
-    /// Every listed command's help, read back through the same dispatch a user's `--help` takes.
-    private static func helps() throws(UsageError) -> [CommandHelp] {
-        var helps: [CommandHelp] = []
-        for command in commands {
-            let (code, help) = ascribe([command.name, "--help"])
-            guard code == .ok else { throw UsageError(message: "`ascribe \(command.name) --help` failed") }
-            do {
-                helps.append(try CommandHelp(name: command.name, summary: command.summary, text: help.standardOutput))
-            } catch {
-                throw UsageError(message: error.description)
-            }
-        }
-        return helps
-    }
-
-    private static func manualPage() throws(UsageError) -> ManualPage {
+    private static func manualPage() -> ManualPage {
         let summary = topLevelHelp.prefix { $0 != "\n" }.dropFirst("ascribe: ".count).dropLast()
         return ManualPage(
             program: "ascribe", version: AscribeVersion.current, summary: String(summary),
@@ -53,9 +57,9 @@ enum HelpCommand {
                 "Schedules mean exactly what they mean to Debian's cron, daylight saving included. Output is for "
                     + "humans by default; --json gives machines one JSON document or one object per line.",
                 "Every command prints its usage, options and examples with --help; this page is generated from "
-                    + "those help texts (ascribe help --man).",
+                    + "the same declarations (ascribe help --man).",
             ],
-            commands: try helps(),
+            commands: commands.map(\.declaration),
             exitStatus: ExitCode.allCases.map { .init(String($0.rawValue), $0.meaning) },
             files: [
                 .init(DefaultPaths.systemJobsDirectory, "Job files, one job per <job-name>.job, read by the daemon as root."),
@@ -91,30 +95,26 @@ enum HelpCommand {
                 + "SCHEDULES.md, LAUNCH.md, EVENTS.md, DAEMON.md, CONTROL.md, OPERATIONS.md and INSTALL.md.")
     }
 
-    private static func completion() throws(UsageError) -> ShellCompletion {
-        ShellCompletion(program: "ascribe", commands: try helps(), eventTypes: EventType.allCases.map(\.rawValue),
+    private static func completion() -> ShellCompletion {
+        ShellCompletion(program: "ascribe", commands: commands.map(\.declaration), eventTypes: EventType.allCases.map(\.rawValue),
                         rootJobsDirectory: DefaultPaths.systemJobsDirectory, userJobsDirectory: DefaultPaths.localJobsDirectory)
     }
 }
 
 /// `ascribe version`, also `ascribe --version`.
 enum VersionCommand {
-    static let help = """
-        Usage: ascribe version
+    static let declaration = CommandDeclaration(
+        name: "version", summary: "print the version (also --version)",
+        discussion: """
+            Prints the version of this build, as "ascribe \(AscribeVersion.current)". `ascribe --version` does the same.
+            """,
+        examples: """
+            ascribe version
+            ascribe --version
+            """)
 
-        Prints the version of this build, as "ascribe \(AscribeVersion.current)". `ascribe --version` does the same.
-
-        Examples:
-          ascribe version
-          ascribe --version
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
-        _ = try reader.positionals(max: 0)
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        _ = try arguments.operands(max: 0)
         output.line("ascribe \(AscribeVersion.current)")
         return .ok
     }

@@ -1,41 +1,39 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 
 enum IdentitiesCommand {
-    static let help = """
-        Usage: ascribe identities [--jobs DIR] [--state DIR] [--json]
+    enum Options {
+        static let state = CommonOptions.state()
+        static let json = CommandOption("--json", help: "one JSON document: outcomes_known, findings, identities")
+    }
 
-        The registry: one entry per identity the job files name, with its purpose, owner,
-        runbook, jobs, run-as user, credentials, the last outcome of any of its runs and its last
-        success (from the event log), whether it or one of its jobs is disabled and by whom, and
-        findings: a shared identity (more than one job runs as it), an owner with no contact
-        address, disabled (by a person, or by `enabled = no`), never succeeded, and a last success
-        two or more scheduled slots ago (not for @reboot or disabled jobs). Exits 1 when there is
-        any finding. When the log cannot be read (none yet, or another user's state directory),
-        the registry is listed from the job files alone, with a note that outcomes are unknown.
-        Times are in the host's zone.
+    static let declaration = CommandDeclaration(
+        name: "identities", summary: "the registry: each identity's owner, jobs, last outcome and findings",
+        discussion: """
+            The registry: one entry per identity the job files name, with its purpose, owner,
+            runbook, jobs, run-as user, credentials, the last outcome of any of its runs and its last
+            success (from the event log), whether it or one of its jobs is disabled and by whom, and
+            findings: a shared identity (more than one job runs as it), an owner with no contact
+            address, disabled (by a person, or by `enabled = no`), never succeeded, and a last success
+            two or more scheduled slots ago (not for @reboot or disabled jobs). Exits 1 when there is
+            any finding. When the log cannot be read (none yet, or another user's state directory),
+            the registry is listed from the job files alone, with a note that outcomes are unknown.
+            Times are in the host's zone.
+            """,
+        options: [CommonOptions.jobs, Options.state, Options.json],
+        examples: """
+            ascribe identities                                    # exits 1 while any identity has findings
+            ascribe identities --jobs jobs.d --state ./.ascribe   # exits 1: failure-drill never succeeds
+            ascribe identities --json | jq '.identities[] | select(.findings != [])'
+            """)
 
-        Options:
-          --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
-          --state DIR    state directory holding events.db (default \(DefaultPaths.stateDirectoryHelp))
-          --json         one JSON document: outcomes_known, findings, identities
-
-        Examples:
-          ascribe identities                                    # exits 1 while any identity has findings
-          ascribe identities --jobs jobs.d --state ./.ascribe   # exits 1: failure-drill never succeeds
-          ascribe identities --json | jq '.identities[] | select(.findings != [])'
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
         let host = HostContext()
-        let jobsDirectory = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
-        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
-        let json = reader.flag("--json")
-        _ = try reader.positionals(max: 0)
+        let jobsDirectory = arguments.value(CommonOptions.jobs) ?? DefaultPaths.jobsDirectory
+        let state = arguments.value(Options.state) ?? DefaultPaths.stateDirectory
+        let json = arguments.flag(Options.json)
+        _ = try arguments.operands(max: 0)
         let load = try host.loadJobs(jobsDirectory)
         let unloaded = Set(load.diagnostics.filter { $0.severity == .error }.map(\.path)).count
         if unloaded > 0 {

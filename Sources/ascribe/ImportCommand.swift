@@ -1,79 +1,74 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 
 enum ImportCommand {
-    static let help = """
-        Usage: ascribe import [FILE...] --out DIR [--owner TEXT] [--run-as USER]
-                              [--format user|system] [--force] [--dry-run] [--json]
+    enum Options {
+        static let out = CommandOption("--out", value: "DIR", help: "the jobs directory to write into (created 0755 if missing)", required: true)
+        static let owner = CommandOption("--owner", value: "TEXT", help: "owner for every job, e.g. 'storage-team <storage-oncall@example.com>'")
+        static let runAs = CommandOption("--run-as", value: "USER", help: "run-as for jobs from user crontabs (their lines name no user)")
+        static let format = CommandOption("--format", value: "user|system", help: "for every input", default: "by path, see above")
+        static let force = CommandOption("--force", help: "replace existing files in DIR", default: "pick another name")
+        static let dryRun = CommandOption("--dry-run", help: "print the files instead of writing them")
+        static let json = CommandOption("--json", help: "one JSON document: jobs, findings, counts")
+    }
 
-        Converts crontabs into job files, one per crontab line, in DIR. Reads standard input
-        when no FILE is given (or FILE is -). /etc/crontab and files under /etc/cron.d/ are
-        system crontabs (a user field before the command); anything else is a user crontab
-        unless --format says otherwise.
+    static let declaration = CommandDeclaration(
+        name: "import", summary: "convert crontabs into job files, listing what needs a human",
+        discussion: """
+            Converts crontabs into job files, one per crontab line, in DIR. Reads standard input
+            when no FILE is given (or FILE is -). /etc/crontab and files under /etc/cron.d/ are
+            system crontabs (a user field before the command); anything else is a user crontab
+            unless --format says otherwise.
 
-        Each job keeps the line's schedule, runs its command through the crontab's SHELL
-        (default /bin/sh), takes the crontab's variables as environment, the user field as
-        run-as and a crontab HOME (or the user's home) as working-directory. Its identity is
-        suggested from the command; anonymous names (root, cron, admin, ...) are refused and
-        replaced. Without --owner each file has no owner and fails `ascribe check` until a
-        human names one. A command with an unescaped % (cron's standard-input marker) is
-        written without a command line and two suggestions. The summary lists everything a
-        human has to decide; each file's header repeats what concerns it. See docs/IMPORT.md.
-
-        Options:
-          --out DIR             jobs directory to write into (created 0755 if missing)
-          --owner TEXT          owner for every job, e.g. 'storage-team <storage-oncall@example.com>'
-          --run-as USER         run-as for jobs from user crontabs (their lines name no user)
-          --format user|system  for every input (default: by path, see above)
-          --force               replace existing files in DIR (default: pick another name)
-          --dry-run             print the files instead of writing them
-          --json                one JSON document: jobs, findings, counts
-
-        Exit status: 0 every line imported (owners may still be missing: that is expected),
-        1 lines skipped, commands awaiting a decision or files not written, 2 bad usage or
-        unreadable input.
-
-        Examples:
-          crontab -l | ascribe import --out jobs.d --run-as "$USER"
-          ascribe import /etc/crontab /etc/cron.d/* --out /etc/ascribe/jobs.d --dry-run
-          ascribe import /etc/crontab --out jobs.d --owner 'ops-team <ops-oncall@example.com>'
-        """
+            Each job keeps the line's schedule, runs its command through the crontab's SHELL
+            (default /bin/sh), takes the crontab's variables as environment, the user field as
+            run-as and a crontab HOME (or the user's home) as working-directory. Its identity is
+            suggested from the command; anonymous names (root, cron, admin, ...) are refused and
+            replaced. Without --owner each file has no owner and fails `ascribe check` until a
+            human names one. A command with an unescaped % (cron's standard-input marker) is
+            written without a command line and two suggestions. The summary lists everything a
+            human has to decide; each file's header repeats what concerns it. See docs/IMPORT.md.
+            """,
+        operands: [Operand("FILE", optional: true, repeatable: true)],
+        options: [Options.out, Options.owner, Options.runAs, Options.format, Options.force, Options.dryRun, Options.json],
+        exitStatus: "0 every line imported (owners may still be missing: that is expected), 1 lines skipped, commands "
+            + "awaiting a decision or files not written, 2 bad usage or unreadable input.",
+        examples: """
+            crontab -l | ascribe import --out jobs.d --run-as "$USER"
+            ascribe import /etc/crontab /etc/cron.d/* --out /etc/ascribe/jobs.d --dry-run
+            ascribe import /etc/crontab --out jobs.d --owner 'ops-team <ops-oncall@example.com>'
+            """)
 
     /// Where standard input is read from; how findings and headers cite it.
     static let standardInputName = "stdin"
 
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
-        guard let directory = try reader.option("--out") else {
-            throw UsageError(message: "--out DIR is required: the jobs directory to write into")
-        }
-        let owner = try reader.option("--owner").map { text throws(UsageError) in
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let directory = arguments.required(Options.out)
+        let owner = try arguments.value(Options.owner).map { text throws(UsageError) in
             do throws(JobValueError) {
                 return try CrontabImport.owner(parsing: text)
             } catch {
                 throw UsageError(message: "--owner \"\(text)\": \(error.reason)")
             }
         }
-        let runAs = try reader.option("--run-as").map { text throws(UsageError) in
+        let runAs = try arguments.value(Options.runAs).map { text throws(UsageError) in
             do throws(JobValueError) {
                 return try RunAs(parsing: text)
             } catch {
                 throw UsageError(message: "--run-as \"\(text)\": \(error.reason)")
             }
         }
-        let format = try reader.option("--format").map { text throws(UsageError) in
+        let format = try arguments.value(Options.format).map { text throws(UsageError) in
             guard let format = CrontabFormat(rawValue: text) else {
                 throw UsageError(message: "--format must be user or system, not \"\(text)\"")
             }
             return format
         }
-        let force = reader.flag("--force")
-        let dryRun = reader.flag("--dry-run")
-        let json = reader.flag("--json")
-        let files = try reader.positionals()
+        let force = arguments.flag(Options.force)
+        let dryRun = arguments.flag(Options.dryRun)
+        let json = arguments.flag(Options.json)
+        let files = try arguments.operands()
 
         let sources = try read(files.isEmpty ? ["-"] : files, format: format)
         let taken: Set<String>

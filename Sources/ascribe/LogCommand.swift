@@ -1,3 +1,4 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 import Foundation
@@ -7,53 +8,50 @@ import Glibc
 #endif
 
 enum LogCommand {
-    static let help = """
-        Usage: ascribe log [--state DIR] [--job JOB] [--identity I] [--type TYPE] [--since T] [--until T]
-                           [--limit N] [--verbose | --json] [--follow]
+    enum Options {
+        static let state = CommonOptions.state()
+        static let job = CommandOption("--job", value: "JOB", help: "only events of job JOB")
+        static let identity = CommandOption("--identity", value: "I", help: "only events of identity I")
+        static let type = CommandOption("--type", value: "TYPE", help: "only one type: \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
+        static let since = CommandOption("--since", value: "T", help: "from T on: RFC 3339, now, or an age such as 90m, 2h, 7d")
+        static let until = CommandOption("--until", value: "T", help: "before T (same forms)")
+        static let limit = CommandOption("--limit", value: "N", help: "only the newest N matching events (still printed oldest first)")
+        static let verbose = CommandOption("--verbose", help: "every field on each line: pid, run-as, config source, every detail")
+        static let json = CommandOption("--json", help: "one JSON object per line, every field, for shippers and scripts")
+        static let follow = CommandOption("--follow", help: "after the matching history, keep printing matching events as they are written, one per line, until SIGINT, SIGTERM or a closed pipe (then exit 0); not with --until")
+    }
 
-        The event log, oldest first: every run fired, succeeded, failed, timed out, skipped, missed
-        or lost, and every configuration and enable/disable change, with who did it. Each line
-        reads: time, type, job, identity → principal (the person behind a manual run or a
-        change), the outcome in words and the run id's first 8 characters.
+    static let declaration = CommandDeclaration(
+        name: "log", summary: "show recorded events, filtered by job, identity, type and time",
+        discussion: """
+            The event log, oldest first: every run fired, succeeded, failed, timed out, skipped, missed
+            or lost, and every configuration and enable/disable change, with who did it. Each line
+            reads: time, type, job, identity → principal (the person behind a manual run or a
+            change), the outcome in words and the run id's first 8 characters.
+            """,
+        options: [Options.state, Options.job, Options.identity, Options.type, Options.since, Options.until, Options.limit,
+                  Options.verbose, Options.json, Options.follow],
+        exclusive: [[Options.verbose, Options.json]],
+        examples: """
+            ascribe log --job stale-lock-reaper --since 1d
+            ascribe log --type run.failed --limit 20
+            ascribe log --identity backup-uploader --since 2026-11-01T00:00:00Z --json
+            ascribe log --follow --json --since 1h | vector --config ascribe-source.toml
+            """)
 
-        Options:
-          --state DIR    state directory holding events.db (default \(DefaultPaths.stateDirectoryHelp))
-          --job JOB      only events of job JOB
-          --identity I   only events of identity I
-          --type TYPE    only one type: \(EventType.allCases.map(\.rawValue).joined(separator: ", "))
-          --since T      from T on: RFC 3339, now, or an age such as 90m, 2h, 7d
-          --until T      before T (same forms)
-          --limit N      only the newest N matching events (still printed oldest first)
-          --verbose      every field on each line: pid, run-as, config source, every detail
-          --json         one JSON object per line, every field, for shippers and scripts
-          --follow       after the matching history, keep printing matching events as they are
-                         written, one per line, until SIGINT, SIGTERM or a closed pipe (then exit 0);
-                         not with --until
-
-        Examples:
-          ascribe log --job stale-lock-reaper --since 1d
-          ascribe log --type run.failed --limit 20
-          ascribe log --identity backup-uploader --since 2026-11-01T00:00:00Z --json
-          ascribe log --follow --json --since 1h | vector --config ascribe-source.toml
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
-        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let state = arguments.value(Options.state) ?? DefaultPaths.stateDirectory
         var filter = EventFilter()
-        filter.job = try reader.option("--job")
-        filter.identity = try reader.option("--identity")
-        if let typeName = try reader.option("--type") {
+        filter.job = arguments.value(Options.job)
+        filter.identity = arguments.value(Options.identity)
+        if let typeName = arguments.value(Options.type) {
             guard let type = EventType(rawValue: typeName) else {
                 throw UsageError(message: "unknown event type \"\(typeName)\"; types: \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             filter.type = type
         }
         let host = HostContext()
-        let sinceText = try reader.option("--since"), untilText = try reader.option("--until")
+        let sinceText = arguments.value(Options.since), untilText = arguments.value(Options.until)
         let since = try sinceText.map { (text) throws(UsageError) in try host.pastTime(text, option: "--since") }
         let until = try untilText.map { (text) throws(UsageError) in try host.pastTime(text, option: "--until") }
         if let since, let sinceText, let until, let untilText {
@@ -61,12 +59,11 @@ enum LogCommand {
         }
         filter.since = since.map(EventTime.init)
         filter.until = until.map(EventTime.init)
-        filter.limit = try reader.integerOption("--limit", range: 1...10_000_000)
-        let verbose = reader.flag("--verbose")
-        let json = reader.flag("--json")
-        let follow = reader.flag("--follow")
-        _ = try reader.positionals(max: 0)
-        if verbose, json { throw UsageError(message: "--verbose and --json exclude each other") }
+        filter.limit = try arguments.integer(Options.limit, range: 1...10_000_000)
+        let verbose = arguments.flag(Options.verbose)
+        let json = arguments.flag(Options.json)
+        let follow = arguments.flag(Options.follow)
+        _ = try arguments.operands(max: 0)
         if follow, filter.until != nil { throw UsageError(message: "--follow prints events as they come; it cannot stop at --until") }
 
         // A missing or unreadable store is a failure to read the log (exit 1), not bad usage.
@@ -94,8 +91,8 @@ enum LogCommand {
     /// How long `--follow` waits between looks at the log when nothing new has come.
     static let followPollInterval = DispatchTimeInterval.milliseconds(200)
 
-    /// `--follow`: prints straight to standard output (not through `Output`, which prints at
-    /// exit) so a shipper sees each event as it is written. SIGINT and SIGTERM end it between
+    /// `--follow`: prints straight to standard output (not through `Output`, which writes in
+    /// 64 KiB chunks) so a shipper sees each event as it is written. SIGINT and SIGTERM end it between
     /// polls (or between 64 KiB chunks of history); a reader that goes away (EPIPE, with
     /// SIGPIPE ignored) ends it at the next write.
     private static func followLog(_ follower: inout EventFollower, _ text: (Event) -> String) throws(EventStoreError) -> ExitCode {
@@ -139,28 +136,24 @@ enum LogCommand {
 }
 
 enum VerifyCommand {
-    static let help = """
-        Usage: ascribe verify [--state DIR]
+    static let declaration = CommandDeclaration(
+        name: "verify", summary: "re-walk the event log's hash chain and report the first broken link",
+        discussion: """
+            Re-walks the event log's hash chain from the first event and reports either
+            "N events, chain intact" or the first broken link and why (exit 1). An edited, deleted or
+            inserted event breaks the chain; see docs/EVENTS.md for what a chain alone cannot show.
+            """,
+        options: [state],
+        examples: """
+            ascribe verify
+            ascribe verify --state /var/lib/ascribe
+            """)
 
-        Re-walks the event log's hash chain from the first event and reports either
-        "N events, chain intact" or the first broken link and why (exit 1). An edited, deleted or
-        inserted event breaks the chain; see docs/EVENTS.md for what a chain alone cannot show.
+    static let state = CommonOptions.state()
 
-        Options:
-          --state DIR    state directory holding events.db (default \(DefaultPaths.stateDirectoryHelp))
-
-        Examples:
-          ascribe verify
-          ascribe verify --state /var/lib/ascribe
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
-        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
-        _ = try reader.positionals(max: 0)
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let state = arguments.value(Self.state) ?? DefaultPaths.stateDirectory
+        _ = try arguments.operands(max: 0)
         let store = try HostContext().openStore(state: state, access: .readOnly)
         do throws(EventStoreError) {
             switch try store.verify() {

@@ -1,3 +1,4 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 
@@ -6,60 +7,65 @@ import Glibc
 #endif
 
 enum NextCommand {
-    static let help = """
-        Usage: ascribe next --expr EXPR [--tz ZONE] [--from TIME] [--count N]
-               ascribe next [JOB...] [--jobs DIR] [--from TIME] [--count N] [--json]
+    enum Options {
+        static let expression = CommandOption("--expr", value: "EXPR", help: "a cron expression: 5 fields, or @daily, @hourly, ...")
+        static let zone = CommandOption("--tz", value: "ZONE", help: "IANA zone for --expr",
+                                        default: "the system zone, from TZ or /etc/localtime")
+        static let from = CommandOption("--from", value: "TIME", help: "now, RFC 3339 with an offset, or a wall-clock time in the zone",
+                                        default: "now")
+        static let count = CommandOption("--count", value: "N", help: "how many fire times, 1...10000", default: "5")
+        static let json = CommandOption("--json", help: "one JSON object per job")
+    }
 
-        Upcoming fire times, with Debian cron's semantics (daylight saving included).
+    static let job = Operand("JOB", optional: true, repeatable: true)
 
-        With --expr, prints the next N fire times strictly after TIME, one per line, as
-        RFC 3339 timestamps with the zone's UTC offset, and nothing else on stdout (a
-        plain-English reading of the expression goes to stderr when it is a terminal).
-        An invalid expression exits 2 with a message naming the bad field.
+    static let declaration = CommandDeclaration(
+        name: "next", summary: "show upcoming fire times of jobs or of an expression",
+        discussion: """
+            Upcoming fire times, with Debian cron's semantics (daylight saving included).
 
-        With job names (or none: every job in DIR), prints each job's next fire times.
+            With --expr, prints the next N fire times strictly after TIME, one per line, as
+            RFC 3339 timestamps with the zone's UTC offset, and nothing else on stdout (a
+            plain-English reading of the expression goes to stderr when it is a terminal).
+            An invalid expression exits 2 with a message naming the bad field.
 
-        Options:
-          --expr EXPR    a cron expression: 5 fields, or @daily, @hourly, ...
-          --tz ZONE      IANA zone for --expr (default: the system zone, from TZ or /etc/localtime)
-          --from TIME    now (default), RFC 3339 with an offset, or a wall-clock time in the zone
-          --count N      how many fire times (default 5; 1...10000)
-          --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
-          --json         one JSON object per job
+            With job names (or none: every job in DIR), prints each job's next fire times.
+            """,
+        operands: [job],
+        options: [Options.expression, Options.zone, Options.from, Options.count, CommonOptions.jobs, Options.json],
+        examples: """
+            ascribe next --expr '30 2 * * *' --tz Europe/Berlin --from 2026-03-28T12:00:00+01:00 --count 2
+              2026-03-29T03:00:00+02:00
+              2026-03-30T02:30:00+02:00
+            ascribe next --expr '0 9 * * MON-FRI' --count 3
+            ascribe next stale-lock-reaper --jobs jobs.d
+            """,
+        forms: [
+            UsageForm(options: [Options.expression, Options.zone, Options.from, Options.count], required: [Options.expression]),
+            UsageForm(operands: [job], options: [CommonOptions.jobs, Options.from, Options.count, Options.json]),
+        ])
 
-        Examples:
-          ascribe next --expr '30 2 * * *' --tz Europe/Berlin --from 2026-03-28T12:00:00+01:00 --count 2
-            2026-03-29T03:00:00+02:00
-            2026-03-30T02:30:00+02:00
-          ascribe next --expr '0 9 * * MON-FRI' --count 3
-          ascribe next stale-lock-reaper --jobs jobs.d
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
         let host = HostContext()
-        let expression = try reader.option("--expr")
-        let zoneName = try reader.option("--tz")
-        let fromText = try reader.option("--from")
-        let count = try reader.integerOption("--count", range: 1...10_000) ?? 5
-        let jobsDirectory = try reader.option("--jobs")
-        let json = reader.flag("--json")
+        let expression = arguments.value(Options.expression)
+        let zoneName = arguments.value(Options.zone)
+        let fromText = arguments.value(Options.from)
+        let count = try arguments.integer(Options.count, range: 1...10_000) ?? 5
+        let jobsDirectory = arguments.value(CommonOptions.jobs)
+        let json = arguments.flag(Options.json)
 
         if let expression {
             guard jobsDirectory == nil, !json else {
                 throw UsageError(message: "--expr cannot be combined with --jobs or --json")
             }
-            _ = try reader.positionals(max: 0)
+            _ = try arguments.operands(max: 0)
             return try nextForExpression(expression, zone: host.zone(named: zoneName), fromText: fromText,
                                          count: count, host: host, output: &output)
         }
         if zoneName != nil {
             throw UsageError(message: "--tz applies to --expr; a job's zone comes from its timezone key")
         }
-        let names = try reader.positionals()
+        let names = try arguments.operands()
         let load = try host.loadJobs(jobsDirectory ?? DefaultPaths.jobsDirectory)
         var selected: [JobDefinition] = []
         for name in names {

@@ -1,62 +1,61 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 import Foundation
 
 enum PlanCommand {
-    static let help = """
-        Usage: ascribe plan [--jobs DIR] [--from TIME] [--to TIME] [--tz ZONE] [--json | --html FILE [--state DIR]]
+    enum Options {
+        static let from = CommandOption("--from", value: "TIME", help: "window start: now, RFC 3339, a wall-clock time in the --tz zone, or an age before now such as 12h or 1d",
+                                        default: "now")
+        static let to = CommandOption("--to", value: "TIME", help: "window end: RFC 3339, a wall-clock time in the --tz zone, or a length after the start such as 12h or 7d",
+                                      default: "1d")
+        static let zone = CommandOption("--tz", value: "ZONE", help: "the zone times are printed in and wall-clock times read in; each job still runs on its own zone's clock",
+                                        default: "the system's")
+        static let json = CommandOption("--json", help: "one JSON object per fire (time in the job's zone)")
+        static let html = CommandOption("--html", value: "FILE", help: """
+            write one self-contained HTML page: day and hour axes in the --tz zone, a timeline per job with every slot \
+            coloured by what will happen or, before now, by what the event log says did happen (succeeded, failed, \
+            timed out, could not launch, lost, skipped, missed, running, no record), a legend, a "now" line, DST \
+            changes labelled on their day, pile-ups marked above the slots, zoom from the whole window to one day, \
+            and identity, owner, outcome and its reason on hover
+            """)
+        static let state = CommonOptions.state("""
+            state directory whose events.db --html reads for past slots; when it has none, past slots are shown as \
+            "unknown (no event log read)"
+            """)
+    }
 
-        Dry-runs a window: every fire between --from (exclusive) and --to (inclusive). Nothing
-        runs. Lists each job once (identity, run-as, zone, schedule, command), then the window
-        day by day with every time in one zone (--tz) so jobs in different zones read in order:
-        a job's evenly spaced slots of a day on one line ("every 5 min (288 slots)"), other
-        slots one per line. Marks runs that daylight saving moved off their written time
-        ("DST: 02:30 moved to 03:00 (Europe/Berlin)"), minutes where several jobs start together
-        ("pile-up: 3 jobs") and disabled jobs.
+    static let declaration = CommandDeclaration(
+        name: "plan", summary: "dry-run a window: every fire, in order, nothing runs",
+        discussion: """
+            Dry-runs a window: every fire between --from (exclusive) and --to (inclusive). Nothing
+            runs. Lists each job once (identity, run-as, zone, schedule, command), then the window
+            day by day with every time in one zone (--tz) so jobs in different zones read in order:
+            a job's evenly spaced slots of a day on one line ("every 5 min (288 slots)"), other
+            slots one per line. Marks runs that daylight saving moved off their written time
+            ("DST: 02:30 moved to 03:00 (Europe/Berlin)"), minutes where several jobs start together
+            ("pile-up: 3 jobs") and disabled jobs.
+            """,
+        options: [CommonOptions.jobs, Options.from, Options.to, Options.zone, Options.json, Options.html, Options.state],
+        exclusive: [[Options.json, Options.html]],
+        examples: """
+            ascribe plan --jobs jobs.d
+            ascribe plan --jobs jobs.d --from now --to 7d --tz Europe/Berlin
+            ascribe plan --jobs jobs.d --from 2026-03-28T12:00:00+01:00 --to 2026-03-29T12:00:00+02:00
+            ascribe plan --jobs jobs.d --from now --to 2d --json
+            ascribe plan --jobs jobs.d --from now --to 7d --html week.html
+            ascribe plan --jobs jobs.d --state ./.ascribe --from 1d --to 2d --html days.html
+            """)
 
-        Options:
-          --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
-          --from TIME    window start: now (default), RFC 3339, a wall-clock time in the --tz zone,
-                         or an age before now such as 12h or 1d
-          --to TIME      window end: RFC 3339, a wall-clock time in the --tz zone, or a length
-                         after the start such as 12h or 7d (default: 1d)
-          --tz ZONE      the zone times are printed in and wall-clock times read in (default: the
-                         system's); each job still runs on its own zone's clock
-          --json         one JSON object per fire (time in the job's zone)
-          --html FILE    write one self-contained HTML page: day and hour axes in the --tz zone, a
-                         timeline per job with every slot coloured by what will happen or, before
-                         now, by what the event log says did happen (succeeded, failed, timed out,
-                         could not launch, lost, skipped, missed, running, no record), a legend, a
-                         "now" line, DST changes labelled on their day, pile-ups marked above the
-                         slots, zoom from the whole window to one day, and identity, owner, outcome
-                         and its reason on hover
-          --state DIR    state directory whose events.db --html reads for past slots (default
-                         \(DefaultPaths.stateDirectoryHelp); when it has none, past slots are shown
-                         as "unknown (no event log read)")
-
-        Examples:
-          ascribe plan --jobs jobs.d
-          ascribe plan --jobs jobs.d --from now --to 7d --tz Europe/Berlin
-          ascribe plan --jobs jobs.d --from 2026-03-28T12:00:00+01:00 --to 2026-03-29T12:00:00+02:00
-          ascribe plan --jobs jobs.d --from now --to 2d --json
-          ascribe plan --jobs jobs.d --from now --to 7d --html week.html
-          ascribe plan --jobs jobs.d --state ./.ascribe --from 1d --to 2d --html days.html
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
-        let directory = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
-        let fromText = try reader.option("--from")
-        let toText = try reader.option("--to")
-        let zoneName = try reader.option("--tz")
-        let json = reader.flag("--json")
-        let htmlPath = try reader.option("--html")
-        let stateOption = try reader.option("--state")
-        _ = try reader.positionals(max: 0)
-        if json, htmlPath != nil { throw UsageError(message: "--json and --html exclude each other") }
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let directory = arguments.value(CommonOptions.jobs) ?? DefaultPaths.jobsDirectory
+        let fromText = arguments.value(Options.from)
+        let toText = arguments.value(Options.to)
+        let zoneName = arguments.value(Options.zone)
+        let json = arguments.flag(Options.json)
+        let htmlPath = arguments.value(Options.html)
+        let stateOption = arguments.value(Options.state)
+        _ = try arguments.operands(max: 0)
         if stateOption != nil, htmlPath == nil { throw UsageError(message: "--state is only read with --html") }
 
         let host = HostContext()

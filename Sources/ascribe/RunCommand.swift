@@ -1,60 +1,57 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 
 enum RunCommand {
-    static let help = """
-        Usage: ascribe run JOB [--jobs DIR] [--state DIR] [--credentials DIR] [--reason TEXT] [--force] [--dev] [--verbose | --json]
+    enum Options {
+        static let state = CommonOptions.state("state directory: events.db and run output")
+        static let credentials = CommandOption("--credentials", value: "DIR", help: "credential store",
+                                               default: "/etc/ascribe/credentials as root, <state>/credentials otherwise")
+        static let reason = CommandOption("--reason", value: "TEXT", help: "why you are running it; recorded with the events")
+        static let force = CommandOption("--force", help: "root only: run despite those rules; run.fired records forced = yes and the rule it overrode (overrode, overrode_reason)")
+        static let development = CommandOption("--dev", help: "a developer's laptop: not root, run as yourself (run-as set aside); as root, run-as still applies; either way the events are marked development")
+        static let verbose = CommandOption("--verbose", help: "print every field of the recorded events (as `ascribe log --verbose`)")
+        static let json = CommandOption("--json", help: "print the recorded events as JSON lines")
+    }
 
-        Runs one job now and waits for it: `run.fired` is made durable before anything starts
-        (if it cannot be written, nothing runs), then exactly one terminal event. The actor is
-        the job's identity; the principal is you, as the kernel knows you (your uid; under sudo,
-        your audit login uid) — never a flag or an environment variable. A login uid a non-root
-        caller carries is only recorded as a claim (login_user_claimed): anyone may set their own.
-        When a daemon is running on the state directory, the run goes through it (its control
-        socket): the daemon's jobs and credentials apply. Otherwise the run starts here, through
-        the same launcher and log. Either way the same rules apply: a job with enabled = no, a job
-        or identity disabled with `ascribe disable`, or a run of the job in progress (overlap =
-        skip or queue; a run whose recorder is alive or whose processes survive) refuses the run,
-        records run.skipped (trigger manual, you as principal) and exits 1 saying why.
+    static let declaration = CommandDeclaration(
+        name: "run", summary: "run one job now, recorded with you as the principal",
+        discussion: """
+            Runs one job now and waits for it: `run.fired` is made durable before anything starts
+            (if it cannot be written, nothing runs), then exactly one terminal event. The actor is
+            the job's identity; the principal is you, as the kernel knows you (your uid; under sudo,
+            your audit login uid) — never a flag or an environment variable. A login uid a non-root
+            caller carries is only recorded as a claim (login_user_claimed): anyone may set their own.
+            When a daemon is running on the state directory, the run goes through it (its control
+            socket): the daemon's jobs and credentials apply. Otherwise the run starts here, through
+            the same launcher and log. Either way the same rules apply: a job with enabled = no, a job
+            or identity disabled with `ascribe disable`, or a run of the job in progress (overlap =
+            skip or queue; a run whose recorder is alive or whose processes survive) refuses the run,
+            records run.skipped (trigger manual, you as principal) and exits 1 saying why.
+            """,
+        operands: [Operand("JOB")],
+        options: [CommonOptions.jobs, Options.state, Options.credentials, Options.reason, Options.force, Options.development,
+                  Options.verbose, Options.json],
+        exclusive: [[Options.verbose, Options.json]],
+        exitStatus: "0 the run succeeded, 1 it was refused, failed, timed out, could not launch or could not be recorded, "
+            + "2 bad usage or input (--force by anyone but root; a --reason with control, line-breaking or "
+            + "direction-changing characters, or over 1,000 characters).",
+        examples: """
+            ascribe run stale-lock-reaper --jobs jobs.d --reason "locks piling up after deploy"
+            ascribe run failure-drill --jobs jobs.d --state ./.ascribe --dev   # exits 1: the drill fails on purpose
+            """)
 
-        Options:
-          --jobs DIR          jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
-          --state DIR         state directory: events.db and run output (default \(DefaultPaths.stateDirectoryHelp))
-          --credentials DIR   credential store (default /etc/ascribe/credentials as root,
-                              <state>/credentials otherwise)
-          --reason TEXT       why you are running it; recorded with the events
-          --force             root only: run despite those rules; run.fired records forced = yes
-                              and the rule it overrode (overrode, overrode_reason)
-          --dev               a developer's laptop: not root, run as yourself (run-as set aside); as root,
-                              run-as still applies; either way the events are marked development
-          --verbose           print every field of the recorded events (as `ascribe log --verbose`)
-          --json              print the recorded events as JSON lines
-
-        Exit status: 0 the run succeeded, 1 it was refused, failed, timed out, could not launch
-        or could not be recorded, 2 bad usage or input (--force by anyone but root; a --reason
-        with control, line-breaking or direction-changing characters, or over 1,000 characters).
-
-        Examples:
-          ascribe run stale-lock-reaper --jobs jobs.d --reason "locks piling up after deploy"
-          ascribe run failure-drill --jobs jobs.d --state ./.ascribe --dev   # exits 1: the drill fails on purpose
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
-        let directory = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
-        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
-        let credentials = try reader.option("--credentials") ?? DefaultPaths.credentialStore(stateDirectory: state)
-        let reason = try ControlExchange.reason(try reader.option("--reason"), required: false)
-        let development = reader.flag("--dev")
-        let force = reader.flag("--force")
-        let verbose = reader.flag("--verbose")
-        let json = reader.flag("--json")
-        let names = try reader.positionals(max: 1)
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
+        let directory = arguments.value(CommonOptions.jobs) ?? DefaultPaths.jobsDirectory
+        let state = arguments.value(Options.state) ?? DefaultPaths.stateDirectory
+        let credentials = arguments.value(Options.credentials) ?? DefaultPaths.credentialStore(stateDirectory: state)
+        let reason = try ControlExchange.reason(arguments.value(Options.reason), required: false)
+        let development = arguments.flag(Options.development)
+        let force = arguments.flag(Options.force)
+        let verbose = arguments.flag(Options.verbose)
+        let json = arguments.flag(Options.json)
+        let names = try arguments.operands(max: 1)
         guard let name = names.first else { throw UsageError(message: "name the job to run") }
-        if verbose, json { throw UsageError(message: "--verbose and --json exclude each other") }
         guard !force || DefaultPaths.runningAsRoot else {
             throw UsageError(message: "--force is for root only: it overrides what the job file and the log disable, and the overlap rule")
         }

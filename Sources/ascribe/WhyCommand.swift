@@ -1,48 +1,46 @@
+import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 
 enum WhyCommand {
-    static let help = """
-        Usage: ascribe why JOB [--jobs DIR] [--state DIR] [--at T | --since T] [--until T] [--json]
+    enum Options {
+        static let state = CommonOptions.state()
+        static let at = CommandOption("--at", value: "T", help: "only the slot at or just before T")
+        static let since = CommandOption("--since", value: "T", help: "slots from T on: RFC 3339, now, or an age such as 90m, 2h, 7d",
+                                         default: "24h ago")
+        static let until = CommandOption("--until", value: "T", help: "slots up to T (same forms)", default: "now")
+        static let json = CommandOption("--json", help: "one JSON object per slot: slot, kind, words, evidence")
+    }
 
-        Every scheduled slot of JOB in the window and what became of it, in plain words, with
-        the events that show it: ran and succeeded, failed (exit code, last lines), timed out,
-        could not launch, lost, still running, skipped (and why), missed (the daemon's downtime,
-        and whether it crashed or was stopped, by whom),
-        not yet defined then, or no record. Manual runs in the window are listed too. Slots come
-        from the job's current definition. Times are in the job's zone.
+    static let declaration = CommandDeclaration(
+        name: "why", summary: "every slot of a job in a window and what became of it, with evidence",
+        discussion: """
+            Every scheduled slot of JOB in the window and what became of it, in plain words, with
+            the events that show it: ran and succeeded, failed (exit code, last lines), timed out,
+            could not launch, lost, still running, skipped (and why), missed (the daemon's downtime,
+            and whether it crashed or was stopped, by whom),
+            not yet defined then, or no record. Manual runs in the window are listed too. Slots come
+            from the job's current definition. Times are in the job's zone.
+            """,
+        operands: [Operand("JOB")],
+        options: [CommonOptions.jobs, Options.state, Options.at, Options.since, Options.until, Options.json],
+        exclusive: [[Options.at, Options.since], [Options.at, Options.until]],
+        examples: """
+            ascribe why stale-lock-reaper
+            ascribe why stale-lock-reaper --at 2026-11-23T02:55:00Z
+            ascribe why failure-drill --since 7d --json
+            """)
 
-        Options:
-          --jobs DIR     jobs directory (default \(DefaultPaths.jobsDirectoryHelp))
-          --state DIR    state directory holding events.db (default \(DefaultPaths.stateDirectoryHelp))
-          --at T         only the slot at or just before T
-          --since T      slots from T on (default: 24h ago): RFC 3339, now, or an age such as 90m, 2h, 7d
-          --until T      slots up to T (default: now; same forms)
-          --json         one JSON object per slot: slot, kind, words, evidence
-
-        Examples:
-          ascribe why stale-lock-reaper
-          ascribe why stale-lock-reaper --at 2026-11-23T02:55:00Z
-          ascribe why failure-drill --since 7d --json
-        """
-
-    static func run(_ reader: inout ArgumentReader, output: inout Output) throws(UsageError) -> ExitCode {
-        if reader.wantsHelp {
-            output.line(help)
-            return .ok
-        }
+    static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
         let host = HostContext()
-        let jobsDirectory = try reader.option("--jobs") ?? DefaultPaths.jobsDirectory
-        let state = try reader.option("--state") ?? DefaultPaths.stateDirectory
-        let atText = try reader.option("--at")
-        let sinceText = try reader.option("--since")
-        let untilText = try reader.option("--until")
-        let json = reader.flag("--json")
-        let names = try reader.positionals(max: 1)
+        let jobsDirectory = arguments.value(CommonOptions.jobs) ?? DefaultPaths.jobsDirectory
+        let state = arguments.value(Options.state) ?? DefaultPaths.stateDirectory
+        let atText = arguments.value(Options.at)
+        let sinceText = arguments.value(Options.since)
+        let untilText = arguments.value(Options.until)
+        let json = arguments.flag(Options.json)
+        let names = try arguments.operands(max: 1)
         guard let name = names.first else { throw UsageError(message: "name the job to explain") }
-        if atText != nil, sinceText != nil || untilText != nil {
-            throw UsageError(message: "--at names one slot; it cannot be combined with --since or --until")
-        }
         let now = SystemClock.now()
         let window: WhyWindow
         if let atText {

@@ -90,6 +90,8 @@ enum AscribeBinary {
         (["next", "--expr", "* * * * *", "--from", "yesterday"], "--from"),
         (["next", "--expr", "* * * * *", "--count", "0"], "--count"),
         (["check", "--bogus"], "unknown option --bogus"),
+        (["log", "--stat", "x"], "unknown option --stat; did you mean --state?"),
+        (["why", "reaper", "--at", "now", "--until", "now"], "--at and --until exclude each other"),
         (["check", "/nonexistent/jobs.d"], "/nonexistent/jobs.d"),
         (["plan", "--jobs", "jobs.d", "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-01T00:00:00Z"], "--to must be after --from"),
         (["frobnicate"], "unknown command"),
@@ -99,6 +101,20 @@ enum AscribeBinary {
         #expect(result.status == 2, "\(arguments)")
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
+    /// Output is written as it is produced, not held until the command ends: with standard output
+    /// and error on one pipe, the note `next` prints after its last fire time follows the first
+    /// 64 KiB of fire times instead of preceding all of them.
+    @Test func outputIsWrittenAsItIsProducedNotAtExit() throws {
+        let result = try AscribeBinary.run(["next", "--expr", "*/30 * * * *", "--tz", "UTC", "--from", "9998-10-01T00:00:00Z",
+                                            "--count", "10000"], wrapper: ["/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1"])
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 3993)
+        let note = try #require(lines.firstIndex { $0.hasPrefix("ascribe next: only 3992 of the 10000 fires") })
+        #expect(note > 0, "the closing note came before every fire time: output was held until exit")
+        #expect(lines[..<note].allSatisfy { $0.hasPrefix("99") })
     }
 
     @Test func checkExitCodes() throws {

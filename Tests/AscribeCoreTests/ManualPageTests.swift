@@ -1,3 +1,4 @@
+@testable import AscribeCommandLine
 @testable import AscribeCore
 import Foundation
 import Testing
@@ -158,12 +159,9 @@ func expectInSync(_ arguments: [String], file: String, sourceLocation: SourceLoc
     }
 
     @Test func roffTextIsEscaped() throws {
-        let help = try CommandHelp(name: "demo", summary: "does things", text: """
-            Usage: ascribe demo
-
-            .starts with a dot, has a \\ backslash and an — em dash.
-            """)
-        let page = ManualPage(program: "ascribe", version: "1", summary: "s", description: [], commands: [help],
+        let demo = CommandDeclaration(name: "demo", summary: "does things",
+                                      discussion: ".starts with a dot, has a \\ backslash and an — em dash.", examples: "")
+        let page = ManualPage(program: "ascribe", version: "1", summary: "s", description: [], commands: [demo],
                               exitStatus: [], files: [], seeAlso: ["cron(8)"]).rendered
         #expect(page.contains("\n\\&.starts with a dot, has a \\e backslash and an \\[u2014] em dash.\n"))
         #expect(page.contains("\n.SS demo\nDoes things.\n"))

@@ -1,5 +1,5 @@
-/// Completion scripts for bash, zsh and fish, rendered from the commands' help texts. What an
-/// option or operand completes to follows from its value name in the help: `DIR`, `FILE`,
+/// Completion scripts for bash, zsh and fish, rendered from the commands' declarations. What an
+/// option or operand completes to follows from its declared value name: `DIR`, `FILE`,
 /// `ZONE` (from the zone database), `JOB` (the `*.job` files of `--jobs` or the default jobs
 /// directory), `USER`, `TYPE` (event types) and `a|b` (those words); anything else is free text.
 public struct ShellCompletion: Sendable {
@@ -31,14 +31,14 @@ public struct ShellCompletion: Sendable {
     }
 
     public var program: String
-    public var commands: [CommandHelp]
+    public var commands: [CommandDeclaration]
     public var eventTypes: [String]
     /// Where job names come from without `--jobs`: the first as root, the second otherwise.
     public var rootJobsDirectory: String
     public var userJobsDirectory: String
     public var zoneDirectory: String
 
-    public init(program: String, commands: [CommandHelp], eventTypes: [String], rootJobsDirectory: String,
+    public init(program: String, commands: [CommandDeclaration], eventTypes: [String], rootJobsDirectory: String,
                 userJobsDirectory: String, zoneDirectory: String = "/usr/share/zoneinfo") {
         self.program = program
         self.commands = commands
@@ -69,8 +69,8 @@ public struct ShellCompletion: Sendable {
     }
 
     /// The operand kind of a command: its first operand that completes to something.
-    private func operand(_ command: CommandHelp) -> Value {
-        command.operands.map { Value(name: $0) }.first { $0 != .text } ?? .text
+    private func operand(_ command: CommandDeclaration) -> Value {
+        command.operands.map { Value(name: $0.name) }.first { $0 != .text } ?? .text
     }
 
     /// One clause of an option's description, safe inside single quotes and zsh's `[...]`.
@@ -127,12 +127,12 @@ public struct ShellCompletion: Sendable {
         ]
         for command in commands {
             lines.append("        \(command.name))")
-            let valued = command.options.filter { $0.value != nil }
+            let valued = command.options.filter { !$0.isFlag }
             if !valued.isEmpty {
                 lines.append("            case $prev in")
                 var groups: [(action: String, names: [String])] = []
                 for option in valued {
-                    let action = bashAction(Value(name: option.value))
+                    let action = bashAction(Value(name: option.valueName))
                     if let index = groups.firstIndex(where: { $0.action == action }) {
                         groups[index].names.append(option.name)
                     } else {
@@ -221,13 +221,13 @@ public struct ShellCompletion: Sendable {
         ]
         for command in commands {
             var specs = command.options.map { option in
-                let text = "\(option.name)[\(Self.brief(option.description).replacingColons)]"
-                guard let value = option.value else { return "'\(text)'" }
+                let text = "\(option.name)[\(Self.brief(option.help).replacingColons)]"
+                guard let value = option.valueName else { return "'\(text)'" }
                 return "'\(text):\(value.lowercased()):\(zshAction(Value(name: value)))'"
             }
             specs.append("'--help[show the help]'")
             let operand = operand(command)
-            if operand != .text, let name = command.operands.first(where: { Value(name: $0) == operand }) {
+            if operand != .text, let name = command.operands.map(\.name).first(where: { Value(name: $0) == operand }) {
                 specs.append("'*:\(name.lowercased()):\(zshAction(operand))'")
             }
             lines.append("    \(command.name))")
@@ -292,11 +292,11 @@ public struct ShellCompletion: Sendable {
             let condition = "complete -c \(program) -n '__fish_seen_subcommand_from \(command.name)'"
             for option in command.options {
                 var line = "\(condition) -l \(option.name.dropFirst(2))"
-                if let value = option.value {
+                if let value = option.valueName {
                     let kind = Value(name: value)
                     line += " " + [kind == .file ? "-r" : "-x", fishArguments(kind)].filter { !$0.isEmpty }.joined(separator: " ")
                 }
-                lines.append(line + " -d '\(Self.brief(option.description))'")
+                lines.append(line + " -d '\(Self.brief(option.help))'")
             }
             lines.append("\(condition) -l help -d 'show the help'")
             let operand = operand(command)

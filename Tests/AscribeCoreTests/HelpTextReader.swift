@@ -1,32 +1,32 @@
-/// A command's `--help` text, read back into parts so the man page and the shell completions
-/// are generated from the help itself. The layout it reads: a `Usage:` block (each synopsis
+/// A command's `--help` output, read back into parts as a reader sees it, so tests can check
+/// and run what the help shows (its examples, its options). The layout it reads: a `Usage:` block (each synopsis
 /// starts with `ascribe`, deeper-indented lines continue it), description paragraphs, an
 /// `Options:` block (`  --name VALUE   description`, continuation lines indented further), an
 /// optional `Exit status:` paragraph and an `Examples:` block, separated by blank lines.
-public struct CommandHelp: Equatable, Sendable {
-    public struct Option: Equatable, Sendable {
+struct CommandHelp: Equatable, Sendable {
+    struct Option: Equatable, Sendable {
         /// `--jobs`
-        public var name: String
+        var name: String
         /// `DIR`, or nil for a flag.
-        public var value: String?
-        public var description: String
+        var value: String?
+        var description: String
     }
 
-    public var name: String
-    public var summary: String
+    var name: String
+    var summary: String
     /// One entry per synopsis, without `Usage:`, continuation lines joined.
-    public var synopses: [String]
-    public var paragraphs: [String]
-    public var options: [Option]
-    public var exitStatus: String?
+    var synopses: [String]
+    var paragraphs: [String]
+    var options: [Option]
+    var exitStatus: String?
     /// Example lines as written, indentation relative to the block (output lines stay indented).
-    public var examples: [String]
+    var examples: [String]
 
-    public enum ParseError: Error, Equatable, CustomStringConvertible {
+    enum ParseError: Error, Equatable, CustomStringConvertible {
         case noUsage(command: String)
         case badOption(command: String, line: String)
 
-        public var description: String {
+        var description: String {
             switch self {
             case .noUsage(let command): "help of \(command) does not start with \"Usage: ascribe \(command)\""
             case .badOption(let command, let line): "help of \(command): cannot read option line \"\(line)\""
@@ -34,7 +34,7 @@ public struct CommandHelp: Equatable, Sendable {
         }
     }
 
-    public init(name: String, summary: String, text: String) throws(ParseError) {
+    init(name: String, summary: String, text: String) throws(ParseError) {
         self.name = name
         self.summary = summary
         let blocks = Self.blocks(text)
@@ -81,7 +81,7 @@ public struct CommandHelp: Equatable, Sendable {
     }
 
     /// Words of the synopses that are not options or option values: `DIR`, `JOB...`, `FILE...`.
-    public var operands: [String] {
+    var operands: [String] {
         var found: [String] = []
         for synopsis in synopses {
             var previousWasValueOption = false
