@@ -3,6 +3,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// What the host's user and group databases (NSS) say about a name.
 enum AccountLookup: Equatable {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Why a crontab could not be read: the import stops before writing anything.
 public enum CrontabReadError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Removing a directory tree someone else may have built (a run's credentials directory, an
 /// entry planted in the state directory): only `*at` calls on open directories, never

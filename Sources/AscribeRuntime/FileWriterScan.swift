@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Who runs the jobs a directory defines, which decides whom a job file may make a run act as
 /// (PRODUCT.md principle 8): a root scheduler honours each `run-as`; any other scheduler (with

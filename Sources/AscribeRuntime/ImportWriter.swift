@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Why the output directory cannot take the import at all.
 public enum ImportDirectoryError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// One entry of the state directory that belonged to someone else and was removed.
 public struct StateDirectoryRemoval: Sendable, Equatable, CustomStringConvertible {

@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// The system's IANA zone files. Job files name zones, so an identifier is untrusted text: it is
 /// checked before any path is built, and every failure reads as "no such zone".

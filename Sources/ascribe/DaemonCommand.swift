@@ -1,6 +1,7 @@
 import AscribeCore
 import AscribeRuntime
 import Foundation
+import AscribeSystem
 
 enum DaemonCommand {
     static let help = """

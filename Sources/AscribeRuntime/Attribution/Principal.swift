@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Whose audit login uid may name the human behind a command. The kernel lets a process whose
 /// login uid is unset (4294967295: services, containers, hosts without `pam_loginuid`) write

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// The process that writes a run's events: its pid and the kernel's start time for it, so a
 /// later reader can tell "that process is still alive and will record the end" from "it died"

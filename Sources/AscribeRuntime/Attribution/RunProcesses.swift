@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// The processes a run left behind, found by the attribution variable the launcher gives every
 /// run (`ASCRIBE_RUN_ID`), which its children inherit. Used when a daemon starts after a

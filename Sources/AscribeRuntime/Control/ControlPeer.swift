@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// The process on the other end of a control connection, as the kernel recorded it when it
 /// connected (`SO_PEERCRED`, `SO_PEERGROUPS`) — nothing the client says about itself.

@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Replies owed to the client of a manual run, as the run starts and ends.
 struct RunObserver {

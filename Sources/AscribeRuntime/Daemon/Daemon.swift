@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// The scheduler: sleeps until the next slot, fires what is due through
 /// `RunExecution.runTogether`, and accounts for every slot (fired, skipped, missed) in the log.

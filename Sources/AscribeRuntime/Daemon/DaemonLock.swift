@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Why the daemon could not take its state directory.
 public enum DaemonLockError: Error, Sendable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Creates and checks the store's directory and file before SQLite opens them, so the log is
 /// never, even for a moment, readable by anyone but its owner. The process umask is left

@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// A run's private copy of its credentials (PRODUCT.md section 4): a fresh directory, mode
 /// 0500 and owned by the run's user, holding 0400 copies of exactly the listed files.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// An incremental digest of a run's output. The launcher does not implement SHA-256 itself:
 /// the scheduler supplies one backed by the OS's libcrypto (the event store's `SHA256Hasher`).

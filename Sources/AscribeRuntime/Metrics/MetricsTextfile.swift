@@ -4,6 +4,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Keeps a Prometheus textfile (`daemon --metrics-file`) current from the daemon's events.
 ///

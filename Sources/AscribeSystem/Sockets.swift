@@ -7,20 +7,20 @@ internal import CAscribeShim
 /// `SystemError` naming the call and the path, and no pointer leaves a wrapper.
 extension SystemCalls {
     /// A non-blocking, close-on-exec listening socket bound at `path`.
-    static func listenUnix(at path: String, backlog: Int32) throws(SystemError) -> Int32 {
+    public static func listenUnix(at path: String, backlog: Int32) throws(SystemError) -> Int32 {
         let descriptor = ascribe_unix_listen(path, backlog)
         guard descriptor >= 0 else { throw .current("bind", path) }
         return descriptor
     }
 
-    static func connectUnix(to path: String) throws(SystemError) -> Int32 {
+    public static func connectUnix(to path: String) throws(SystemError) -> Int32 {
         let descriptor = ascribe_unix_connect(path)
         guard descriptor >= 0 else { throw .current("connect", path) }
         return descriptor
     }
 
     /// The next pending connection, or nil when none is waiting.
-    static func accept(_ listener: Int32) throws(SystemError) -> Int32? {
+    public static func accept(_ listener: Int32) throws(SystemError) -> Int32? {
         while true {
             let descriptor = ascribe_accept(listener)
             if descriptor >= 0 { return descriptor }
@@ -33,7 +33,7 @@ extension SystemCalls {
     }
 
     /// Who is on the other end, as the kernel recorded it when they connected.
-    static func peerCredentials(_ descriptor: Int32) throws(SystemError) -> (pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32]) {
+    public static func peerCredentials(_ descriptor: Int32) throws(SystemError) -> (pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32]) {
         var pid: Int32 = 0
         var uid: UInt32 = 0
         var gid: UInt32 = 0
@@ -46,7 +46,7 @@ extension SystemCalls {
 
     /// Sends what the socket takes now, without blocking or SIGPIPE: the count sent, 0 when
     /// the socket is full.
-    static func sendNow(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>) throws(SystemError) -> Int {
+    public static func sendNow(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>) throws(SystemError) -> Int {
         while true {
             let count = bytes.withUnsafeBytes { ascribe_send_nowait(descriptor, $0.baseAddress, UInt($0.count)) }
             if count >= 0 { return count }
@@ -60,7 +60,7 @@ extension SystemCalls {
 
     /// Sends a request that must fit the socket's buffer at once (a fresh connection's buffer
     /// holds far more than the largest request), without SIGPIPE.
-    static func sendAll(_ descriptor: Int32, _ bytes: [UInt8]) throws(SystemError) {
+    public static func sendAll(_ descriptor: Int32, _ bytes: [UInt8]) throws(SystemError) {
         var offset = 0
         while offset < bytes.count {
             let sent = try sendNow(descriptor, bytes[offset...])
@@ -69,20 +69,20 @@ extension SystemCalls {
         }
     }
 
-    static func setReceiveTimeout(_ descriptor: Int32, milliseconds: Int32) throws(SystemError) {
+    public static func setReceiveTimeout(_ descriptor: Int32, milliseconds: Int32) throws(SystemError) {
         guard ascribe_set_receive_timeout(descriptor, milliseconds) == 0 else { throw .current("setsockopt(SO_RCVTIMEO)") }
     }
 
-    static func changeMode(path: String, _ mode: UInt32) throws(SystemError) {
+    public static func changeMode(path: String, _ mode: UInt32) throws(SystemError) {
         guard chmod(path, mode_t(mode)) == 0 else { throw .current("chmod", path) }
     }
 
-    static func changeOwner(path: String, uid: UInt32, gid: UInt32) throws(SystemError) {
+    public static func changeOwner(path: String, uid: UInt32, gid: UInt32) throws(SystemError) {
         guard lchown(path, uid, gid) == 0 else { throw .current("chown", path) }
     }
 
     /// Removes a file; a missing one is not an error.
-    static func unlink(path: String) throws(SystemError) {
+    public static func unlink(path: String) throws(SystemError) {
         guard Glibc.unlink(path) == 0 || errno == ENOENT else { throw .current("unlink", path) }
     }
 }
