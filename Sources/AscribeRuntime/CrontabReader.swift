@@ -37,7 +37,7 @@ public enum CrontabReader {
         let bytes: [UInt8]
         do throws(SystemError) {
             status = try FileStatus(descriptor: descriptor)
-            bytes = status.kind == .directory ? [] : try FileSystem.readAll(descriptor, limit: maximumBytes + 1)
+            bytes = status.kind == .directory ? [] : try SystemCalls.readToEnd(descriptor, limit: maximumBytes + 1)
         } catch {
             throw .unreadable(path: path, reason: error.description)
         }
@@ -49,7 +49,7 @@ public enum CrontabReader {
     public static func readStandardInput() throws(CrontabReadError) -> [UInt8] {
         let bytes: [UInt8]
         do throws(SystemError) {
-            bytes = try FileSystem.readAll(STDIN_FILENO, limit: maximumBytes + 1)
+            bytes = try SystemCalls.readToEnd(STDIN_FILENO, limit: maximumBytes + 1)
         } catch {
             throw .unreadable(path: "standard input", reason: error.description)
         }

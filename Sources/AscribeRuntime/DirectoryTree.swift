@@ -20,7 +20,7 @@ enum DirectoryTree {
     static func removeContents(of top: Int32, restoringPermission: Bool) throws(SystemError) {
         var parked = 0
         for _ in 0..<maximumPasses {
-            let names = try SystemCalls.entries(of: top)
+            let names = try SystemCalls.entries(of: top).map { String(decoding: $0, as: UTF8.self) }
             if names.isEmpty { return }
             for name in names {
                 try removeEntry(name, in: top, top: top, depth: 1, restoringPermission: restoringPermission, parked: &parked)
@@ -48,7 +48,7 @@ enum DirectoryTree {
         }
         let child = try SystemCalls.open(name, in: directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         defer { SystemCalls.close(child) }
-        for entry in try SystemCalls.entries(of: child) {
+        for entry in try SystemCalls.entries(of: child).map({ String(decoding: $0, as: UTF8.self) }) {
             try removeEntry(entry, in: child, top: top, depth: depth + 1, restoringPermission: restoringPermission, parked: &parked)
         }
         try SystemCalls.remove(name, in: directory, isDirectory: true)

@@ -59,7 +59,7 @@ public enum ImportWriter {
                     try writeNew(temporary, job.fileText)
                     guard rename(temporary, path) == 0 else {
                         let error = SystemError.current()
-                        unlink(temporary)
+                        try? SystemCalls.unlink(path: temporary)
                         throw error
                     }
                 } else {
@@ -102,20 +102,15 @@ public enum ImportWriter {
         let bytes = Array(text.utf8)
         var offset = 0
         while failure == nil, offset < bytes.count {
-            let count = bytes[offset...].withUnsafeBytes { buffer in
-                Glibc.write(descriptor, buffer.baseAddress, buffer.count)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                failure = .current()
-            } else {
-                offset += count
+            switch SystemError.valueOrErrno({ bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) } }) {
+            case .success(let count): offset += count
+            case .failure(let error): failure = error
             }
         }
         if failure == nil, fsync(descriptor) != 0 { failure = .current() }
         if close(descriptor) != 0, failure == nil { failure = .current() }
         if let failure {
-            unlink(path)
+            try? SystemCalls.unlink(path: path)
             throw failure
         }
     }

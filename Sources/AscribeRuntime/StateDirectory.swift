@@ -118,7 +118,7 @@ public enum StateDirectory {
                               report: inout StateDirectoryReport) throws(StateDirectoryError) {
         let names: [String]
         do throws(SystemError) {
-            names = try SystemCalls.entries(of: directory)
+            names = try SystemCalls.entries(of: directory).map { String(decoding: $0, as: UTF8.self) }
         } catch {
             throw .unavailable(path: path + "/" + prefix, error)
         }

@@ -92,7 +92,7 @@ public struct ZoneDatabase: Sendable {
         guard depth < ZoneDatabase.maximumDepth,
               let handle = try? SystemCalls.open(directory, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { return }
         defer { SystemCalls.close(handle) }
-        for name in (try? SystemCalls.entries(of: handle)) ?? [] where !name.hasPrefix(".") {
+        for name in (try? SystemCalls.entries(of: handle))?.map({ String(decoding: $0, as: UTF8.self) }) ?? [] where !name.hasPrefix(".") {
             if depth == 0, name == "posix" || name == "right" { continue }
             let path = directory + "/" + name
             guard let status = try? FileStatus(path: path, followingLinks: true) else { continue }
@@ -179,12 +179,10 @@ public struct ZoneDatabase: Sendable {
         var contents: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16_384)
         while contents.count <= maximumFileSize {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { return contents }
-            if count < 0 {
-                if errno == EINTR { continue }
+            guard case .success(let count) = SystemError.valueOrErrno({ chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) } }) else {
                 return nil
             }
+            if count == 0 { return contents }
             contents.append(contentsOf: chunk[0..<count])
         }
         return nil

@@ -63,25 +63,16 @@ public struct FileStatus: Equatable {
 
 /// Small, careful wrappers over the directory and file calls the loaders need.
 public enum FileSystem {
-    /// Entry names of a directory (without `.` and `..`), as raw bytes: a name that is not
-    /// UTF-8 must still be reportable, not silently repaired into a different name.
+    /// Entry names of the directory at `path` (`SystemCalls.entries(of:)`); a failure carries
+    /// only the errno, as the callers name the directory.
     public static func entries(of path: String) throws(SystemError) -> [[UInt8]] {
-        guard let directory = opendir(path) else { throw SystemError.current() }
-        defer { closedir(directory) }
-        var names: [[UInt8]] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(directory) else {
-                if errno != 0 { throw SystemError.current() }
-                break
-            }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix { $0 != 0 })
-            }
-            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-            names.append(name)
+        do throws(SystemError) {
+            let directory = try SystemCalls.open(path, flags: O_RDONLY | O_DIRECTORY)
+            defer { SystemCalls.close(directory) }
+            return try SystemCalls.entries(of: directory)
+        } catch {
+            throw SystemError(code: error.code)
         }
-        return names
     }
 
     /// `mkdir` (0700) unless it exists, then the check below on what is there now (`lstat`).
@@ -193,29 +184,10 @@ public enum FileSystem {
             throw .refused(error)
         }
         do throws(SystemError) {
-            return try readAll(descriptor, limit: limit)
+            return try SystemCalls.readToEnd(descriptor, limit: limit)
         } catch {
             throw .system(error)
         }
-    }
-
-    /// Reads an open descriptor to its end, or to `limit` bytes, whichever comes first.
-    public static func readAll(_ descriptor: Int32, limit: Int) throws(SystemError) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while bytes.count < limit {
-            let wanted = min(chunk.count, limit - bytes.count)
-            let count = chunk.withUnsafeMutableBytes { buffer in
-                Glibc.read(descriptor, buffer.baseAddress, wanted)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .current()
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk.prefix(count))
-        }
-        return bytes
     }
 }
 

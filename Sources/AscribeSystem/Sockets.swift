@@ -21,14 +21,10 @@ extension SystemCalls {
 
     /// The next pending connection, or nil when none is waiting.
     public static func accept(_ listener: Int32) throws(SystemError) -> Int32? {
-        while true {
-            let descriptor = ascribe_accept(listener)
-            if descriptor >= 0 { return descriptor }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK, ECONNABORTED: return nil
-            default: throw .current("accept4")
-            }
+        switch SystemError.valueOrErrno({ ascribe_accept(listener) }) {
+        case .success(let descriptor): return descriptor
+        case .failure(let error) where [EAGAIN, EWOULDBLOCK, ECONNABORTED].contains(error.code): return nil
+        case .failure(let error): throw SystemError(code: error.code, call: "accept4")
         }
     }
 
@@ -47,14 +43,10 @@ extension SystemCalls {
     /// Sends what the socket takes now, without blocking or SIGPIPE: the count sent, 0 when
     /// the socket is full.
     public static func sendNow(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>) throws(SystemError) -> Int {
-        while true {
-            let count = bytes.withUnsafeBytes { ascribe_send_nowait(descriptor, $0.baseAddress, UInt($0.count)) }
-            if count >= 0 { return count }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return 0
-            default: throw .current("send")
-            }
+        switch SystemError.valueOrErrno({ bytes.withUnsafeBytes { ascribe_send_nowait(descriptor, $0.baseAddress, UInt($0.count)) } }) {
+        case .success(let count): return count
+        case .failure(let error) where error.code == EAGAIN || error.code == EWOULDBLOCK: return 0
+        case .failure(let error): throw SystemError(code: error.code, call: "send")
         }
     }
 
@@ -71,18 +63,5 @@ extension SystemCalls {
 
     public static func setReceiveTimeout(_ descriptor: Int32, milliseconds: Int32) throws(SystemError) {
         guard ascribe_set_receive_timeout(descriptor, milliseconds) == 0 else { throw .current("setsockopt(SO_RCVTIMEO)") }
-    }
-
-    public static func changeMode(path: String, _ mode: UInt32) throws(SystemError) {
-        guard chmod(path, mode_t(mode)) == 0 else { throw .current("chmod", path) }
-    }
-
-    public static func changeOwner(path: String, uid: UInt32, gid: UInt32) throws(SystemError) {
-        guard lchown(path, uid, gid) == 0 else { throw .current("chown", path) }
-    }
-
-    /// Removes a file; a missing one is not an error.
-    public static func unlink(path: String) throws(SystemError) {
-        guard Glibc.unlink(path) == 0 || errno == ENOENT else { throw .current("unlink", path) }
     }
 }

@@ -53,37 +53,33 @@ public enum SystemCalls {
 
     /// One read into the front of `buffer`.
     public static func read(_ descriptor: Int32, into buffer: inout [UInt8]) throws(SystemError) -> ReadResult {
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count > 0 { return .bytes(count) }
-            if count == 0 { return .endOfFile }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN: return .wouldBlock
-            default: throw .current("read")
-            }
+        switch SystemError.valueOrErrno({ buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) } }) {
+        case .success(0): return .endOfFile
+        case .success(let count): return .bytes(count)
+        case .failure(let error) where error.code == EAGAIN: return .wouldBlock
+        case .failure(let error): throw SystemError(code: error.code, call: "read")
         }
     }
 
-    /// Reads a blocking descriptor to end of file.
-    public static func readToEnd(_ descriptor: Int32) throws(SystemError) -> [UInt8] {
-        var collected: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 512)
-        while true {
-            switch try read(descriptor, into: &buffer) {
-            case .bytes(let count): collected += buffer[..<count]
-            case .endOfFile, .wouldBlock: return collected
-            }
+    /// Reads a blocking descriptor (or a regular file) to its end, or to `limit` bytes,
+    /// whichever comes first. A failure carries only the errno, as the callers name the file.
+    public static func readToEnd(_ descriptor: Int32, limit: Int = .max) throws(SystemError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count < limit {
+            let wanted = min(chunk.count, limit - bytes.count)
+            let count = try SystemError.value("") { chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, wanted) } }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk.prefix(count))
         }
+        return bytes
     }
 
     public static func writeAll(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>, context: String = "") throws(SystemError) {
         var remaining = bytes
         while !remaining.isEmpty {
-            let count = remaining.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .current("write", context)
+            let count = try SystemError.value("write", context) {
+                remaining.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
             }
             remaining = remaining.dropFirst(count)
         }
@@ -92,19 +88,11 @@ public enum SystemCalls {
     // MARK: Files and directories
 
     public static func open(_ path: String, flags: Int32, mode: UInt32 = 0) throws(SystemError) -> Int32 {
-        while true {
-            let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode_t(mode))
-            if descriptor >= 0 { return descriptor }
-            if errno != EINTR { throw .current("open", path) }
-        }
+        try SystemError.value("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode_t(mode)) }
     }
 
     public static func open(_ name: String, in directory: Int32, flags: Int32, mode: UInt32 = 0) throws(SystemError) -> Int32 {
-        while true {
-            let descriptor = openat(directory, name, flags | O_CLOEXEC, mode_t(mode))
-            if descriptor >= 0 { return descriptor }
-            if errno != EINTR { throw .current("openat", name) }
-        }
+        try SystemError.value("openat", name) { openat(directory, name, flags | O_CLOEXEC, mode_t(mode)) }
     }
 
     public static func status(_ descriptor: Int32) throws(SystemError) -> FileStatus {
@@ -170,12 +158,27 @@ public enum SystemCalls {
         guard renameat(directory, name, directory, newName) == 0 else { throw .current("renameat", "\(name) to \(newName)") }
     }
 
+    public static func changeMode(path: String, _ mode: UInt32) throws(SystemError) {
+        guard chmod(path, mode_t(mode)) == 0 else { throw .current("chmod", path) }
+    }
+
+    public static func changeOwner(path: String, uid: UInt32, gid: UInt32) throws(SystemError) {
+        guard lchown(path, uid, gid) == 0 else { throw .current("chown", path) }
+    }
+
+    /// Removes a file; a missing one is not an error.
+    public static func unlink(path: String) throws(SystemError) {
+        guard Glibc.unlink(path) == 0 || errno == ENOENT else { throw .current("unlink", path) }
+    }
+
     public static func removeDirectory(_ path: String) throws(SystemError) {
         guard rmdir(path) == 0 else { throw .current("rmdir", path) }
     }
 
-    /// Entry names of an open directory, without `.` and `..`; `directory` stays open.
-    public static func entries(of directory: Int32) throws(SystemError) -> [String] {
+    /// Entry names of an open directory, without `.` and `..`; `directory` stays open. Raw
+    /// bytes: a name that is not UTF-8 must still be reportable, not silently repaired into a
+    /// different name.
+    public static func entries(of directory: Int32) throws(SystemError) -> [[UInt8]] {
         let copy = dup(directory)
         guard copy >= 0 else { throw .current("dup") }
         guard let stream = fdopendir(copy) else {
@@ -185,7 +188,7 @@ public enum SystemCalls {
         }
         defer { closedir(stream) }
         rewinddir(stream)
-        var names: [String] = []
+        var names: [[UInt8]] = []
         while true {
             errno = 0
             guard let entry = readdir(stream) else {
@@ -193,9 +196,9 @@ public enum SystemCalls {
                 return names
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                Array(raw.prefix { $0 != 0 })
             }
-            if name != ".", name != ".." { names.append(name) }
+            if name != [0x2E], name != [0x2E, 0x2E] { names.append(name) }
         }
     }
 
@@ -250,9 +253,7 @@ public enum SystemCalls {
     ) throws(SystemError) -> (pid: Int32, status: ChildStatus)? {
         let options = WEXITED | (blocking ? 0 : WNOHANG) | (peek ? WNOWAIT : 0)
         var state = ascribe_child_state()
-        while call(options, &state) != 0 {
-            if errno != EINTR { throw .current("waitid", context) }
-        }
+        _ = try SystemError.value("waitid", context) { call(options, &state) }
         switch Int(state.kind) {
         case Int(ASCRIBE_CHILD_EXITED): return (state.pid, .exited(code: state.status))
         case Int(ASCRIBE_CHILD_SIGNALED): return (state.pid, .signaled(signal: state.status))

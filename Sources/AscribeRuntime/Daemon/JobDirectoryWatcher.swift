@@ -165,7 +165,7 @@ private struct WatchLoop {
     static func fingerprint(of path: String) -> [String: [Int64]]? {
         guard let directory = try? SystemCalls.open(path, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { return nil }
         defer { SystemCalls.close(directory) }
-        guard let names = try? SystemCalls.entries(of: directory) else { return nil }
+        guard let names = try? SystemCalls.entries(of: directory).map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
         var result: [String: [Int64]] = [:]
         for name in names where name.hasSuffix(".job") {
             let status = try? SystemCalls.status(of: name, in: directory)
