@@ -33,6 +33,7 @@ let package = Package(
         // Prints measured figures for BENCHMARKS.md: swift run -c release ascribe-benchmarks
         .executableTarget(name: "ascribe-benchmarks", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "ascribe-exec"],
                           path: "Sources/AscribeBenchmarks"),
+        .testTarget(name: "AscribeSystemTests", dependencies: ["AscribeSystem"]),
         .testTarget(name: "AscribeCoreTests", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "ascribe-exec"]),
     ],
     swiftLanguageModes: [.v6]

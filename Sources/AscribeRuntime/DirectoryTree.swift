@@ -46,10 +46,9 @@ enum DirectoryTree {
             try park(name, in: directory, top: top, counter: &parked)
             return
         }
-        let child = try SystemCalls.open(name, in: directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        defer { SystemCalls.close(child) }
-        for entry in try SystemCalls.entries(of: child).map({ String(decoding: $0, as: UTF8.self) }) {
-            try removeEntry(entry, in: child, top: top, depth: depth + 1, restoringPermission: restoringPermission, parked: &parked)
+        let child = try FileDescriptor(owning: SystemCalls.open(name, in: directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW))
+        for entry in try SystemCalls.entries(of: child.rawValue).map({ String(decoding: $0, as: UTF8.self) }) {
+            try removeEntry(entry, in: child.rawValue, top: top, depth: depth + 1, restoringPermission: restoringPermission, parked: &parked)
         }
         try SystemCalls.remove(name, in: directory, isDirectory: true)
     }

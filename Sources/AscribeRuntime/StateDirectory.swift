@@ -168,9 +168,8 @@ public enum StateDirectory {
 
     private static func remove(_ name: String, in directory: Int32, isDirectory: Bool) throws(SystemError) {
         if isDirectory {
-            let child = try SystemCalls.open(name, in: directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-            defer { SystemCalls.close(child) }
-            try DirectoryTree.removeContents(of: child, restoringPermission: SystemCalls.effectiveUID != 0)
+            let child = try FileDescriptor(owning: SystemCalls.open(name, in: directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW))
+            try DirectoryTree.removeContents(of: child.rawValue, restoringPermission: SystemCalls.effectiveUID != 0)
         }
         try SystemCalls.remove(name, in: directory, isDirectory: isDirectory)
     }

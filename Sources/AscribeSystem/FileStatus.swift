@@ -67,9 +67,8 @@ public enum FileSystem {
     /// only the errno, as the callers name the directory.
     public static func entries(of path: String) throws(SystemError) -> [[UInt8]] {
         do throws(SystemError) {
-            let directory = try SystemCalls.open(path, flags: O_RDONLY | O_DIRECTORY)
-            defer { SystemCalls.close(directory) }
-            return try SystemCalls.entries(of: directory)
+            let directory = try FileDescriptor.open(path, flags: O_RDONLY | O_DIRECTORY)
+            return try SystemCalls.entries(of: directory.rawValue)
         } catch {
             throw SystemError(code: error.code)
         }
@@ -112,18 +111,16 @@ public enum FileSystem {
     /// to the umask, as a shell's redirection would.
     public static func replace(_ path: String, with bytes: [UInt8], exactMode: UInt32?) throws(SystemError) {
         let (parent, name) = split(path)
-        let directory = try SystemCalls.open(parent, flags: O_RDONLY | O_DIRECTORY)
-        defer { SystemCalls.close(directory) }
+        let directory = try FileDescriptor.open(parent, flags: O_RDONLY | O_DIRECTORY)
         let temporary = "." + String(name.prefix(160)) + "." + randomHex128() + ".tmp"
-        let descriptor = try SystemCalls.open(temporary, in: directory, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY,
-                                              mode: exactMode ?? 0o666)
+        let descriptor = try FileDescriptor.open(temporary, in: directory, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY,
+                                                 mode: exactMode ?? 0o666)
         do throws(SystemError) {
-            defer { SystemCalls.close(descriptor) }
-            if let exactMode { try SystemCalls.changeMode(descriptor, exactMode, context: temporary) }
-            try SystemCalls.writeAll(descriptor, bytes[...], context: path)
-            try SystemCalls.rename(temporary, to: name, in: directory)
+            if let exactMode { try SystemCalls.changeMode(descriptor.rawValue, exactMode, context: temporary) }
+            try SystemCalls.writeAll(descriptor.rawValue, bytes[...], context: path)
+            try SystemCalls.rename(temporary, to: name, in: directory.rawValue)
         } catch {
-            try? SystemCalls.remove(temporary, in: directory, isDirectory: false)
+            try? SystemCalls.remove(temporary, in: directory.rawValue, isDirectory: false)
             throw error
         }
     }
@@ -132,12 +129,11 @@ public enum FileSystem {
     /// such a file is never replaced. Opened without creating or truncating anything, and
     /// refused when what it opens is a regular file after all (a link to one).
     public static func writeInPlace(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
-        let descriptor = try SystemCalls.open(path, flags: O_WRONLY | O_NOCTTY)
-        defer { SystemCalls.close(descriptor) }
-        guard try SystemCalls.status(descriptor).kind != .regular else {
+        let descriptor = try FileDescriptor.open(path, flags: O_WRONLY | O_NOCTTY)
+        guard try SystemCalls.status(descriptor.rawValue).kind != .regular else {
             throw SystemError(code: ELOOP, call: "refusing", context: "\(path), a symbolic link to a regular file (name that file itself)")
         }
-        try SystemCalls.writeAll(descriptor, bytes[...], context: path)
+        try SystemCalls.writeAll(descriptor.rawValue, bytes[...], context: path)
     }
 
     /// 128 bits from the system's random source as 32 lowercase hex digits: a name nobody
