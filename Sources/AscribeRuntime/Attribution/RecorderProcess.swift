@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AscribeSystem
 
 /// The process that writes a run's events: its pid and the kernel's start time for it, so a
@@ -13,7 +10,7 @@ public struct RecorderProcess: Equatable, Sendable {
 
     /// This process; nil when `/proc` cannot be read.
     public static func current() -> RecorderProcess? {
-        let pid = getpid()
+        let pid = SystemCalls.processID
         return startTicks(of: pid).map { RecorderProcess(pid: pid, startTicks: $0) }
     }
 
