@@ -189,7 +189,9 @@ public enum StateDirectory {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
-            if mkdir(prefix, 0o700) != 0, errno != EEXIST { throw .current("mkdir", prefix) }
+            do throws(SystemError) {
+                try SystemCalls.makeDirectory(prefix, mode: 0o700)
+            } catch where error.code == EEXIST {}
         }
     }
 }

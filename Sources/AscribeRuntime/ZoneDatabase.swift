@@ -107,12 +107,13 @@ public struct ZoneDatabase: Sendable {
 
     /// `TZif`, the first four bytes of every zone file; tables such as `zone.tab` lack it.
     private static func startsWithTZifMagic(_ path: String) -> Bool {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var magic = [UInt8](repeating: 0, count: 4)
-        let count = magic.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, 4) }
-        return count == 4 && magic == Array("TZif".utf8)
+        do throws(SystemError) {
+            let descriptor = try FileDescriptor.open(path, flags: O_RDONLY | O_NONBLOCK)
+            var magic = [UInt8](repeating: 0, count: 4)
+            return try SystemCalls.read(descriptor.rawValue, into: &magic) == .bytes(4) && magic == Array("TZif".utf8)
+        } catch {
+            return false
+        }
     }
 
     /// The daemon's own zone, resolved as glibc does so schedules agree with `date`: `TZ` (a
@@ -161,30 +162,20 @@ public struct ZoneDatabase: Sendable {
     }
 
     static func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink(path, &buffer, buffer.count)
-        guard length > 0, length < buffer.count else { return nil }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try? SystemCalls.readLink(path)
     }
 
     /// The contents of a regular file, or nil. `O_NONBLOCK` keeps a FIFO at the path from
     /// hanging the open; `fstat` then refuses anything that is not a plain file.
     static func readRegularFile(_ path: String) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
-              status.st_size <= maximumFileSize else { return nil }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16_384)
-        while contents.count <= maximumFileSize {
-            guard case .success(let count) = SystemError.valueOrErrno({ chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) } }) else {
-                return nil
-            }
-            if count == 0 { return contents }
-            contents.append(contentsOf: chunk[0..<count])
+        do throws(SystemError) {
+            let descriptor = try FileDescriptor.open(path, flags: O_RDONLY | O_NONBLOCK)
+            let status = try SystemCalls.status(descriptor.rawValue)
+            guard status.kind == .regular, status.size <= Int64(maximumFileSize) else { return nil }
+            let contents = try SystemCalls.readToEnd(descriptor.rawValue, limit: maximumFileSize + 1)
+            return contents.count <= maximumFileSize ? contents : nil
+        } catch {
+            return nil
         }
-        return nil
     }
 }

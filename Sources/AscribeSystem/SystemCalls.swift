@@ -204,13 +204,39 @@ public enum SystemCalls {
 
     /// The running executable's path, from `/proc/self/exe` (never from the environment).
     public static func executablePath() throws(SystemError) -> String {
+        try readLink("/proc/self/exe")
+    }
+
+    /// The target of the symbolic link at `path`, as it is written (not resolved).
+    public static func readLink(_ path: String) throws(SystemError) -> String {
         var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = buffer.withUnsafeMutableBytes { raw in
-            raw.baseAddress.map { readlink("/proc/self/exe", $0.assumingMemoryBound(to: CChar.self), raw.count - 1) } ?? -1
+            raw.baseAddress.map { readlink(path, $0.assumingMemoryBound(to: CChar.self), raw.count - 1) } ?? -1
         }
-        guard count > 0 else { throw .current("readlink", "/proc/self/exe") }
+        guard count > 0 else { throw .current("readlink", path) }
         return String(decoding: buffer[..<count], as: UTF8.self)
     }
+
+    public static func currentDirectory() throws(SystemError) -> String {
+        guard let path = getcwd(nil, 0) else { throw .current("getcwd") }
+        defer { free(path) }
+        return String(cString: path)
+    }
+
+    /// `flock(LOCK_EX | LOCK_NB)`: the lock now, or EWOULDBLOCK while another open file holds it.
+    public static func lockWithoutWaiting(_ descriptor: Int32, context: String) throws(SystemError) {
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw .current("flock", context) }
+    }
+
+    public static func truncate(_ descriptor: Int32, context: String) throws(SystemError) {
+        guard ftruncate(descriptor, 0) == 0 else { throw .current("ftruncate", context) }
+    }
+
+    public static func isTerminal(_ descriptor: Int32) -> Bool {
+        isatty(descriptor) == 1
+    }
+
+    public static let standardInput: Int32 = STDIN_FILENO
 
     public static var effectiveUID: UInt32 { UInt32(geteuid()) }
     public static var effectiveGID: UInt32 { UInt32(getegid()) }
