@@ -171,6 +171,21 @@ public enum SystemCalls {
         guard Glibc.unlink(path) == 0 || errno == ENOENT else { throw .current("unlink", path) }
     }
 
+    /// `rename`: `newPath` is replaced if it exists.
+    public static func rename(path: String, to newPath: String) throws(SystemError) {
+        guard Glibc.rename(path, newPath) == 0 else { throw .current("rename", "\(path) to \(newPath)") }
+    }
+
+    public static func synchronize(_ descriptor: Int32, context: String) throws(SystemError) {
+        guard fsync(descriptor) == 0 else { throw .current("fsync", context) }
+    }
+
+    /// `close` that reports its error, for a file just written (a late write-back failure can
+    /// surface only here); the descriptor is gone either way.
+    public static func closeAfterWriting(_ descriptor: Int32, context: String) throws(SystemError) {
+        guard Glibc.close(descriptor) == 0 else { throw .current("close", context) }
+    }
+
     public static func removeDirectory(_ path: String) throws(SystemError) {
         guard rmdir(path) == 0 else { throw .current("rmdir", path) }
     }
