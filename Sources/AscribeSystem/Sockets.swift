@@ -3,8 +3,8 @@ import Glibc
 #endif
 internal import CAscribeShim
 
-/// The control socket's system calls, wrapped once like the launcher's: errno becomes a
-/// `SystemError` naming the call and the path, and no pointer leaves a wrapper.
+/// The control socket's system calls: errno becomes a `SystemError` naming the call and the
+/// path, and no pointer leaves a wrapper.
 extension SystemCalls {
     /// A non-blocking, close-on-exec listening socket bound at `path`.
     public static func listenUnix(at path: String, backlog: Int32) throws(SystemError) -> Int32 {

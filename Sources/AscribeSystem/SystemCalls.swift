@@ -16,8 +16,10 @@ public enum ReadResult: Equatable {
     case wouldBlock
 }
 
-/// The launcher's system calls, each wrapped once: errno becomes a `SystemError` naming the
-/// call and what it worked on, EINTR is retried, and no pointer leaves a wrapper.
+/// Ascribe's system calls, each wrapped once: errno becomes a `SystemError` naming the call
+/// and what it worked on, EINTR is retried (`SystemError.valueOrErrno`), and no pointer or C
+/// type leaves a wrapper. Extended by topic: `Sockets.swift`, `Inotify.swift`, `Signals.swift`,
+/// `ProcessInfo.swift`.
 public enum SystemCalls {
     // MARK: Descriptors
 
