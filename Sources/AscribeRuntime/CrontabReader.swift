@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Why a crontab could not be read: the import stops before writing anything.
 public enum CrontabReadError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -26,17 +27,17 @@ public enum CrontabReader {
     public static let maximumBytes = 4 << 20
 
     public static func read(path: String) throws(CrontabReadError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
-        guard descriptor >= 0 else {
-            let error = SystemError.current()
-            throw error.code == ENOENT ? .missing(path: path) : .unreadable(path: path, reason: error.description)
+        let descriptor: FileDescriptor
+        do throws(SystemError) {
+            descriptor = try FileDescriptor.open(path, flags: O_RDONLY | O_NOCTTY)
+        } catch {
+            throw error.code == ENOENT ? .missing(path: path) : .unreadable(path: path, reason: SystemError(code: error.code).description)
         }
-        defer { close(descriptor) }
         let status: FileStatus
         let bytes: [UInt8]
         do throws(SystemError) {
-            status = try FileStatus(descriptor: descriptor)
-            bytes = status.kind == .directory ? [] : try FileSystem.readAll(descriptor, limit: maximumBytes + 1)
+            status = try FileStatus(descriptor: descriptor.rawValue)
+            bytes = status.kind == .directory ? [] : try SystemCalls.readToEnd(descriptor.rawValue, limit: maximumBytes + 1)
         } catch {
             throw .unreadable(path: path, reason: error.description)
         }
@@ -48,7 +49,7 @@ public enum CrontabReader {
     public static func readStandardInput() throws(CrontabReadError) -> [UInt8] {
         let bytes: [UInt8]
         do throws(SystemError) {
-            bytes = try FileSystem.readAll(STDIN_FILENO, limit: maximumBytes + 1)
+            bytes = try SystemCalls.readToEnd(SystemCalls.standardInput, limit: maximumBytes + 1)
         } catch {
             throw .unreadable(path: "standard input", reason: error.description)
         }
@@ -57,7 +58,7 @@ public enum CrontabReader {
 
     /// True when standard input is a terminal: waiting for a crontab to be typed is never
     /// what someone who forgot the pipe wants.
-    public static var standardInputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
+    public static var standardInputIsTerminal: Bool { SystemCalls.isTerminal(SystemCalls.standardInput) }
 
     private static func limited(_ bytes: [UInt8], path: String) throws(CrontabReadError) -> [UInt8] {
         guard bytes.count <= maximumBytes else { throw .tooLarge(path: path) }

@@ -1,11 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// Where Ascribe looks when not told (PRODUCT.md sections 4 and 6): system paths when run as
 /// root on a host, paths under the current directory on a developer's laptop.
 public enum DefaultPaths {
-    public static var runningAsRoot: Bool { geteuid() == 0 }
+    public static var runningAsRoot: Bool { SystemCalls.effectiveUID == 0 }
 
     public static let systemJobsDirectory = "/etc/ascribe/jobs.d"
     public static let localJobsDirectory = "./jobs.d"

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Removing a directory tree someone else may have built (a run's credentials directory, an
 /// entry planted in the state directory): only `*at` calls on open directories, never
@@ -19,7 +20,7 @@ enum DirectoryTree {
     static func removeContents(of top: Int32, restoringPermission: Bool) throws(SystemError) {
         var parked = 0
         for _ in 0..<maximumPasses {
-            let names = try SystemCalls.entries(of: top)
+            let names = try SystemCalls.entries(of: top).map { String(decoding: $0, as: UTF8.self) }
             if names.isEmpty { return }
             for name in names {
                 try removeEntry(name, in: top, top: top, depth: 1, restoringPermission: restoringPermission, parked: &parked)
@@ -45,10 +46,9 @@ enum DirectoryTree {
             try park(name, in: directory, top: top, counter: &parked)
             return
         }
-        let child = try SystemCalls.open(name, in: directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        defer { SystemCalls.close(child) }
-        for entry in try SystemCalls.entries(of: child) {
-            try removeEntry(entry, in: child, top: top, depth: depth + 1, restoringPermission: restoringPermission, parked: &parked)
+        let child = try FileDescriptor(owning: SystemCalls.open(name, in: directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW))
+        for entry in try SystemCalls.entries(of: child.rawValue).map({ String(decoding: $0, as: UTF8.self) }) {
+            try removeEntry(entry, in: child.rawValue, top: top, depth: depth + 1, restoringPermission: restoringPermission, parked: &parked)
         }
         try SystemCalls.remove(name, in: directory, isDirectory: true)
     }

@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Who runs the jobs a directory defines, which decides whom a job file may make a run act as
 /// (PRODUCT.md principle 8): a root scheduler honours each `run-as`; any other scheduler (with
@@ -168,18 +169,11 @@ struct FileWriterScan {
     }
 
     private static func linkTarget(_ path: String) throws(SystemError) -> String {
-        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = buffer.withUnsafeMutableBytes { raw in
-            raw.baseAddress.map { readlink(path, $0.assumingMemoryBound(to: CChar.self), raw.count - 1) } ?? -1
-        }
-        guard count > 0 else { throw .current("readlink", path) }
-        return String(decoding: buffer[..<count], as: UTF8.self)
+        try SystemCalls.readLink(path)
     }
 
     private static func workingDirectory() throws(SystemError) -> String {
-        guard let path = getcwd(nil, 0) else { throw .current("getcwd") }
-        defer { free(path) }
-        return String(cString: path)
+        try SystemCalls.currentDirectory()
     }
 }
 

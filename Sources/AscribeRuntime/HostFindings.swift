@@ -1,4 +1,5 @@
 import AscribeCore
+import AscribeSystem
 
 /// Findings that depend on the machine the jobs will run on (PRODUCT.md section 2, last
 /// paragraph). Errors: every reason the launcher would refuse to start the job here, decided

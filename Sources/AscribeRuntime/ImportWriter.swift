@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Why the output directory cannot take the import at all.
 public enum ImportDirectoryError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -54,12 +55,13 @@ public enum ImportWriter {
             let path = JobDirectory.joined(directory, "\(job.name).job")
             do throws(SystemError) {
                 if replacing {
-                    let temporary = JobDirectory.joined(directory, ".\(job.name).job.import-\(getpid())")
+                    let temporary = JobDirectory.joined(directory, ".\(job.name).job.import-\(SystemCalls.processID)")
                     try writeNew(temporary, job.fileText)
-                    guard rename(temporary, path) == 0 else {
-                        let error = SystemError.current()
-                        unlink(temporary)
-                        throw error
+                    do throws(SystemError) {
+                        try SystemCalls.rename(path: temporary, to: path)
+                    } catch {
+                        try? SystemCalls.unlink(path: temporary)
+                        throw SystemError(code: error.code)
                     }
                 } else {
                     try writeNew(path, job.fileText)
@@ -76,12 +78,13 @@ public enum ImportWriter {
         var prefix = directory.hasPrefix("/") ? "/" : ""
         for component in directory.split(separator: "/") {
             prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
-            if mkdir(prefix, 0o755) == 0 {
-                chmod(prefix, 0o755)
-                continue
+            do throws(SystemError) {
+                try SystemCalls.makeDirectory(prefix, mode: 0o755)
+                try? SystemCalls.changeMode(path: prefix, 0o755)
+            } catch where error.code == EEXIST {
+            } catch {
+                throw .unusable(path: directory, reason: "\(prefix): \(SystemError(code: error.code))")
             }
-            let error = SystemError.current()
-            guard error.code == EEXIST else { throw .unusable(path: directory, reason: "\(prefix): \(error)") }
         }
         let status: FileStatus
         do throws(SystemError) {
@@ -94,27 +97,27 @@ public enum ImportWriter {
 
     /// Creates `path` (failing if it exists, never following a link), mode 0644, with `text`.
     private static func writeNew(_ path: String, _ text: String) throws(SystemError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .current() }
-        var failure: SystemError?
-        if fchmod(descriptor, 0o644) != 0 { failure = .current() }
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while failure == nil, offset < bytes.count {
-            let count = bytes[offset...].withUnsafeBytes { buffer in
-                Glibc.write(descriptor, buffer.baseAddress, buffer.count)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                failure = .current()
-            } else {
-                offset += count
-            }
+        let descriptor: Int32
+        do throws(SystemError) {
+            descriptor = try SystemCalls.open(path, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o644)
+        } catch {
+            throw SystemError(code: error.code)
         }
-        if failure == nil, fsync(descriptor) != 0 { failure = .current() }
-        if close(descriptor) != 0, failure == nil { failure = .current() }
+        var failure: SystemError?
+        do throws(SystemError) {
+            try SystemCalls.changeMode(descriptor, 0o644, context: path)
+            try SystemCalls.writeAll(descriptor, Array(text.utf8)[...], context: path)
+            try SystemCalls.synchronize(descriptor, context: path)
+        } catch {
+            failure = SystemError(code: error.code)
+        }
+        do throws(SystemError) {
+            try SystemCalls.closeAfterWriting(descriptor, context: path)
+        } catch {
+            failure = failure ?? SystemError(code: error.code)
+        }
         if let failure {
-            unlink(path)
+            try? SystemCalls.unlink(path: path)
             throw failure
         }
     }

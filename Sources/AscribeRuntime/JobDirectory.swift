@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Why a job directory could not be read at all. Problems with single files are diagnostics
 /// instead: one bad file never keeps the others from loading.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// One entry of the state directory that belonged to someone else and was removed.
 public struct StateDirectoryRemoval: Sendable, Equatable, CustomStringConvertible {
@@ -117,7 +118,7 @@ public enum StateDirectory {
                               report: inout StateDirectoryReport) throws(StateDirectoryError) {
         let names: [String]
         do throws(SystemError) {
-            names = try SystemCalls.entries(of: directory)
+            names = try SystemCalls.entries(of: directory).map { String(decoding: $0, as: UTF8.self) }
         } catch {
             throw .unavailable(path: path + "/" + prefix, error)
         }
@@ -167,9 +168,8 @@ public enum StateDirectory {
 
     private static func remove(_ name: String, in directory: Int32, isDirectory: Bool) throws(SystemError) {
         if isDirectory {
-            let child = try SystemCalls.open(name, in: directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-            defer { SystemCalls.close(child) }
-            try DirectoryTree.removeContents(of: child, restoringPermission: SystemCalls.effectiveUID != 0)
+            let child = try FileDescriptor(owning: SystemCalls.open(name, in: directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW))
+            try DirectoryTree.removeContents(of: child.rawValue, restoringPermission: SystemCalls.effectiveUID != 0)
         }
         try SystemCalls.remove(name, in: directory, isDirectory: isDirectory)
     }
@@ -189,7 +189,9 @@ public enum StateDirectory {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
-            if mkdir(prefix, 0o700) != 0, errno != EEXIST { throw .current("mkdir", prefix) }
+            do throws(SystemError) {
+                try SystemCalls.makeDirectory(prefix, mode: 0o700)
+            } catch where error.code == EEXIST {}
         }
     }
 }

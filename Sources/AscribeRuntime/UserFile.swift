@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// A file a person named on the command line (`ascribe plan --html FILE`), written by a
 /// command that may run as root. What is at the path decides how:

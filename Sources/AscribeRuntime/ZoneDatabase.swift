@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// The system's IANA zone files. Job files name zones, so an identifier is untrusted text: it is
 /// checked before any path is built, and every failure reads as "no such zone".
@@ -91,7 +92,7 @@ public struct ZoneDatabase: Sendable {
         guard depth < ZoneDatabase.maximumDepth,
               let handle = try? SystemCalls.open(directory, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { return }
         defer { SystemCalls.close(handle) }
-        for name in (try? SystemCalls.entries(of: handle)) ?? [] where !name.hasPrefix(".") {
+        for name in (try? SystemCalls.entries(of: handle))?.map({ String(decoding: $0, as: UTF8.self) }) ?? [] where !name.hasPrefix(".") {
             if depth == 0, name == "posix" || name == "right" { continue }
             let path = directory + "/" + name
             guard let status = try? FileStatus(path: path, followingLinks: true) else { continue }
@@ -106,12 +107,13 @@ public struct ZoneDatabase: Sendable {
 
     /// `TZif`, the first four bytes of every zone file; tables such as `zone.tab` lack it.
     private static func startsWithTZifMagic(_ path: String) -> Bool {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var magic = [UInt8](repeating: 0, count: 4)
-        let count = magic.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, 4) }
-        return count == 4 && magic == Array("TZif".utf8)
+        do throws(SystemError) {
+            let descriptor = try FileDescriptor.open(path, flags: O_RDONLY | O_NONBLOCK)
+            var magic = [UInt8](repeating: 0, count: 4)
+            return try SystemCalls.read(descriptor.rawValue, into: &magic) == .bytes(4) && magic == Array("TZif".utf8)
+        } catch {
+            return false
+        }
     }
 
     /// The daemon's own zone, resolved as glibc does so schedules agree with `date`: `TZ` (a
@@ -160,32 +162,20 @@ public struct ZoneDatabase: Sendable {
     }
 
     static func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink(path, &buffer, buffer.count)
-        guard length > 0, length < buffer.count else { return nil }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try? SystemCalls.readLink(path)
     }
 
     /// The contents of a regular file, or nil. `O_NONBLOCK` keeps a FIFO at the path from
     /// hanging the open; `fstat` then refuses anything that is not a plain file.
     static func readRegularFile(_ path: String) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
-              status.st_size <= maximumFileSize else { return nil }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16_384)
-        while contents.count <= maximumFileSize {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { return contents }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            contents.append(contentsOf: chunk[0..<count])
+        do throws(SystemError) {
+            let descriptor = try FileDescriptor.open(path, flags: O_RDONLY | O_NONBLOCK)
+            let status = try SystemCalls.status(descriptor.rawValue)
+            guard status.kind == .regular, status.size <= Int64(maximumFileSize) else { return nil }
+            let contents = try SystemCalls.readToEnd(descriptor.rawValue, limit: maximumFileSize + 1)
+            return contents.count <= maximumFileSize ? contents : nil
+        } catch {
+            return nil
         }
-        return nil
     }
 }

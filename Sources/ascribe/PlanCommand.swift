@@ -2,6 +2,7 @@ import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 import Foundation
+import AscribeSystem
 
 enum PlanCommand {
     enum Options {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import AscribeCore
 @testable import AscribeRuntime
+import AscribeSystem
 
 @Suite struct JSONParserTests {
     @Test func readsWhatTheRendererWrites() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import AscribeCore
 @testable import AscribeRuntime
+import AscribeSystem
 
 /// The rule for naming the principal (PRODUCT.md §7), without processes: who a uid and a login
 /// uid make the principal.

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 @testable import AscribeCore
 @testable import AscribeRuntime
+import AscribeSystem
 
 /// A throwaway user (no home, no login shell) and group, removed by `remove()`.
 struct ThrowawayAccount {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import AscribeCore
 @testable import AscribeRuntime
+import AscribeSystem
 
 /// Runs `body` with a fresh directory (mode 0755) that is removed afterwards.
 private func withScratchDirectory(_ body: (String) throws -> Void) throws {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 @testable import AscribeRuntime
+import AscribeSystem
 
 /// Every way a launch can fail is a distinct `LaunchFailure`, produced here for real.
 @Suite struct LauncherFailureTests {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 @testable import AscribeRuntime
+import AscribeSystem
 
 /// What a run gets (PRODUCT.md section 4), checked on real processes.
 @Suite struct LauncherTests {

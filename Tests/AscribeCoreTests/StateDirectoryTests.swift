@@ -7,6 +7,7 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// The state directory rules (docs/DAEMON.md, "The state directory"): entries planted by
 /// another user while the directory was open are removed (what the daemon makes again) or

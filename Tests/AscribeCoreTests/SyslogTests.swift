@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import AscribeRuntime
+import AscribeSystem
 
 /// An RFC 5424 message taken apart by an independent reading of the grammar (section 6), so
 /// the tests check what a receiver would see, not the formatter's own strings.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// Whose audit login uid may name the human behind a command. The kernel lets a process whose
 /// login uid is unset (4294967295: services, containers, hosts without `pam_loginuid`) write
@@ -52,7 +50,7 @@ public struct Principal: Hashable, Sendable, CustomStringConvertible {
     /// This process's principal (a local `ascribe run`): as root, the audit login uid when set
     /// (`sudo`); otherwise the real uid, with a differing login uid recorded as a claim.
     public static func current() -> Principal {
-        resolve(uid: UInt32(getuid()), loginUID: auditLoginUID(), trust: .rootCallersOnly, uidSource: .realUID)
+        resolve(uid: SystemCalls.realUID, loginUID: auditLoginUID(), trust: .rootCallersOnly, uidSource: .realUID)
     }
 
     /// A control client's principal: `uid` is what the kernel reported for it (`SO_PEERCRED`);

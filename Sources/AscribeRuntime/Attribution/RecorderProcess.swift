@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// The process that writes a run's events: its pid and the kernel's start time for it, so a
 /// later reader can tell "that process is still alive and will record the end" from "it died"
@@ -12,7 +10,7 @@ public struct RecorderProcess: Equatable, Sendable {
 
     /// This process; nil when `/proc` cannot be read.
     public static func current() -> RecorderProcess? {
-        let pid = getpid()
+        let pid = SystemCalls.processID
         return startTicks(of: pid).map { RecorderProcess(pid: pid, startTicks: $0) }
     }
 

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// The processes a run left behind, found by the attribution variable the launcher gives every
 /// run (`ASCRIBE_RUN_ID`), which its children inherit. Used when a daemon starts after a
@@ -8,7 +6,7 @@ import Glibc
 /// knows which processes carry the run's id.
 enum RunProcesses {
     /// Root reads every process's environment; anyone else only their own processes'.
-    static var canSeeEveryProcess: Bool { geteuid() == 0 }
+    static var canSeeEveryProcess: Bool { SystemCalls.effectiveUID == 0 }
 
     /// The largest environment read per process; attribution variables sit near the start.
     static let environmentLimit = 256 * 1024

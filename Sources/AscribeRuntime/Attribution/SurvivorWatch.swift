@@ -1,4 +1,5 @@
 import Dispatch
+import AscribeSystem
 
 /// Waits, on its own thread, until no process carries a run's `ASCRIBE_RUN_ID` any more: the
 /// end of a run a previous daemon started and this one adopted (docs/DAEMON.md, "Adopted

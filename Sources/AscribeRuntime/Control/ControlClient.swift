@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// The command line's side of the control socket: one request, then the daemon's replies until
 /// the final one. Who is asking is never sent; the daemon asks the kernel.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// The process on the other end of a control connection, as the kernel recorded it when it
 /// connected (`SO_PEERCRED`, `SO_PEERGROUPS`) — nothing the client says about itself.
@@ -52,7 +50,7 @@ public struct ControlAccess: Sendable, Equatable {
     /// Whose audit login uid may name the principal (`--trust-login-uid`).
     public var loginUIDTrust: LoginUIDTrust
 
-    public init(daemonUID: UInt32 = UInt32(geteuid()), group: Group?, loginUIDTrust: LoginUIDTrust = .rootCallersOnly) {
+    public init(daemonUID: UInt32 = SystemCalls.effectiveUID, group: Group?, loginUIDTrust: LoginUIDTrust = .rootCallersOnly) {
         self.daemonUID = daemonUID
         self.group = group
         self.loginUIDTrust = loginUIDTrust

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Synchronization
+import AscribeSystem
 
 /// The daemon's control socket: a Unix-domain stream socket in the state directory (mode 0660,
 /// the control group), served by one thread with one epoll loop. Each connection carries one

@@ -1,7 +1,5 @@
 import AscribeCore
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// Replies owed to the client of a manual run, as the run starts and ends.
 struct RunObserver {
@@ -331,7 +329,7 @@ extension Daemon {
                      ("seq", .int(entry.seq))])
         } + fileDisabled
         return .object([
-            ("host", .string(configuration.host)), ("pid", .int(Int64(getpid()))), ("started", time(startedAt)),
+            ("host", .string(configuration.host)), ("pid", .int(Int64(SystemCalls.processID))), ("started", time(startedAt)),
             ("now", time(now)), ("development", .bool(configuration.development)),
             ("jobs_directory", .string(configuration.jobsDirectory)), ("jobs", .int(jobs.count)),
             ("control_group", .optional(configuration.control?.group?.name)),

@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// The scheduler: sleeps until the next slot, fires what is due through
 /// `RunExecution.runTogether`, and accounts for every slot (fired, skipped, missed) in the log.
@@ -313,7 +314,7 @@ public actor Daemon {
 
         var started = schedulerDraft(.daemonStarted, at: now)
         started.details = ["jobs": String(jobs.count), "version": AscribeVersion.current,
-                           "dev": configuration.development ? "yes" : "no", "pid": String(getpid())]
+                           "dev": configuration.development ? "yes" : "no", "pid": String(SystemCalls.processID)]
         // With the pid, its start time: the next start tells this daemon's events from a later
         // process that reused the pid (its downtime accounting, Daemon+Downtime.swift).
         if let me = RecorderProcess.current() { started.details["pid_start"] = String(me.startTicks) }

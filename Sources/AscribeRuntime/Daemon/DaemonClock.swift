@@ -1,7 +1,5 @@
 import AscribeCore
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// The wall clock the scheduler reads and sleeps on. Injected so tests drive a day of slots
 /// in milliseconds; the daemon never reads time any other way for its decisions.
@@ -29,9 +27,8 @@ public struct SystemDaemonClock: DaemonClock {
     public func eventTime() -> EventTime { .now() }
 
     public func sleep(until deadline: Instant) async {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let nowNanoseconds = Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+        let now = SystemCalls.realTime()
+        let nowNanoseconds = now.seconds * 1_000_000_000 + now.nanoseconds
         // A few milliseconds past the deadline, so the reading after waking is at or past it.
         let remaining = deadline.secondsSinceEpoch * 1_000_000_000 - nowNanoseconds + 5_000_000
         guard remaining > 0 else { return }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Why the daemon could not take its state directory.
 public enum DaemonLockError: Error, Sendable, CustomStringConvertible {
@@ -50,17 +51,18 @@ public final class DaemonLock: Sendable {
         } catch {
             throw .unavailable(path: path, error)
         }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let lockError = errno
+        do throws(SystemError) {
+            try SystemCalls.lockWithoutWaiting(descriptor, context: path)
+        } catch {
             let holder = (try? SystemCalls.readToEnd(descriptor)).flatMap {
                 Int32(String(decoding: $0, as: UTF8.self).filter { !$0.isWhitespace })
             }
             SystemCalls.close(descriptor)
-            if lockError == EWOULDBLOCK { throw .held(path: path, pid: holder) }
-            throw .unavailable(path: path, SystemError(code: lockError, call: "flock", context: path))
+            if error.code == EWOULDBLOCK { throw .held(path: path, pid: holder) }
+            throw .unavailable(path: path, error)
         }
-        let pid = Array("\(getpid())\n".utf8)
-        _ = ftruncate(descriptor, 0)
+        let pid = Array("\(SystemCalls.processID)\n".utf8)
+        _ = try? SystemCalls.truncate(descriptor, context: path)
         _ = try? SystemCalls.writeAll(descriptor, pid[...], context: path)
     }
 

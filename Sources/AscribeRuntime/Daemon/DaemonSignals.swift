@@ -1,4 +1,4 @@
-internal import CAscribeShim
+import AscribeSystem
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -92,24 +92,23 @@ public final class DaemonSignals {
         let queue = DispatchQueue(label: "ascribe.daemon-signals")
         let source = DispatchSource.makeReadSource(fileDescriptor: pipe.read, queue: queue)
         source.setEventHandler {
-            var record = ascribe_signal_record()
-            while ascribe_read_signal_record(pipe.read, &record) == 1 {
+            while let record = SystemCalls.readSignalRecord(pipe.read) {
                 // si_code <= 0: sent by a process (kill, sigqueue, tgkill); otherwise the kernel.
                 let origin: SignalOrigin = record.code <= 0
                     ? .process(SignalSender.observed(pid: record.pid, uid: record.uid)) : .kernel
-                handler(SignalDelivery(signal: record.signo, origin: origin))
+                handler(SignalDelivery(signal: record.signal, origin: origin))
             }
         }
         source.resume()
         self.source = source
         self.signals = signals
         for number in signals {
-            guard ascribe_catch_signal(number, pipe.write) == 0 else { throw .current("sigaction(\(number))") }
+            try SystemCalls.catchSignal(number, writingTo: pipe.write)
         }
     }
 
     deinit {
-        for number in signals { signal(number, SIG_IGN) }
+        for number in signals { SystemCalls.ignoreSignal(number) }
         source.cancel()
     }
 }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Synchronization
-internal import CAscribeShim
+import AscribeSystem
 
 /// Notices edited, added and removed job files, so the daemon reloads without a SIGHUP.
 /// inotify when the kernel offers it (out of watches, say), else a poll of the directory's
@@ -165,7 +165,7 @@ private struct WatchLoop {
     static func fingerprint(of path: String) -> [String: [Int64]]? {
         guard let directory = try? SystemCalls.open(path, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC) else { return nil }
         defer { SystemCalls.close(directory) }
-        guard let names = try? SystemCalls.entries(of: directory) else { return nil }
+        guard let names = try? SystemCalls.entries(of: directory).map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
         var result: [String: [Int64]] = [:]
         for name in names where name.hasSuffix(".job") {
             let status = try? SystemCalls.status(of: name, in: directory)
@@ -183,21 +183,5 @@ private struct WatchLoop {
     static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
-
-extension SystemCalls {
-    static func makeInotify() throws(SystemError) -> Int32 {
-        let descriptor = ascribe_inotify_init()
-        guard descriptor >= 0 else { throw .current("inotify_init1") }
-        return descriptor
-    }
-
-    static func watchDirectory(_ path: String, with inotify: Int32) throws(SystemError) {
-        guard ascribe_inotify_watch_directory(inotify, path) >= 0 else { throw .current("inotify_add_watch", path) }
-    }
-
-    static func inotifyMaskLostDirectory(_ mask: UInt32) -> Bool {
-        ascribe_inotify_mask_lost_directory(mask) != 0
     }
 }

@@ -1,7 +1,5 @@
 import AscribeCore
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// What happened: the types of PRODUCT.md section 5, plus `control.refused`. The raw value is
 /// what the store holds and what `log --type` matches.
@@ -57,9 +55,8 @@ public struct EventTime: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// The host's real-time clock now.
     public static func now() -> EventTime {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return EventTime(millisecondsSinceEpoch: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
+        let now = SystemCalls.realTime()
+        return EventTime(millisecondsSinceEpoch: now.seconds * 1000 + now.nanoseconds / 1_000_000)
     }
 
     /// The second this time falls in (rounded down, also before 1970).

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// Why the store refused a draft at its write boundary (PRODUCT.md 1.2 and section 5): these
 /// hold whoever the caller is, so no bug upstream can record an unattributed event.
@@ -67,7 +65,7 @@ public enum EventStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .refused(let index, let refusal):
             "event store refused event \(index + 1) of its batch (nothing of the batch was stored): \(refusal)"
         case .fileSystem(let path, let operation, let code):
-            "\(path): \(operation) failed: \(String(cString: strerror(code)))"
+            "\(path): \(operation) failed: \(SystemError(code: code).reason)"
         case .unsafeFile(let path, let problem):
             "\(path): refusing to use the event store: \(problem)"
         case .storeMissing(let path):

@@ -1,37 +1,41 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// Creates and checks the store's directory and file before SQLite opens them, so the log is
 /// never, even for a moment, readable by anyone but its owner. The process umask is left
 /// alone (it is process-wide); modes are given at creation and then set exactly with chmod.
 enum StoreFile {
-    static let fileMode: mode_t = 0o600
-    static let directoryMode: mode_t = 0o700
+    static let fileMode: UInt32 = 0o600
+    static let directoryMode: UInt32 = 0o700
 
     /// For writing: creates missing parent directories (0700) and the file (0600), tightens an
     /// existing file to 0600, and refuses links, non-files and other users' files.
     /// Returns the file's identity, which every later write compares with the path's.
     static func prepareForWriting(path: String) throws(EventStoreError) -> StoreFileIdentity {
         try createParentDirectories(of: path)
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, fileMode)
-        guard descriptor >= 0 else {
-            if errno == ELOOP { throw .unsafeFile(path: path, problem: "it is a symbolic link") }
-            throw .fileSystem(path: path, operation: "open", errno: errno)
+        let descriptor: FileDescriptor
+        do throws(SystemError) {
+            descriptor = try FileDescriptor.open(path, flags: O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode: fileMode)
+        } catch {
+            if error.code == ELOOP { throw .unsafeFile(path: path, problem: "it is a symbolic link") }
+            throw .fileSystem(path: path, operation: "open", errno: error.code)
         }
-        defer { close(descriptor) }
-        try tighten(descriptor: descriptor, path: path)
-        let identity = StoreFileIdentity(try status(of: descriptor, path: path))
+        try tighten(descriptor: descriptor.rawValue, path: path)
+        let identity = StoreFileIdentity(try status(of: descriptor.rawValue, path: path))
         // SQLite gives its -wal and -shm files the database's mode when it creates them; files
         // left by an earlier, looser setup are tightened too.
         for suffix in ["-wal", "-shm"] {
-            let companion = open(path + suffix, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
-            if companion < 0 {
-                if errno == ENOENT { continue }
-                throw .fileSystem(path: path + suffix, operation: "open", errno: errno)
+            let companion: FileDescriptor
+            do throws(SystemError) {
+                companion = try FileDescriptor.open(path + suffix, flags: O_RDWR | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+            } catch where error.code == ENOENT {
+                continue
+            } catch {
+                throw .fileSystem(path: path + suffix, operation: "open", errno: error.code)
             }
-            defer { close(companion) }
-            try tighten(descriptor: companion, path: path + suffix)
+            try tighten(descriptor: companion.rawValue, path: path + suffix)
         }
         return identity
     }
@@ -75,16 +79,18 @@ enum StoreFile {
     private static func tighten(descriptor: Int32, path: String) throws(EventStoreError) {
         var status = try self.status(of: descriptor, path: path)
         guard status.kind == .regular else { throw .unsafeFile(path: path, problem: "it is not a regular file") }
-        guard status.owner == geteuid() else {
-            throw .unsafeFile(path: path, problem: "it belongs to uid \(status.owner), not to the user writing it (uid \(geteuid()))")
+        guard status.owner == SystemCalls.effectiveUID else {
+            throw .unsafeFile(path: path, problem: "it belongs to uid \(status.owner), not to the user writing it (uid \(SystemCalls.effectiveUID))")
         }
-        if status.permissions != UInt32(fileMode) {
-            guard fchmod(descriptor, fileMode) == 0 else {
-                throw .fileSystem(path: path, operation: "chmod 0600", errno: errno)
+        if status.permissions != fileMode {
+            do throws(SystemError) {
+                try SystemCalls.changeMode(descriptor, fileMode, context: path)
+            } catch {
+                throw .fileSystem(path: path, operation: "chmod 0600", errno: error.code)
             }
             status = try self.status(of: descriptor, path: path)
         }
-        guard status.permissions == UInt32(fileMode) else {
+        guard status.permissions == fileMode else {
             throw .unsafeFile(path: path, problem: "its mode is \(status.octalPermissions) and would not become 0600")
         }
     }
@@ -104,12 +110,17 @@ enum StoreFile {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in parent.split(separator: "/") {
             prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
-            if mkdir(prefix, directoryMode) == 0 {
-                guard chmod(prefix, directoryMode) == 0 else {
-                    throw .fileSystem(path: prefix, operation: "chmod 0700", errno: errno)
-                }
-            } else if errno != EEXIST {
-                throw .fileSystem(path: prefix, operation: "mkdir", errno: errno)
+            do throws(SystemError) {
+                try SystemCalls.makeDirectory(prefix, mode: directoryMode)
+            } catch where error.code == EEXIST {
+                continue
+            } catch {
+                throw .fileSystem(path: prefix, operation: "mkdir", errno: error.code)
+            }
+            do throws(SystemError) {
+                try SystemCalls.changeMode(path: prefix, directoryMode)
+            } catch {
+                throw .fileSystem(path: prefix, operation: "chmod 0700", errno: error.code)
             }
         }
     }

@@ -2,6 +2,7 @@ import AscribeCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// A run's private copy of its credentials (PRODUCT.md section 4): a fresh directory, mode
 /// 0500 and owned by the run's user, holding 0400 copies of exactly the listed files.
@@ -30,14 +31,13 @@ enum CredentialStaging {
             throw .credentialStagingFailed(path: base, error: error)
         }
         do throws(SystemError) {
-            let handle = try SystemCalls.open(directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-            defer { SystemCalls.close(handle) }
+            let handle = try FileDescriptor.open(directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
             for (credential, source) in sources {
-                try copy(from: source, named: credential.name, into: handle, owner: account)
+                try copy(from: source, named: credential.name, into: handle.rawValue, owner: account)
             }
             // Handed over only once complete, so the run's user never sees a half-filled directory.
-            try SystemCalls.changeMode(handle, 0o500, context: directory)
-            try SystemCalls.changeOwner(handle, uid: account.uid, gid: account.gid, context: directory)
+            try SystemCalls.changeMode(handle.rawValue, 0o500, context: directory)
+            try SystemCalls.changeOwner(handle.rawValue, uid: account.uid, gid: account.gid, context: directory)
         } catch {
             _ = remove(directory)
             throw .credentialStagingFailed(path: directory, error: error)
@@ -149,17 +149,16 @@ enum CredentialStaging {
     }
 
     private static func copy(from source: Int32, named name: String, into directory: Int32, owner: ResolvedAccount) throws(SystemError) {
-        let target = try SystemCalls.open(name, in: directory, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o400)
-        defer { SystemCalls.close(target) }
+        let target = try FileDescriptor(owning: SystemCalls.open(name, in: directory, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o400))
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         copying: while true {
             switch try SystemCalls.read(source, into: &buffer) {
-            case .bytes(let count): try SystemCalls.writeAll(target, buffer[..<count], context: name)
+            case .bytes(let count): try SystemCalls.writeAll(target.rawValue, buffer[..<count], context: name)
             case .endOfFile, .wouldBlock: break copying
             }
         }
-        try SystemCalls.changeMode(target, 0o400, context: name)
-        try SystemCalls.changeOwner(target, uid: owner.uid, gid: owner.gid, context: name)
+        try SystemCalls.changeMode(target.rawValue, 0o400, context: name)
+        try SystemCalls.changeOwner(target.rawValue, uid: owner.uid, gid: owner.gid, context: name)
     }
 
     /// Creates the base (and missing parents) mode 0711, and refuses a base that another user
@@ -174,9 +173,8 @@ enum CredentialStaging {
                 continue
             }
             // mkdir's mode passed through the umask; set the exact mode.
-            let created = try SystemCalls.open(path, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-            defer { SystemCalls.close(created) }
-            try SystemCalls.changeMode(created, baseMode, context: path)
+            let created = try FileDescriptor.open(path, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            try SystemCalls.changeMode(created.rawValue, baseMode, context: path)
         }
         let status = try SystemCalls.status(path: base)
         guard status.kind == .directory, status.owner == SystemCalls.effectiveUID, status.permissions & 0o022 == 0 else {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// The account a run executes as, resolved from the user and group databases.
 public struct ResolvedAccount: Sendable, Equatable, CustomStringConvertible {

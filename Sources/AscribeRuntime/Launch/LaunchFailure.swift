@@ -1,4 +1,5 @@
 import AscribeCore
+import AscribeSystem
 
 /// Every way a run can fail to start. Each becomes a `run.launch_failed` event whose reason is
 /// `description`; `reasonCode` is a stable key for machines.

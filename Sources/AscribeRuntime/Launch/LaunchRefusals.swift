@@ -1,3 +1,5 @@
+import AscribeSystem
+
 /// What `Launcher.prepare` would refuse on this host, decided by the same code, with nothing
 /// staged or spawned: `ascribe check` reports these as errors, so check and the daemon
 /// cannot disagree about whether a job can start.

@@ -1,3 +1,5 @@
+import AscribeSystem
+
 /// The Unix account a run executes as: a user, and optionally a group other than the user's
 /// primary group. Names or numeric ids.
 public struct RunAsTarget: Sendable, Equatable, CustomStringConvertible {

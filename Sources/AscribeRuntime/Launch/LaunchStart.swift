@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// A helper that has been spawned but whose report has not been read: the job may still be
 /// on its way to exec, or the helper may be about to report a failed step.

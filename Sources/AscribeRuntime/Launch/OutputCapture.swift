@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AscribeSystem
 
 /// An incremental digest of a run's output. The launcher does not implement SHA-256 itself:
 /// the scheduler supplies one backed by the OS's libcrypto (the event store's `SHA256Hasher`).
@@ -67,10 +68,9 @@ struct OutputCapture {
     /// the scheduler's own and closed to others, so no planted link sends the bytes elsewhere.
     private static func create(_ path: String) throws(SystemError) -> Int32 {
         let (parent, name) = FileSystem.split(path)
-        let directory = try SystemCalls.open(parent, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-        defer { SystemCalls.close(directory) }
-        try FileSystem.checkPrivateDirectory(try SystemCalls.status(directory), path: parent)
-        return try SystemCalls.open(name, in: directory, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, mode: 0o600)
+        let directory = try FileDescriptor.open(parent, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        try FileSystem.checkPrivateDirectory(try SystemCalls.status(directory.rawValue), path: parent)
+        return try SystemCalls.open(name, in: directory.rawValue, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, mode: 0o600)
     }
 
     /// Closes the capture file and summarises.

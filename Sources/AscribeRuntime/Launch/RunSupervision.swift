@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import AscribeSystem
 
 /// The descriptors of a started run. Exactly one supervisor (the blocking wait or a
 /// `RunSupervisor`) claims them and closes them as the run ends.

@@ -1,8 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 import Synchronization
+import AscribeSystem
 
 /// Supervises any number of runs on one thread: a single epoll loop over every run's pidfd
 /// and output pipes, with timeouts from the runs' deadlines. Completions arrive on

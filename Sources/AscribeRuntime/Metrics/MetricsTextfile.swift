@@ -1,9 +1,7 @@
 import AscribeCore
 import Dispatch
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// Keeps a Prometheus textfile (`daemon --metrics-file`) current from the daemon's events.
 ///

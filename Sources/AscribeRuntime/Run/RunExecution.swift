@@ -1,8 +1,6 @@
 import AscribeCore
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+import AscribeSystem
 
 /// What a run shares with every other run on this host: where things live and who records.
 public struct RunEnvironment: Sendable {

@@ -1,4 +1,5 @@
 import Synchronization
+import AscribeSystem
 
 /// Forwards each durable event to a local syslog socket (`/dev/log`) as RFC 5424, for the
 /// SIEM. It must never slow or stop the daemon: sends do not block, a failed send drops that

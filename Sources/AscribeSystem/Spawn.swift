@@ -5,27 +5,34 @@ internal import CAscribeShim
 
 /// The parent's ends of what becomes the helper's descriptors 1–4. Descriptor 0 is always
 /// `/dev/null`, and nothing else survives into the child.
-struct HelperDescriptors {
-    var standardOutput: Int32
-    var standardError: Int32
-    var report: Int32
-    var environment: Int32
+public struct HelperDescriptors {
+    public var standardOutput: Int32
+    public var standardError: Int32
+    public var report: Int32
+    public var environment: Int32
+
+    public init(standardOutput: Int32, standardError: Int32, report: Int32, environment: Int32) {
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.report = report
+        self.environment = environment
+    }
 
     /// In the order of the child's descriptors 1, 2, 3, 4.
-    var all: [Int32] { [standardOutput, standardError, report, environment] }
+    public var all: [Int32] { [standardOutput, standardError, report, environment] }
 }
 
 /// The one `posix_spawn` call that starts every run (PRODUCT.md section 4).
-enum Spawn {
+public enum Spawn {
     /// The lowest descriptor the child does not get: 0–2 standard streams, 3 report, 4 environment.
-    static let firstClosedDescriptor: Int32 = 5
+    public static let firstClosedDescriptor: Int32 = 5
 
     /// Spawns `path` with `arguments` and an empty environment, in a session and process group
     /// of its own, with no signal blocked and every signal at its default action (a Swift pool
     /// thread's mask would otherwise leak in, and with it a blocked SIGTERM), stdin from
     /// `/dev/null`, descriptors 1–4 from `descriptors` and every other descriptor closed.
     /// Returns the child's pid; throws posix_spawn's error.
-    static func spawn(path: String, arguments: [String], descriptors: HelperDescriptors) throws(SystemError) -> Int32 {
+    public static func spawn(path: String, arguments: [String], descriptors: HelperDescriptors) throws(SystemError) -> Int32 {
         // A source numbered 0–4 could be overwritten by an earlier dup2 in the child: move it up.
         var temporary: [Int32] = []
         defer { temporary.forEach(SystemCalls.close) }

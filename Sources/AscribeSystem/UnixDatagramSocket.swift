@@ -37,29 +37,24 @@ public final class UnixDatagramSocket: Sendable {
     /// names the path, so a receiver that restarts (a new socket at the same path) is reached
     /// again without reconnecting.
     public func send(_ bytes: [UInt8], to path: String) throws(SystemError) {
-        while true {
-            let sent = try Self.withAddress(path) { address, length in
+        let sent = try Self.withAddress(path) { address, length in
+            SystemError.valueOrErrno {
                 bytes.withUnsafeBytes { buffer in
                     sendto(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), address, length)
                 }
             }
-            if sent >= 0 { return }
-            if errno != EINTR { throw .current("sendto", path) }
         }
+        if case .failure(let error) = sent { throw SystemError(code: error.code, call: "sendto", context: path) }
     }
 
     /// One datagram, or nil when none arrives within `timeoutMilliseconds`.
     public func receive(timeoutMilliseconds: Int32, capacity: Int = 65_536) throws(SystemError) -> [UInt8]? {
         guard !SystemCalls.pollReadable([descriptor], timeoutMilliseconds: timeoutMilliseconds).isEmpty else { return nil }
         var buffer = [UInt8](repeating: 0, count: capacity)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if count >= 0 { return Array(buffer[..<count]) }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN: return nil
-            default: throw .current("recv")
-            }
+        switch SystemError.valueOrErrno({ buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }) {
+        case .success(let count): return Array(buffer[..<count])
+        case .failure(let error) where error.code == EAGAIN: return nil
+        case .failure(let error): throw SystemError(code: error.code, call: "recv")
         }
     }
 

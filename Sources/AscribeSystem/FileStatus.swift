@@ -2,65 +2,36 @@
 import Glibc
 #endif
 
-/// A failed system call: its errno with the C library's words for it, and, where the caller
-/// said, which call failed on what (`mkdir`, `/run/ascribe/credentials`).
-public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var code: Int32
-    /// The call that failed; empty when the message is clear without it.
-    public var call: String
-    /// What the call was working on (a path, a pid); may be empty.
-    public var context: String
-
-    public init(code: Int32, call: String = "", context: String = "") {
-        self.code = code
-        self.call = call
-        self.context = context
-    }
-
-    /// `errno` as the last call left it; read it before anything else can change it.
-    static func current(_ call: String = "", _ context: String = "") -> SystemError {
-        SystemError(code: errno, call: call, context: context)
-    }
-
-    /// The C library's words for the errno alone, for messages that name the call themselves.
-    public var reason: String { String(cString: strerror(code)) }
-
-    public var description: String {
-        guard !call.isEmpty else { return reason }
-        return context.isEmpty ? "\(call): \(reason)" : "\(call) \(context): \(reason)"
-    }
-}
-
 /// What `stat` says about a file, copied out of the C struct so nothing C-shaped leaves here.
-struct FileStatus: Equatable {
-    enum Kind: Equatable {
+public struct FileStatus: Equatable {
+    public enum Kind: Equatable {
         case regular, directory, symbolicLink, socket, other
     }
 
-    var kind: Kind
+    public var kind: Kind
     /// Permission bits, including set-id and sticky (`0o7777`).
-    var permissions: UInt32
-    var owner: UInt32
-    var group: UInt32
-    var device: UInt64
-    var inode: UInt64
-    var size: Int64
+    public var permissions: UInt32
+    public var owner: UInt32
+    public var group: UInt32
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
     /// Last modification, nanoseconds since the epoch.
-    var modified: Int64
+    public var modified: Int64
 
-    var isWorldWritable: Bool { permissions & 0o002 != 0 }
-    var isSticky: Bool { permissions & 0o1000 != 0 }
-    var isExecutableBySomeone: Bool { permissions & 0o111 != 0 }
+    public var isWorldWritable: Bool { permissions & 0o002 != 0 }
+    public var isSticky: Bool { permissions & 0o1000 != 0 }
+    public var isExecutableBySomeone: Bool { permissions & 0o111 != 0 }
 
     /// `stat` (following links) or `lstat`.
-    init(path: String, followingLinks: Bool) throws(SystemError) {
+    public init(path: String, followingLinks: Bool) throws(SystemError) {
         var info = stat()
         let result = followingLinks ? stat(path, &info) : lstat(path, &info)
         guard result == 0 else { throw SystemError.current() }
         self.init(info)
     }
 
-    init(descriptor: Int32) throws(SystemError) {
+    public init(descriptor: Int32) throws(SystemError) {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw SystemError.current() }
         self.init(info)
@@ -84,37 +55,27 @@ struct FileStatus: Equatable {
     }
 
     /// `0644`-style, for messages.
-    var octalPermissions: String {
+    public var octalPermissions: String {
         let text = String(permissions & 0o777, radix: 8)
         return String(repeating: "0", count: max(0, 4 - text.count)) + text
     }
 }
 
 /// Small, careful wrappers over the directory and file calls the loaders need.
-enum FileSystem {
-    /// Entry names of a directory (without `.` and `..`), as raw bytes: a name that is not
-    /// UTF-8 must still be reportable, not silently repaired into a different name.
-    static func entries(of path: String) throws(SystemError) -> [[UInt8]] {
-        guard let directory = opendir(path) else { throw SystemError.current() }
-        defer { closedir(directory) }
-        var names: [[UInt8]] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(directory) else {
-                if errno != 0 { throw SystemError.current() }
-                break
-            }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix { $0 != 0 })
-            }
-            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-            names.append(name)
+public enum FileSystem {
+    /// Entry names of the directory at `path` (`SystemCalls.entries(of:)`); a failure carries
+    /// only the errno, as the callers name the directory.
+    public static func entries(of path: String) throws(SystemError) -> [[UInt8]] {
+        do throws(SystemError) {
+            let directory = try FileDescriptor.open(path, flags: O_RDONLY | O_DIRECTORY)
+            return try SystemCalls.entries(of: directory.rawValue)
+        } catch {
+            throw SystemError(code: error.code)
         }
-        return names
     }
 
     /// `mkdir` (0700) unless it exists, then the check below on what is there now (`lstat`).
-    static func makePrivateDirectory(_ path: String) throws(SystemError) {
+    public static func makePrivateDirectory(_ path: String) throws(SystemError) {
         if mkdir(path, 0o700) != 0, errno != EEXIST { throw .current("mkdir", path) }
         let status: FileStatus
         do throws(SystemError) {
@@ -127,7 +88,7 @@ enum FileSystem {
 
     /// A directory the scheduler writes into must be a real directory (a link could lead
     /// anywhere), its own user's, and writable by nobody else (who could plant a link in it).
-    static func checkPrivateDirectory(_ status: FileStatus, path: String) throws(SystemError) {
+    public static func checkPrivateDirectory(_ status: FileStatus, path: String) throws(SystemError) {
         switch status.kind {
         case .directory: break
         case .symbolicLink: throw SystemError(code: ELOOP, call: "refusing", context: "\(path), a symbolic link")
@@ -148,20 +109,18 @@ enum FileSystem {
     /// renamed over the target: nothing planted at a guessable name (a link, a hard link to
     /// another file) is ever opened. `exactMode` is set whatever the umask; nil leaves 0666
     /// to the umask, as a shell's redirection would.
-    static func replace(_ path: String, with bytes: [UInt8], exactMode: UInt32?) throws(SystemError) {
+    public static func replace(_ path: String, with bytes: [UInt8], exactMode: UInt32?) throws(SystemError) {
         let (parent, name) = split(path)
-        let directory = try SystemCalls.open(parent, flags: O_RDONLY | O_DIRECTORY)
-        defer { SystemCalls.close(directory) }
-        let temporary = "." + String(name.prefix(160)) + "." + RandomIdentifier.hex128() + ".tmp"
-        let descriptor = try SystemCalls.open(temporary, in: directory, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY,
-                                              mode: exactMode ?? 0o666)
+        let directory = try FileDescriptor.open(parent, flags: O_RDONLY | O_DIRECTORY)
+        let temporary = "." + String(name.prefix(160)) + "." + randomHex128() + ".tmp"
+        let descriptor = try FileDescriptor.open(temporary, in: directory, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY,
+                                                 mode: exactMode ?? 0o666)
         do throws(SystemError) {
-            defer { SystemCalls.close(descriptor) }
-            if let exactMode { try SystemCalls.changeMode(descriptor, exactMode, context: temporary) }
-            try SystemCalls.writeAll(descriptor, bytes[...], context: path)
-            try SystemCalls.rename(temporary, to: name, in: directory)
+            if let exactMode { try SystemCalls.changeMode(descriptor.rawValue, exactMode, context: temporary) }
+            try SystemCalls.writeAll(descriptor.rawValue, bytes[...], context: path)
+            try SystemCalls.rename(temporary, to: name, in: directory.rawValue)
         } catch {
-            try? SystemCalls.remove(temporary, in: directory, isDirectory: false)
+            try? SystemCalls.remove(temporary, in: directory.rawValue, isDirectory: false)
             throw error
         }
     }
@@ -169,23 +128,32 @@ enum FileSystem {
     /// Writes into an existing file that is not a regular one (a device, a FIFO), in place:
     /// such a file is never replaced. Opened without creating or truncating anything, and
     /// refused when what it opens is a regular file after all (a link to one).
-    static func writeInPlace(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
-        let descriptor = try SystemCalls.open(path, flags: O_WRONLY | O_NOCTTY)
-        defer { SystemCalls.close(descriptor) }
-        guard try SystemCalls.status(descriptor).kind != .regular else {
+    public static func writeInPlace(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
+        let descriptor = try FileDescriptor.open(path, flags: O_WRONLY | O_NOCTTY)
+        guard try SystemCalls.status(descriptor.rawValue).kind != .regular else {
             throw SystemError(code: ELOOP, call: "refusing", context: "\(path), a symbolic link to a regular file (name that file itself)")
         }
-        try SystemCalls.writeAll(descriptor, bytes[...], context: path)
+        try SystemCalls.writeAll(descriptor.rawValue, bytes[...], context: path)
+    }
+
+    /// 128 bits from the system's random source as 32 lowercase hex digits: a name nobody
+    /// can guess ahead.
+    private static func randomHex128() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let text = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - text.count) + text
+        }.joined()
     }
 
     /// The directory part and the last name of a path.
-    static func split(_ path: String) -> (directory: String, name: String) {
+    public static func split(_ path: String) -> (directory: String, name: String) {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
         return (slash == path.startIndex ? "/" : String(path[..<slash]), String(path[path.index(after: slash)...]))
     }
 
     /// The canonical absolute path, every symbolic link resolved.
-    static func resolvedPath(_ path: String) throws(SystemError) -> String {
+    public static func resolvedPath(_ path: String) throws(SystemError) -> String {
         guard let resolved = realpath(path, nil) else { throw SystemError.current() }
         defer { free(resolved) }
         return String(cString: resolved)
@@ -194,7 +162,7 @@ enum FileSystem {
     /// Opens a file for reading without following a final symbolic link and without blocking
     /// on a FIFO, checks it with `check` on the open descriptor (so the file checked is the
     /// file read), and reads at most `limit` bytes.
-    static func read<Failure: Error>(
+    public static func read<Failure: Error>(
         _ path: String, limit: Int, check: (FileStatus) throws(Failure) -> Void
     ) throws(FileReadError<Failure>) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
@@ -212,34 +180,15 @@ enum FileSystem {
             throw .refused(error)
         }
         do throws(SystemError) {
-            return try readAll(descriptor, limit: limit)
+            return try SystemCalls.readToEnd(descriptor, limit: limit)
         } catch {
             throw .system(error)
         }
     }
-
-    /// Reads an open descriptor to its end, or to `limit` bytes, whichever comes first.
-    static func readAll(_ descriptor: Int32, limit: Int) throws(SystemError) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while bytes.count < limit {
-            let wanted = min(chunk.count, limit - bytes.count)
-            let count = chunk.withUnsafeMutableBytes { buffer in
-                Glibc.read(descriptor, buffer.baseAddress, wanted)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .current()
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk.prefix(count))
-        }
-        return bytes
-    }
 }
 
 /// Why `FileSystem.read` did not return bytes: the system refused, or the caller's check did.
-enum FileReadError<Refusal: Error>: Error {
+public enum FileReadError<Refusal: Error>: Error {
     case system(SystemError)
     case refused(Refusal)
 }

@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who and where this process is, and the time: calls that cannot fail (or whose failure has
+/// one obvious answer), for the runtime's attribution and clocks.
+extension SystemCalls {
+    public static var processID: Int32 { getpid() }
+    public static var realUID: UInt32 { UInt32(getuid()) }
+
+    /// `gethostname`; nil when it fails.
+    public static func hostName() -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let status = buffer.withUnsafeMutableBufferPointer { pointer -> Int32 in
+            guard let base = pointer.baseAddress else { return -1 }
+            return gethostname(base, pointer.count - 1)
+        }
+        guard status == 0 else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `CLOCK_REALTIME` now, as seconds and nanoseconds since the epoch.
+    public static func realTime() -> (seconds: Int64, nanoseconds: Int64) {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return (Int64(spec.tv_sec), Int64(spec.tv_nsec))
+    }
+}
