@@ -29,7 +29,8 @@ let package = Package(
         // Prints measured figures for BENCHMARKS.md: swift run -c release ascribe-benchmarks
         .executableTarget(name: "ascribe-benchmarks", dependencies: ["AscribeCore", "AscribeRuntime", "ascribe-exec"],
                           path: "Sources/AscribeBenchmarks"),
-        .testTarget(name: "AscribeCoreTests", dependencies: ["AscribeCore", "AscribeRuntime", "ascribe-exec"]),
+        .testTarget(name: "AscribeCoreTests", dependencies: ["AscribeCore", "AscribeRuntime", "ascribe-exec"],
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
