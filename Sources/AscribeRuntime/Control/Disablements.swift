@@ -32,8 +32,8 @@ public struct Disablement: Sendable, Equatable {
 
     /// Fields for a `run.skipped` that this disablement caused.
     public var skipDetails: [String: String] {
-        ["skip_reason": target.kind == .identity ? "identity-disabled" : "job-disabled",
-         "disabled_by": by, "disabled_at": at.rfc3339, "disabled_reason": reason, "disabled_seq": String(seq)]
+        EventDetails([.skipReason: target.kind == .identity ? "identity-disabled" : "job-disabled",
+         .disabledBy: by, .disabledAt: at.rfc3339, .disabledReason: reason, .disabledSeq: String(seq)])
     }
 
     public var skipReason: String {

@@ -56,12 +56,12 @@ public enum ConfigHistory {
     /// One `config.loaded` applied to the jobs loaded before it.
     public static func apply(_ load: Event, to current: inout [JobName: String]) {
         guard load.type == .configLoaded else { return }
-        if load.details["added"] == nil {
+        if load.details[.added] == nil {
             current = [:]
-            for (name, hash) in pairs(load.details["jobs"]) { current[name] = hash }
+            for (name, hash) in pairs(load.details[.jobs]) { current[name] = hash }
         } else {
-            for (name, hash) in pairs(load.details["added"]) + pairs(load.details["changed"]) { current[name] = hash }
-            for (name, _) in pairs(load.details["removed"]) { current[name] = nil }
+            for (name, hash) in pairs(load.details[.added]) + pairs(load.details[.changed]) { current[name] = hash }
+            for (name, _) in pairs(load.details[.removed]) { current[name] = nil }
         }
     }
 
@@ -70,7 +70,7 @@ public enum ConfigHistory {
     public static func rejectedSince(afterReplaying loads: [Event]) -> [JobName: EventTime] {
         var since: [JobName: EventTime] = [:]
         for load in loads where load.type == .configLoaded {
-            let names = Set((load.details["rejected"] ?? "").split(separator: ",").compactMap { try? JobName(String($0)) })
+            let names = Set((load.details[.rejected] ?? "").split(separator: ",").compactMap { try? JobName(String($0)) })
             since = since.filter { names.contains($0.key) }
             for name in names where since[name] == nil { since[name] = load.time }
         }

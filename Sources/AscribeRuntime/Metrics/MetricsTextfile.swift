@@ -85,7 +85,7 @@ public final class MetricsTextfile: Sendable {
     /// The last good definitions the daemon keeps in force for jobs whose file does not load
     /// (`config.loaded` `kept`), read back from the definition archive, so they keep their series.
     private func keptDefinitions(_ event: Event) -> [String: JobDefinition] {
-        let kept = ConfigHistory.pairs(event.details["kept"])
+        let kept = ConfigHistory.pairs(event.details[.kept])
         guard !kept.isEmpty,
               let store = try? EventStore.open(path: DefaultPaths.eventStore(stateDirectory: stateDirectory), access: .readOnly)
         else { return [:] }

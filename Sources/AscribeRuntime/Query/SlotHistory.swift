@@ -130,9 +130,9 @@ public enum DaemonEnding: Sendable, Equatable {
 
     /// From a `run.missed`'s details (`down_cause`, …); nil for events written before they were recorded.
     init?(details: [String: String]) {
-        switch details["down_cause"] {
-        case "crashed": self = .crashed(lastSignOfLife: details["last_sign_of_life"].flatMap(SlotHistory.parseTime))
-        case "stopped": self = .stopped(at: details["stopped_at"].flatMap(SlotHistory.parseTime), by: details["stop_reason"])
+        switch details[.downCause] {
+        case "crashed": self = .crashed(lastSignOfLife: details[.lastSignOfLife].flatMap(SlotHistory.parseTime))
+        case "stopped": self = .stopped(at: details[.stoppedAt].flatMap(SlotHistory.parseTime), by: details[.stopReason])
         default: return nil
         }
     }
@@ -334,8 +334,8 @@ public enum SlotHistory {
             if event.type.isRunTerminal, let runID = event.runID { terminal[runID] = event }
             guard let key = SlotKey(event) else { continue }
             bySlot[key, default: []].append(event)
-            if event.type == .runMissed || event.type == .runSkipped, let first = event.details["first"].flatMap(parseTime),
-               let last = event.details["last"].flatMap(parseTime) {
+            if event.type == .runMissed || event.type == .runSkipped, let first = event.details[.first].flatMap(parseTime),
+               let last = event.details[.last].flatMap(parseTime) {
                 if event.type == .runMissed {
                     collapsed.append((first, last, event))
                 } else {
@@ -364,7 +364,7 @@ public enum SlotHistory {
                 let (cause, down, downEvidence) = downtime(for: slot, missed: missed, daemonEvents: daemonEvents)
                 evidence = [Evidence(missed)] + downEvidence + evidence
                 outcome = .missed(cause: cause, from: down.from, until: down.until, catchUp: ran.map(SlotOutcome.Box.init),
-                                  catchUpPolicy: missed.details["catch_up"], ending: DaemonEnding(details: missed.details))
+                                  catchUpPolicy: missed.details[.catchUp], ending: DaemonEnding(details: missed.details))
             } else if let ran {
                 outcome = ran
             } else if let skipped = events.last(where: { $0.type == .runSkipped })
@@ -384,7 +384,7 @@ public enum SlotHistory {
         }
         if let (start, end) = manualWindow {
             for event in jobEvents where event.type == .runFired && event.scheduledFor == nil
-                && event.details["trigger"] == "manual" && event.time.instant >= start && event.time.instant <= end {
+                && event.details[.trigger] == "manual" && event.time.instant >= start && event.time.instant <= end {
                 let endEvent = event.runID.flatMap { terminal[$0] }
                 accounts.append(SlotAccount(
                     slot: nil, time: event.time.instant, outcome: outcome(of: event, end: endEvent),
@@ -405,10 +405,10 @@ public enum SlotHistory {
         switch end.type {
         case .runSucceeded: return .succeeded(durationMs: end.durationMs)
         case .runTimedOut: return .timedOut(durationMs: end.durationMs, signal: end.signal)
-        case .runLaunchFailed: return .launchFailed(error: Event.escaped(end.details["error"] ?? end.reason ?? "no error recorded"))
+        case .runLaunchFailed: return .launchFailed(error: Event.escaped(end.details[.error] ?? end.reason ?? "no error recorded"))
         case .runLost: return .lost(recordedAt: end.time)
         default:
-            let shutdown = end.details["stopped_by"] == "daemon-shutdown" ? end.details["shutdown_requested_by"] ?? "unknown" : nil
+            let shutdown = end.details[.stoppedBy] == "daemon-shutdown" ? end.details[.shutdownRequestedBy] ?? "unknown" : nil
             return .failed(exitCode: end.exitCode, signal: end.signal, durationMs: end.durationMs,
                            lastLines: end.outputTail.flatMap(lastLines), shutdownRequestedBy: shutdown)
         }
@@ -422,21 +422,21 @@ public enum SlotHistory {
     }
 
     static func skipWords(_ skipped: Event) -> String {
-        switch skipped.details["skip_reason"] {
+        switch skipped.details[.skipReason] {
         case "overlap":
-            return "run \(skipped.details["running_run_id"] ?? "(unnamed)") was still in progress (overlap)"
+            return "run \(skipped.details[.runningRunId] ?? "(unnamed)") was still in progress (overlap)"
         case "job-disabled", "identity-disabled":
-            let what = skipped.details["skip_reason"] == "identity-disabled"
+            let what = skipped.details[.skipReason] == "identity-disabled"
                 ? "identity \(skipped.identity ?? "(unnamed)")" : "the job"
-            let by = Event.escaped(skipped.details["disabled_by"] ?? "its job file")
-            guard let at = skipped.details["disabled_at"] else { return "\(what) was disabled by \(by)" }
-            let why = skipped.details["disabled_reason"].map { " (\"\(Event.escaped($0))\")" } ?? ""
-            let seq = skipped.details["disabled_seq"].map { " [seq \($0)]" } ?? ""
+            let by = Event.escaped(skipped.details[.disabledBy] ?? "its job file")
+            guard let at = skipped.details[.disabledAt] else { return "\(what) was disabled by \(by)" }
+            let why = skipped.details[.disabledReason].map { " (\"\(Event.escaped($0))\")" } ?? ""
+            let seq = skipped.details[.disabledSeq].map { " [seq \($0)]" } ?? ""
             return "\(what) was disabled by \(by) at \(at)\(why)\(seq)"
         case "daemon-stopping":
             return Event.escaped(skipped.reason ?? "the daemon stopped before this run could start")
         default:
-            return Event.escaped(skipped.reason ?? skipped.details["skip_reason"] ?? "no reason recorded")
+            return Event.escaped(skipped.reason ?? skipped.details[.skipReason] ?? "no reason recorded")
         }
     }
 
@@ -444,8 +444,8 @@ public enum SlotHistory {
     /// the slot and the next `daemon.started` after it, found in the log.
     static func downtime(for slot: Instant, missed: Event, daemonEvents: [Event])
         -> (String, (from: EventTime?, until: EventTime?), [Evidence]) {
-        let recordedFrom = missed.details["down_from"].flatMap(parseTime)
-        let recordedUntil = missed.details["down_until"].flatMap(parseTime)
+        let recordedFrom = missed.details[.downFrom].flatMap(parseTime)
+        let recordedUntil = missed.details[.downUntil].flatMap(parseTime)
         if missed.reason?.hasPrefix("the wall clock") == true {
             return ("the wall clock jumped forward", (recordedFrom, recordedUntil), [])
         }
@@ -455,7 +455,7 @@ public enum SlotHistory {
         let evidence = [before, after].compactMap { $0.map(Evidence.init) }
         // A miss that records how the daemon ended also records its window exactly: from the
         // previous daemon's newest event, which may be later than its last heartbeat.
-        if missed.details["down_cause"] != nil, let recordedFrom {
+        if missed.details[.downCause] != nil, let recordedFrom {
             return ("the daemon was down", (recordedFrom, recordedUntil ?? after?.time), evidence)
         }
         return ("the daemon was down", (before?.time ?? recordedFrom, after?.time ?? recordedUntil), evidence)

@@ -94,7 +94,7 @@ public enum RunInterruption: Sendable, Equatable {
     /// Typed details: `stopped_by` and whose request.
     public var details: [String: String] {
         switch self {
-        case .daemonShutdown(let requestedBy): ["stopped_by": "daemon-shutdown", "shutdown_requested_by": requestedBy]
+        case .daemonShutdown(let requestedBy): EventDetails([.stoppedBy: "daemon-shutdown", .shutdownRequestedBy: requestedBy])
         }
     }
 }
@@ -299,7 +299,7 @@ public struct RunExecution {
         var draft = draft(.runFired, job: order.job, runID: runID, definitionHash: order.definitionHash,
                           principal: order.principal, reason: order.reason, argv: argv)
         draft.scheduledFor = order.scheduledFor
-        draft.details["trigger"] = order.principal == nil ? "schedule" : "manual"
+        draft.details[.trigger] = order.principal == nil ? "schedule" : "manual"
         draft.details.merge(order.details) { $1 }
         if let principal = order.principal { draft.details.merge(principal.details) { $1 } }
         // Who will record the end: a daemon starting later must not call a run it owns lost.
@@ -375,8 +375,8 @@ public struct RunExecution {
         var failed = fired
         failed.time = environment.now()
         failed.type = .runLaunchFailed
-        failed.details["failure"] = failure.reasonCode
-        failed.details["error"] = failure.description
+        failed.details[.failure] = failure.reasonCode
+        failed.details[.error] = failure.description
         return failed
     }
 
@@ -391,7 +391,7 @@ public struct RunExecution {
         terminal.pid = completion.pid
         terminal.durationMs = completion.durationMilliseconds
         // When the process actually started: the gap from `run.fired` is the launch's own delay.
-        terminal.details["spawned_at"] = completion.spawnedAt.rfc3339
+        terminal.details[.spawnedAt] = completion.spawnedAt.rfc3339
         switch completion.outcome {
         case .exited(let code):
             terminal.type = code == 0 ? .runSucceeded : .runFailed
@@ -404,7 +404,7 @@ public struct RunExecution {
             terminal.signal = signalUsed.signalNumber
         case .statusUnavailable:
             terminal.type = .runFailed
-            terminal.details["status"] = "unavailable"
+            terminal.details[.status] = "unavailable"
         }
         let output = completion.output
         terminal.stdoutBytes = Int64(output.stdoutBytes)
@@ -412,12 +412,12 @@ public struct RunExecution {
         terminal.outputSHA256 = output.sha256
         terminal.outputTail = output.tail.isEmpty ? nil : output.tail
         terminal.outputPath = output.path
-        if output.capped { terminal.details["output_capped"] = "yes" }
-        if output.drainCutShort { terminal.details["output_drain"] = "cut short: a process kept the pipe open" }
-        if let fileError = output.fileError { terminal.details["output_file_error"] = fileError.description }
-        if let warning = completion.loginUIDWarning { terminal.details["loginuid"] = warning }
+        if output.capped { terminal.details[.outputCapped] = "yes" }
+        if output.drainCutShort { terminal.details[.outputDrain] = "cut short: a process kept the pipe open" }
+        if let fileError = output.fileError { terminal.details[.outputFileError] = fileError.description }
+        if let warning = completion.loginUIDWarning { terminal.details[.loginuid] = warning }
         if case .failed(let path, let error) = completion.credentials {
-            terminal.details["credentials_cleanup"] = "\(path): \(error)"
+            terminal.details[.credentialsCleanup] = "\(path): \(error)"
         }
         if let interruption {
             terminal.reason = (fired.reason.map { "\($0); " } ?? "") + interruption.words
