@@ -32,7 +32,7 @@ public struct Disablement: Sendable, Equatable {
 
     /// Fields for a `run.skipped` that this disablement caused.
     public var skipDetails: [String: String] {
-        EventDetails([.skipReason: target.kind == .identity ? "identity-disabled" : "job-disabled",
+        EventDetails([.skipReason: (target.kind == .identity ? SkipReason.identityDisabled : .jobDisabled).rawValue,
          .disabledBy: by, .disabledAt: at.rfc3339, .disabledReason: reason, .disabledSeq: String(seq)])
     }
 

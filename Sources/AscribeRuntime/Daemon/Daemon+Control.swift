@@ -246,17 +246,17 @@ extension Daemon {
             draft.job = job.definition.name.rawValue
             draft.identity = job.definition.identity.rawValue
             draft.reason = "refused a forced run of \(jobName) from \(call.peer.userName): only root may force a run"
-            draft.details = call.peer.details.merging(EventDetails([.request: "run", .force: "yes"])) { $1 }
+            draft.details = call.peer.details.merging(EventDetails([.request: "run", .force: DetailFlag.yes.rawValue])) { $1 }
             record([draft])
             control.reply(to: call.connection, .refused(.notAllowed, message: "only root may force a run (--force)"))
             return
         }
         var details = call.peer.details
-        details[.trigger] = "manual"
+        details.trigger = .manual
         // The same rules as a slot (RunDecision); a manual run never waits, so a queue is a refusal too.
         let decision = decide(job).forManualRun(of: job.definition)
         if force {
-            details[.forced] = "yes"
+            details[.forced] = DetailFlag.yes.rawValue
             if let refusal = decision.refusal { details.merge(refusal.overriddenDetails) { $1 } }
         } else if let refusal = decision.refusal {
             var draft = runDraft(.runSkipped, job: job, slot: nil, at: now)
@@ -292,7 +292,8 @@ extension Daemon {
             (active[name] ?? []).map { runID -> JSONValue in
                 let job = jobs[name]?.definition
                 let adoptedRun = adopted[runID]
-                let trigger = adoptedRun.map { $0.fired.details[.trigger] ?? "schedule" } ?? (observers[runID] == nil ? "schedule" : "manual")
+                let trigger = adoptedRun.map { $0.fired.details[.trigger] ?? Trigger.schedule.rawValue }
+                    ?? (observers[runID] == nil ? Trigger.schedule : .manual).rawValue
                 return .object([
                     ("run_id", .string(runID)), ("job", .string(name.rawValue)),
                     ("identity", .optional(job?.identity.rawValue ?? adoptedRun?.fired.identity)),

@@ -159,7 +159,7 @@ extension Daemon {
         for name in outage.slots.keys.sorted() {
             guard let kept = outage.slots[name], let first = kept.first, let last = kept.last else { continue }
             let reason = "the event store could not be written (\(error)), so the run was not started"
-            let details = EventDetails([.skipReason: "store-unwritable", .storeError: error,
+            let details = EventDetails([.skipReason: SkipReason.storeUnwritable.rawValue, .storeError: error,
                            .storeUnwritableFrom: EventTime(outage.since).rfc3339])
             if kept.count <= Self.missedLimit {
                 for slot in kept.slots {

@@ -313,7 +313,7 @@ public actor Daemon {
 
         var started = schedulerDraft(.daemonStarted, at: now)
         started.details = EventDetails([.jobs: String(jobs.count), .version: AscribeVersion.current,
-                           .dev: configuration.development ? "yes" : "no", .pid: String(getpid())])
+                           .dev: DetailFlag(configuration.development).rawValue, .pid: String(getpid())])
         // With the pid, its start time: the next start tells this daemon's events from a later
         // process that reused the pid (its downtime accounting, Daemon+Downtime.swift).
         if let me = RecorderProcess.current() { started.details[.pidStart] = String(me.startTicks) }
@@ -352,7 +352,7 @@ public actor Daemon {
         // @reboot slots pass the same gate as calendar slots: a disabled job or identity, or a
         // run still in progress (an adopted one), is a recorded skip, not a silent start.
         let rebootRuns = definitions.filter { $0.schedule == .reboot }.compactMap { job -> (LoadedJob, PendingRun)? in
-            jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: EventDetails([.trigger: "reboot"]))) }
+            jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: EventDetails([.trigger: Trigger.reboot.rawValue]))) }
         }
         if !rebootRuns.isEmpty { admit(rebootRuns, now: now) }
     }
@@ -701,12 +701,12 @@ public actor Daemon {
                 if let latest = runs.last {
                     catchUps.append((definition.name, [PendingRun(
                         slot: latest.instant, reason: "catch-up (once): the latest slot missed while \(cause.words)",
-                        details: SlotKey.details(latest, EventDetails([.trigger: "catch-up", .catchUp: "once"])))]))
+                        details: SlotKey.details(latest, EventDetails([.trigger: Trigger.catchUp.rawValue, .catchUp: CatchUpPolicy.once.rawValue])))]))
                 }
             case .all:
                 catchUps.append((definition.name, runs.map {
                     PendingRun(slot: $0.instant, reason: "catch-up (all): a slot missed while \(cause.words)",
-                               details: SlotKey.details($0, EventDetails([.trigger: "catch-up", .catchUp: "all"])))
+                               details: SlotKey.details($0, EventDetails([.trigger: Trigger.catchUp.rawValue, .catchUp: CatchUpPolicy.all.rawValue])))
                 }))
             }
         }

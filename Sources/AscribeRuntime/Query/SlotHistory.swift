@@ -130,10 +130,10 @@ public enum DaemonEnding: Sendable, Equatable {
 
     /// From a `run.missed`'s details (`down_cause`, …); nil for events written before they were recorded.
     init?(details: [String: String]) {
-        switch details[.downCause] {
-        case "crashed": self = .crashed(lastSignOfLife: details[.lastSignOfLife].flatMap(SlotHistory.parseTime))
-        case "stopped": self = .stopped(at: details[.stoppedAt].flatMap(SlotHistory.parseTime), by: details[.stopReason])
-        default: return nil
+        switch details.downCause {
+        case .crashed: self = .crashed(lastSignOfLife: details[.lastSignOfLife].flatMap(SlotHistory.parseTime))
+        case .stopped: self = .stopped(at: details[.stoppedAt].flatMap(SlotHistory.parseTime), by: details[.stopReason])
+        case nil: return nil
         }
     }
 
@@ -384,7 +384,7 @@ public enum SlotHistory {
         }
         if let (start, end) = manualWindow {
             for event in jobEvents where event.type == .runFired && event.scheduledFor == nil
-                && event.details[.trigger] == "manual" && event.time.instant >= start && event.time.instant <= end {
+                && event.details.trigger == .manual && event.time.instant >= start && event.time.instant <= end {
                 let endEvent = event.runID.flatMap { terminal[$0] }
                 accounts.append(SlotAccount(
                     slot: nil, time: event.time.instant, outcome: outcome(of: event, end: endEvent),
@@ -408,7 +408,7 @@ public enum SlotHistory {
         case .runLaunchFailed: return .launchFailed(error: Event.escaped(end.details[.error] ?? end.reason ?? "no error recorded"))
         case .runLost: return .lost(recordedAt: end.time)
         default:
-            let shutdown = end.details[.stoppedBy] == "daemon-shutdown" ? end.details[.shutdownRequestedBy] ?? "unknown" : nil
+            let shutdown = end.details.stoppedBy == .daemonShutdown ? end.details[.shutdownRequestedBy] ?? "unknown" : nil
             return .failed(exitCode: end.exitCode, signal: end.signal, durationMs: end.durationMs,
                            lastLines: end.outputTail.flatMap(lastLines), shutdownRequestedBy: shutdown)
         }
@@ -422,20 +422,20 @@ public enum SlotHistory {
     }
 
     static func skipWords(_ skipped: Event) -> String {
-        switch skipped.details[.skipReason] {
-        case "overlap":
+        switch skipped.details.skipReason {
+        case .overlap:
             return "run \(skipped.details[.runningRunId] ?? "(unnamed)") was still in progress (overlap)"
-        case "job-disabled", "identity-disabled":
-            let what = skipped.details[.skipReason] == "identity-disabled"
+        case .jobDisabled, .identityDisabled:
+            let what = skipped.details.skipReason == .identityDisabled
                 ? "identity \(skipped.identity ?? "(unnamed)")" : "the job"
             let by = Event.escaped(skipped.details[.disabledBy] ?? "its job file")
             guard let at = skipped.details[.disabledAt] else { return "\(what) was disabled by \(by)" }
             let why = skipped.details[.disabledReason].map { " (\"\(Event.escaped($0))\")" } ?? ""
             let seq = skipped.details[.disabledSeq].map { " [seq \($0)]" } ?? ""
             return "\(what) was disabled by \(by) at \(at)\(why)\(seq)"
-        case "daemon-stopping":
+        case .daemonStopping:
             return Event.escaped(skipped.reason ?? "the daemon stopped before this run could start")
-        default:
+        case .storeUnwritable, nil:
             return Event.escaped(skipped.reason ?? skipped.details[.skipReason] ?? "no reason recorded")
         }
     }

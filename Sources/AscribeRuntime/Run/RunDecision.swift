@@ -24,7 +24,7 @@ public struct RunRefusal: Sendable, Equatable {
 
     /// What a forced run records on its `run.fired`: that it was forced, and what it overrode.
     public var overriddenDetails: [String: String] {
-        EventDetails([.forced: "yes", .overrode: skipReason.rawValue, .overrodeReason: reason])
+        EventDetails([.forced: DetailFlag.yes.rawValue, .overrode: skipReason.rawValue, .overrodeReason: reason])
     }
 }
 
@@ -142,7 +142,7 @@ public enum LocalRunGate {
         let decision = RunDecision.decide(job, disablements: disablements, running: running, queued: false)
             .forManualRun(of: job)
         if force {
-            return .start(details: decision.refusal?.overriddenDetails ?? EventDetails([.forced: "yes"]))
+            return .start(details: decision.refusal?.overriddenDetails ?? EventDetails([.forced: DetailFlag.yes.rawValue]))
         }
         guard let refusal = decision.refusal else { return .start(details: [:]) }
         var draft = EventDraft.aboutRun(.runSkipped, job: job, definitionHash: definitionHash, slot: nil, host: host,
@@ -150,7 +150,7 @@ public enum LocalRunGate {
         draft.principal = principal.name
         draft.reason = "manual run not started: " + refusal.reason
         // The recorder: this `ascribe run`, not a daemon (a daemon's downtime accounting tells them apart).
-        draft.details = EventDetails([.trigger: "manual", .principalSource: principal.source.rawValue])
+        draft.details = EventDetails([.trigger: Trigger.manual.rawValue, .principalSource: principal.source.rawValue])
             .merging(RecorderProcess.current()?.details ?? [:]) { $1 }
             .merging(refusal.details) { $1 }
         return .refused(try store.append(draft))

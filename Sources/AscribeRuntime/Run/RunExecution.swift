@@ -94,7 +94,7 @@ public enum RunInterruption: Sendable, Equatable {
     /// Typed details: `stopped_by` and whose request.
     public var details: [String: String] {
         switch self {
-        case .daemonShutdown(let requestedBy): EventDetails([.stoppedBy: "daemon-shutdown", .shutdownRequestedBy: requestedBy])
+        case .daemonShutdown(let requestedBy): EventDetails([.stoppedBy: StoppedBy.daemonShutdown.rawValue, .shutdownRequestedBy: requestedBy])
         }
     }
 }
@@ -299,7 +299,7 @@ public struct RunExecution {
         var draft = draft(.runFired, job: order.job, runID: runID, definitionHash: order.definitionHash,
                           principal: order.principal, reason: order.reason, argv: argv)
         draft.scheduledFor = order.scheduledFor
-        draft.details[.trigger] = order.principal == nil ? "schedule" : "manual"
+        draft.details.trigger = order.principal == nil ? .schedule : .manual
         draft.details.merge(order.details) { $1 }
         if let principal = order.principal { draft.details.merge(principal.details) { $1 } }
         // Who will record the end: a daemon starting later must not call a run it owns lost.
@@ -412,7 +412,7 @@ public struct RunExecution {
         terminal.outputSHA256 = output.sha256
         terminal.outputTail = output.tail.isEmpty ? nil : output.tail
         terminal.outputPath = output.path
-        if output.capped { terminal.details[.outputCapped] = "yes" }
+        if output.capped { terminal.details[.outputCapped] = DetailFlag.yes.rawValue }
         if output.drainCutShort { terminal.details[.outputDrain] = "cut short: a process kept the pipe open" }
         if let fileError = output.fileError { terminal.details[.outputFileError] = fileError.description }
         if let warning = completion.loginUIDWarning { terminal.details[.loginuid] = warning }
