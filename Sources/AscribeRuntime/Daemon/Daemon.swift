@@ -223,8 +223,7 @@ public actor Daemon {
         let removed = jobs.keys.filter { next[$0] == nil }.sorted()
         let changed = next.keys.filter { name in jobs[name].map { $0.hash != next[name]?.hash } ?? false }.sorted()
         func listed(_ names: [JobName]) -> String {
-            names.map { "\($0)=\(next[$0]?.hash.map { String($0.prefix(12)) } ?? jobs[$0]?.hash.map { String($0.prefix(12)) } ?? "-")" }
-                .joined(separator: ",")
+            JobHashList(names.map { ($0.rawValue, (next[$0]?.hash ?? jobs[$0]?.hash).map { String($0.prefix(12)) }) }).encoded
         }
         // A file event that changed no definition (a touch, a save of the same text) records nothing.
         if fileChange != nil && rejected.isEmpty && rejections.isEmpty && added.isEmpty && removed.isEmpty && changed.isEmpty {
@@ -326,9 +325,9 @@ public actor Daemon {
         }
         var loaded = schedulerDraft(.configLoaded, at: now)
         loaded.reason = "loaded \(jobs.count) job(s) from \(configuration.jobsDirectory)"
-        loaded.details = EventDetails([.directory: configuration.jobsDirectory, .jobs: definitions.map {
-            "\($0.name)=\(jobs[$0.name]?.hash.map { String($0.prefix(12)) } ?? "-")"
-        }.joined(separator: ","), .writers: Self.writerList(jobs)])
+        let loadedList = JobHashList(definitions.map { ($0.name.rawValue, jobs[$0.name]?.hash.map { String($0.prefix(12)) }) })
+        loaded.details = EventDetails([.directory: configuration.jobsDirectory, .jobs: loadedList.encoded,
+                                       .writers: Self.writerList(jobs)])
         loaded.details.merge(rejectionDetails) { $1 }
         let rejected = load.diagnostics.filter { $0.severity == .error }.map { diagnostic in
             var draft = rejection(diagnostic, at: now)

@@ -33,7 +33,7 @@ public struct JobMetrics: Sendable {
         guard force || event.seq > lastSeq else { return }
         lastSeq = max(lastSeq, event.seq)
         if event.type == .configLoaded {
-            rejected = (event.details[.rejected] ?? "").split(separator: ",").map(String.init).sorted()
+            rejected = ConfigLoadDetails(event.details).rejected.sorted()
         }
         guard event.type.isRun, let job = event.job else { return }
         var record = records[job] ?? Record()

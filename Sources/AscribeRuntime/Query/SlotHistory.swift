@@ -463,11 +463,7 @@ public enum SlotHistory {
 
     /// Whether a `config.loaded` names `job` among its loaded (`jobs`) or `added` entries.
     static func lists(_ job: String, _ event: Event) -> Bool {
-        ["jobs", "added"].contains { key in
-            (event.details[key] ?? "").split(separator: ",").contains { entry in
-                entry.contains("=") && entry.prefix { $0 != "=" } == job
-            }
-        }
+        ConfigLoadDetails(event.details).lists(job)
     }
 
     static func parseTime(_ text: String) -> EventTime? {
