@@ -32,8 +32,9 @@ public struct Disablement: Sendable, Equatable {
 
     /// Fields for a `run.skipped` that this disablement caused.
     public var skipDetails: [String: String] {
-        EventDetails([.skipReason: (target.kind == .identity ? SkipReason.identityDisabled : .jobDisabled).rawValue,
-         .disabledBy: by, .disabledAt: at.rfc3339, .disabledReason: reason, .disabledSeq: String(seq)])
+        var details = DisabledDetails(by: by, at: at.rfc3339, reason: reason, seq: String(seq)).details
+        details.skipReason = target.kind == .identity ? .identityDisabled : .jobDisabled
+        return details
     }
 
     public var skipReason: String {

@@ -651,7 +651,7 @@ public actor Daemon {
         guard let store else { return }
         var drafts: [EventDraft] = []
         var catchUps: [(JobName, [PendingRun])] = []
-        var window = EventDetails([.downFrom: EventTime(start).rfc3339, .downUntil: EventTime(end).rfc3339])
+        var window = DownWindow(from: EventTime(start), until: EventTime(end)).details
         if let previous { window.merge(previous.details) { $1 } }
         let reason = "\(cause.words) from \(EventTime(start).rfc3339) to \(EventTime(end).rfc3339)"
             + (previous.map { " (\($0.words))" } ?? "")

@@ -56,3 +56,57 @@ extension Dictionary where Key == String, Value == String {
         set { self[.stoppedBy] = newValue?.rawValue }
     }
 }
+
+/// `down_from` / `down_until` on `run.missed`: the window in which no daemon fired the slots.
+public struct DownWindow: Sendable, Equatable {
+    public var from: EventTime?
+    public var until: EventTime?
+
+    public init(from: EventTime?, until: EventTime?) {
+        self.from = from
+        self.until = until
+    }
+
+    /// As recorded; a bound that is absent or unreadable is nil.
+    public init(_ details: EventDetails) {
+        from = details[.downFrom].flatMap(SlotHistory.parseTime)
+        until = details[.downUntil].flatMap(SlotHistory.parseTime)
+    }
+
+    public var details: EventDetails {
+        var details = EventDetails()
+        details[.downFrom] = from?.rfc3339
+        details[.downUntil] = until?.rfc3339
+        return details
+    }
+}
+
+/// The `disabled_*` fields of a `run.skipped` that a person's disablement caused, as recorded
+/// (text: `why` prints them as written).
+public struct DisabledDetails: Sendable, Equatable {
+    public var by: String?
+    public var at: String?
+    public var reason: String?
+    public var seq: String?
+
+    public init(by: String?, at: String?, reason: String?, seq: String?) {
+        self.by = by
+        self.at = at
+        self.reason = reason
+        self.seq = seq
+    }
+
+    public init(_ details: EventDetails) {
+        self.init(by: details[.disabledBy], at: details[.disabledAt], reason: details[.disabledReason],
+                  seq: details[.disabledSeq])
+    }
+
+    public var details: EventDetails {
+        var details = EventDetails()
+        details[.disabledBy] = by
+        details[.disabledAt] = at
+        details[.disabledReason] = reason
+        details[.disabledSeq] = seq
+        return details
+    }
+}

@@ -428,10 +428,11 @@ public enum SlotHistory {
         case .jobDisabled, .identityDisabled:
             let what = skipped.details.skipReason == .identityDisabled
                 ? "identity \(skipped.identity ?? "(unnamed)")" : "the job"
-            let by = Event.escaped(skipped.details[.disabledBy] ?? "its job file")
-            guard let at = skipped.details[.disabledAt] else { return "\(what) was disabled by \(by)" }
-            let why = skipped.details[.disabledReason].map { " (\"\(Event.escaped($0))\")" } ?? ""
-            let seq = skipped.details[.disabledSeq].map { " [seq \($0)]" } ?? ""
+            let disabled = DisabledDetails(skipped.details)
+            let by = Event.escaped(disabled.by ?? "its job file")
+            guard let at = disabled.at else { return "\(what) was disabled by \(by)" }
+            let why = disabled.reason.map { " (\"\(Event.escaped($0))\")" } ?? ""
+            let seq = disabled.seq.map { " [seq \($0)]" } ?? ""
             return "\(what) was disabled by \(by) at \(at)\(why)\(seq)"
         case .daemonStopping:
             return Event.escaped(skipped.reason ?? "the daemon stopped before this run could start")
@@ -444,8 +445,9 @@ public enum SlotHistory {
     /// the slot and the next `daemon.started` after it, found in the log.
     static func downtime(for slot: Instant, missed: Event, daemonEvents: [Event])
         -> (String, (from: EventTime?, until: EventTime?), [Evidence]) {
-        let recordedFrom = missed.details[.downFrom].flatMap(parseTime)
-        let recordedUntil = missed.details[.downUntil].flatMap(parseTime)
+        let recorded = DownWindow(missed.details)
+        let recordedFrom = recorded.from
+        let recordedUntil = recorded.until
         if missed.reason?.hasPrefix("the wall clock") == true {
             return ("the wall clock jumped forward", (recordedFrom, recordedUntil), [])
         }

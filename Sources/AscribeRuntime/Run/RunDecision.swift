@@ -45,7 +45,7 @@ public enum RunDecision: Sendable, Equatable {
         guard definition.enabled else {
             let source = enabledSource(of: definition)
             return .skip(RunRefusal(.jobDisabled, reason: "job \(definition.name) is disabled by its job file \(source)",
-                                    details: EventDetails([.disabledBy: source])))
+                                    details: DisabledDetails(by: source, at: nil, reason: nil, seq: nil).details))
         }
         if let blocked = disablements.blocking(definition) {
             return .skip(RunRefusal(blocked.target.kind == .identity ? .identityDisabled : .jobDisabled,
