@@ -393,20 +393,9 @@ public actor Daemon {
         record(lost)
     }
 
-    /// The `run.lost` that closes `fired`: the run's own fields kept, the scheduler as actor,
-    /// the dead recorder's fields dropped.
+    /// The `run.lost` that closes `fired` (`RunEventDrafts.lost`).
     func lostDraft(closing fired: Event, at now: Instant, reason: String) -> EventDraft {
-        var draft = fired.content
-        draft.type = .runLost
-        draft.time = EventTime(now)
-        draft.actor = actor
-        draft.principal = nil
-        draft.development = draft.development || configuration.development
-        draft.reason = reason
-        draft.details[.firedSeq] = String(fired.seq)
-        draft.details[.recorderPid] = nil
-        draft.details[.recorderStart] = nil
-        return draft
+        runEventDrafts.lost(closing: fired, at: EventTime(now), reason: reason)
     }
 
     // MARK: The loop
@@ -818,9 +807,13 @@ public actor Daemon {
                    development: configuration.development)
     }
 
+    /// The scheduler's event about a run of `job` (`RunEventDrafts.about`).
     func runDraft(_ type: EventType, job: LoadedJob, slot: Instant?, at time: Instant) -> EventDraft {
-        EventDraft.aboutRun(type, job: job.definition, definitionHash: job.hash, slot: slot, host: configuration.host,
-                            development: configuration.development, at: time)
+        runEventDrafts.about(type, job: job.definition, definitionHash: job.hash, slot: slot, at: EventTime(time))
+    }
+
+    var runEventDrafts: RunEventDrafts {
+        RunEventDrafts(host: configuration.host, development: configuration.development)
     }
 
     static func signalName(_ number: Int32) -> String {

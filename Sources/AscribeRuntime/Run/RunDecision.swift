@@ -103,24 +103,6 @@ public enum RunsInProgress {
     }
 }
 
-extension EventDraft {
-    /// The scheduler's event about a run of `job` (skipped, missed, lost): the job's owner,
-    /// identity and run-as, and the definition it comes from (the schedule line and its hash).
-    public static func aboutRun(_ type: EventType, job: JobDefinition, definitionHash: String?, slot: Instant?,
-                                host: String, development: Bool, at time: Instant) -> EventDraft {
-        var draft = EventDraft(time: EventTime(time), host: host, type: type, actor: HostName.schedulerActor(host: host),
-                               development: development)
-        draft.owner = job.owner.text
-        draft.job = job.name.rawValue
-        draft.identity = job.identity.rawValue
-        draft.scheduledFor = slot.map(EventTime.init)
-        draft.runAs = job.runAs?.description
-        draft.configSource = "\(job.source.path):\(job.source.line(of: .schedule) ?? 1)"
-        draft.configHash = definitionHash
-        return draft
-    }
-}
-
 /// `ascribe run` without a daemon: the same `RunDecision` as the daemon's manual runs (what the
 /// job file and the log disable, the runs in progress), refused runs recorded the same way:
 /// `run.skipped`, `trigger = manual`, the caller as principal.
@@ -145,8 +127,8 @@ public enum LocalRunGate {
             return .start(details: decision.refusal?.overriddenDetails ?? EventDetails([.forced: DetailFlag.yes.rawValue]))
         }
         guard let refusal = decision.refusal else { return .start(details: [:]) }
-        var draft = EventDraft.aboutRun(.runSkipped, job: job, definitionHash: definitionHash, slot: nil, host: host,
-                                        development: development, at: now)
+        var draft = RunEventDrafts(host: host, development: development)
+            .about(.runSkipped, job: job, definitionHash: definitionHash, slot: nil, at: EventTime(now))
         draft.principal = principal.name
         draft.reason = "manual run not started: " + refusal.reason
         // The recorder: this `ascribe run`, not a daemon (a daemon's downtime accounting tells them apart).

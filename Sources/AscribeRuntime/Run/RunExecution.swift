@@ -356,19 +356,9 @@ public struct RunExecution {
 
     private func draft(_ type: EventType, job: JobDefinition, runID: String, definitionHash: String?,
                        principal: Principal?, reason: String?, argv: [String]) -> EventDraft {
-        var draft = EventDraft(time: environment.now(), host: environment.host, type: type, actor: job.identity.rawValue)
-        draft.principal = principal?.name
-        draft.owner = job.owner.text
-        draft.job = job.name.rawValue
-        draft.identity = job.identity.rawValue
-        draft.runID = runID
-        draft.reason = reason
-        draft.argv = argv
-        draft.runAs = job.runAs?.description
-        draft.configSource = "\(job.source.path):\(job.source.line(of: .schedule) ?? 1)"
-        draft.configHash = definitionHash
-        draft.development = environment.development
-        return draft
+        RunEventDrafts(host: environment.host, development: environment.development)
+            .run(type, job: job, definitionHash: definitionHash, runID: runID, principal: principal?.name, reason: reason,
+                 argv: argv, at: environment.now())
     }
 
     private func launchFailedDraft(from fired: EventDraft, failure: LaunchFailure) -> EventDraft {
