@@ -218,10 +218,8 @@ extension Daemon {
             guard let job = jobs[definition.name], let queue = pending.removeValue(forKey: definition.name),
                   let blocked = disablements.blocking(definition) else { continue }
             for run in queue {
-                var draft = runDraft(.runSkipped, job: job, slot: run.slot, at: now)
-                draft.reason = blocked.skipReason
-                draft.details = run.details.merging(blocked.skipDetails) { $1 }
-                skipped.append(draft)
+                skipped.append(skipDraft(job: job, slot: run.slot, reason: blocked.skipReason,
+                                         details: run.details.merging(blocked.skipDetails) { $1 }, at: now))
             }
         }
         record(skipped)
@@ -259,10 +257,9 @@ extension Daemon {
             details[.forced] = DetailFlag.yes.rawValue
             if let refusal = decision.refusal { details.merge(refusal.overriddenDetails) { $1 } }
         } else if let refusal = decision.refusal {
-            var draft = runDraft(.runSkipped, job: job, slot: nil, at: now)
+            var draft = skipDraft(job: job, slot: nil, reason: "manual run not started: " + refusal.reason,
+                                  details: details.merging(refusal.details) { $1 }, at: now)
             draft.principal = call.peer.principal.name
-            draft.reason = "manual run not started: " + refusal.reason
-            draft.details = details.merging(refusal.details) { $1 }
             // Through record(): during a store outage the skip is held and written once the store is back.
             for event in record([draft]) { control.reply(to: call.connection, .runEvent(RenderedEvent(event))) }
             control.reply(to: call.connection, .refused(.notRun, message: draft.reason ?? ""))

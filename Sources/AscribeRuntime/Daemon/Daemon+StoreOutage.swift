@@ -163,17 +163,12 @@ extension Daemon {
                            .storeUnwritableFrom: EventTime(outage.since).rfc3339])
             if kept.count <= Self.missedLimit {
                 for slot in kept.slots {
-                    var draft = runDraft(.runSkipped, job: kept.job, slot: slot, at: now)
-                    draft.reason = reason
-                    draft.details = details
-                    drafts.append(draft)
+                    drafts.append(skipDraft(job: kept.job, slot: slot, reason: reason, details: details, at: now))
                 }
             } else {
-                var draft = runDraft(.runSkipped, job: kept.job, slot: last, at: now)
-                draft.reason = reason + " (\(kept.count) slots, collapsed into this event)"
-                draft.details = details.merging(EventDetails([.count: String(kept.count), .first: EventTime(first).rfc3339,
-                                                 .last: EventTime(last).rfc3339])) { $1 }
-                drafts.append(draft)
+                let collapsed = CollapsedSlots(count: kept.count, first: EventTime(first), last: EventTime(last))
+                drafts.append(skipDraft(job: kept.job, slot: last, reason: reason + " (\(kept.count) slots, collapsed into this event)",
+                                        details: details.merging(collapsed.details) { $1 }, at: now))
             }
         }
         do {

@@ -532,10 +532,8 @@ public actor Daemon {
                 queued.details[.queuedBehind] = behind
                 pending[job.definition.name, default: []].append(queued)
             case .skip(let refusal):
-                var draft = runDraft(.runSkipped, job: job, slot: run.slot, at: now)
-                draft.reason = refusal.reason
-                draft.details = run.details.merging(refusal.details) { $1 }
-                skipped.append(draft)
+                skipped.append(skipDraft(job: job, slot: run.slot, reason: refusal.reason,
+                                         details: run.details.merging(refusal.details) { $1 }, at: now))
             }
         }
         record(skipped)
@@ -671,10 +669,9 @@ public actor Daemon {
             } else {
                 var draft = runDraft(.runMissed, job: job, slot: last.instant, at: now)
                 draft.reason = reason + " (\(slots.count) slots, collapsed into this event)"
-                draft.details = window.merging(EventDetails([
-                    .count: String(slots.count), .first: EventTime(first.instant).rfc3339,
-                    .last: EventTime(last.instant).rfc3339, .catchUp: policy.rawValue,
-                ])) { $1 }
+                draft.details = window.merging(CollapsedSlots(count: slots.count, first: EventTime(first.instant),
+                                                              last: EventTime(last.instant)).details) { $1 }
+                draft.details[.catchUp] = policy.rawValue
                 if policy == .all {
                     draft.details[.caughtUp] = String(slots.latest.count)
                     draft.details[.notCaughtUp] = String(slots.count - slots.latest.count)
@@ -717,10 +714,8 @@ public actor Daemon {
         for (name, runs) in pending.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             guard let job = jobs[name] else { continue }
             for run in runs {
-                var draft = runDraft(.runSkipped, job: job, slot: run.slot, at: now)
-                draft.reason = "the daemon stopped before this queued run could start"
-                draft.details = EventDetails([.skipReason: SkipReason.daemonStopping.rawValue])
-                skipped.append(draft)
+                skipped.append(skipDraft(job: job, slot: run.slot, reason: "the daemon stopped before this queued run could start",
+                                         details: EventDetails([.skipReason: SkipReason.daemonStopping.rawValue]), at: now))
             }
         }
         pending = [:]
@@ -755,17 +750,13 @@ public actor Daemon {
             let details = EventDetails([.skipReason: SkipReason.daemonStopping.rawValue, .stopRequested: stopWords])
             if slots.count <= Self.missedLimit {
                 for fire in slots.latest {
-                    var draft = runDraft(.runSkipped, job: job, slot: fire.instant, at: end)
-                    draft.reason = reason
-                    draft.details = SlotKey.details(fire, details)
-                    drafts.append(draft)
+                    drafts.append(skipDraft(job: job, slot: fire.instant, reason: reason, details: SlotKey.details(fire, details),
+                                            at: end))
                 }
             } else {
-                var draft = runDraft(.runSkipped, job: job, slot: last.instant, at: end)
-                draft.reason = reason + " (\(slots.count) slots, collapsed into this event)"
-                draft.details = details.merging(EventDetails([.count: String(slots.count), .first: EventTime(first.instant).rfc3339,
-                                                 .last: EventTime(last.instant).rfc3339])) { $1 }
-                drafts.append(draft)
+                let collapsed = CollapsedSlots(count: slots.count, first: EventTime(first.instant), last: EventTime(last.instant))
+                drafts.append(skipDraft(job: job, slot: last.instant, reason: reason + " (\(slots.count) slots, collapsed into this event)",
+                                        details: details.merging(collapsed.details) { $1 }, at: end))
             }
         }
         lastProcessed = end
@@ -810,6 +801,12 @@ public actor Daemon {
     /// The scheduler's event about a run of `job` (`RunEventDrafts.about`).
     func runDraft(_ type: EventType, job: LoadedJob, slot: Instant?, at time: Instant) -> EventDraft {
         runEventDrafts.about(type, job: job.definition, definitionHash: job.hash, slot: slot, at: EventTime(time))
+    }
+
+    /// A `run.skipped` of `job` (`RunEventDrafts.skipped`).
+    func skipDraft(job: LoadedJob, slot: Instant?, reason: String, details: EventDetails, at time: Instant) -> EventDraft {
+        runEventDrafts.skipped(job: job.definition, definitionHash: job.hash, slot: slot, reason: reason, details: details,
+                               at: EventTime(time))
     }
 
     var runEventDrafts: RunEventDrafts {

@@ -110,3 +110,33 @@ public struct DisabledDetails: Sendable, Equatable {
         return details
     }
 }
+
+/// `count`, `first`, `last`: several slots of one job recorded as one `run.missed` or
+/// `run.skipped` (collapsed), the event's `scheduled_for` being the last.
+public struct CollapsedSlots: Sendable, Equatable {
+    public var count: Int
+    public var first: EventTime
+    public var last: EventTime
+
+    public init(count: Int, first: EventTime, last: EventTime) {
+        self.count = count
+        self.first = first
+        self.last = last
+    }
+
+    /// The `first`–`last` range as recorded; nil for an event about one slot.
+    public static func range(in details: EventDetails) -> (first: EventTime, last: EventTime)? {
+        guard let first = details[.first].flatMap(SlotHistory.parseTime),
+              let last = details[.last].flatMap(SlotHistory.parseTime) else { return nil }
+        return (first, last)
+    }
+
+    /// How many slots an event stands for: `count`, at least 1.
+    public static func count(in details: EventDetails) -> Int64 {
+        details[.count].flatMap { Int64($0) }.map { max($0, 1) } ?? 1
+    }
+
+    public var details: EventDetails {
+        EventDetails([.count: String(count), .first: first.rfc3339, .last: last.rfc3339])
+    }
+}

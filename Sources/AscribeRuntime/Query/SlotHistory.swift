@@ -334,8 +334,7 @@ public enum SlotHistory {
             if event.type.isRunTerminal, let runID = event.runID { terminal[runID] = event }
             guard let key = SlotKey(event) else { continue }
             bySlot[key, default: []].append(event)
-            if event.type == .runMissed || event.type == .runSkipped, let first = event.details[.first].flatMap(parseTime),
-               let last = event.details[.last].flatMap(parseTime) {
+            if event.type == .runMissed || event.type == .runSkipped, let (first, last) = CollapsedSlots.range(in: event.details) {
                 if event.type == .runMissed {
                     collapsed.append((first, last, event))
                 } else {

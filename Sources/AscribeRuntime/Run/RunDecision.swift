@@ -127,14 +127,14 @@ public enum LocalRunGate {
             return .start(details: decision.refusal?.overriddenDetails ?? EventDetails([.forced: DetailFlag.yes.rawValue]))
         }
         guard let refusal = decision.refusal else { return .start(details: [:]) }
-        var draft = RunEventDrafts(host: host, development: development)
-            .about(.runSkipped, job: job, definitionHash: definitionHash, slot: nil, at: EventTime(now))
-        draft.principal = principal.name
-        draft.reason = "manual run not started: " + refusal.reason
         // The recorder: this `ascribe run`, not a daemon (a daemon's downtime accounting tells them apart).
-        draft.details = EventDetails([.trigger: Trigger.manual.rawValue, .principalSource: principal.source.rawValue])
+        let details = EventDetails([.trigger: Trigger.manual.rawValue, .principalSource: principal.source.rawValue])
             .merging(RecorderProcess.current()?.details ?? [:]) { $1 }
             .merging(refusal.details) { $1 }
+        var draft = RunEventDrafts(host: host, development: development)
+            .skipped(job: job, definitionHash: definitionHash, slot: nil, reason: "manual run not started: " + refusal.reason,
+                     details: details, at: EventTime(now))
+        draft.principal = principal.name
         return .refused(try store.append(draft))
     }
 }

@@ -31,6 +31,15 @@ public struct RunEventDrafts: Sendable {
         return draft
     }
 
+    /// A `run.skipped`: why, in words, and the details that say it (`skip_reason` among them).
+    public func skipped(job: JobDefinition, definitionHash: String?, slot: Instant?, reason: String,
+                        details: EventDetails, at time: EventTime) -> EventDraft {
+        var draft = about(.runSkipped, job: job, definitionHash: definitionHash, slot: slot, at: time)
+        draft.reason = reason
+        draft.details = details
+        return draft
+    }
+
     /// A run's own event (`run.fired`, its end): the job's identity acts, on `principal`'s
     /// behalf for a manual run.
     public func run(_ type: EventType, job: JobDefinition, definitionHash: String?, runID: String, principal: String?,
