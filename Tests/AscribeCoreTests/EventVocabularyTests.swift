@@ -41,7 +41,7 @@ import AscribeCore
         #expect(later.skipReason == nil)
     }
 
-    @Test func downWindowsDisablementsAndCollapsedSlotsRoundTrip() {
+    @Test func downWindowsEndingsDisablementsAndCollapsedSlotsRoundTrip() {
         let from = EventTime(millisecondsSinceEpoch: 1_795_456_800_000)
         let until = EventTime(millisecondsSinceEpoch: 1_795_460_400_000)
         let window = DownWindow(from: from, until: until)
@@ -53,5 +53,8 @@ import AscribeCore
         #expect(CollapsedSlots.count(in: collapsed.details) == 3)
         #expect(CollapsedSlots.range(in: collapsed.details).map { [$0.first, $0.last] } == [from, until])
         #expect(CollapsedSlots.count(in: [:]) == 1 && CollapsedSlots.range(in: [:]) == nil)
+        for ending in [DaemonEnding.crashed(lastSignOfLife: from), .stopped(at: until, by: "SIGTERM from root")] {
+            #expect(DaemonEnding(details: ending.details) == ending)
+        }
     }
 }

@@ -19,12 +19,12 @@ struct PreviousDaemonEnd {
     var details: [String: String] {
         switch ending {
         case .stopped(let stopped):
-            var details = EventDetails([.downCause: DownCause.stopped.rawValue, .stoppedAt: stopped.time.rfc3339, .stoppedSeq: String(stopped.seq)])
+            var details = DaemonEnding.stopped(at: stopped.time, by: stopped.reason).details
+            details[.stoppedSeq] = String(stopped.seq)
             for (key, value) in stopped.details where Self.stopKeys.contains(key) { details[key] = value }
-            if let reason = stopped.reason { details[.stopReason] = reason }
             return details
         case .crashed(let last):
-            var details = EventDetails([.downCause: DownCause.crashed.rawValue, .lastSignOfLife: EventTime(lastSignOfLife).rfc3339])
+            var details = DaemonEnding.crashed(lastSignOfLife: EventTime(lastSignOfLife)).details
             if let last { details[.lastEventSeq] = String(last.seq) }
             return details
         }

@@ -137,6 +137,21 @@ public enum DaemonEnding: Sendable, Equatable {
         }
     }
 
+    /// What a `run.missed` records of it (`PreviousDaemonEnd` adds the stop's own fields).
+    var details: EventDetails {
+        var details = EventDetails()
+        switch self {
+        case .crashed(let lastSignOfLife):
+            details.downCause = .crashed
+            details[.lastSignOfLife] = lastSignOfLife?.rfc3339
+        case .stopped(let at, let by):
+            details.downCause = .stopped
+            details[.stoppedAt] = at?.rfc3339
+            details[.stopReason] = by
+        }
+        return details
+    }
+
     public func words(in zone: ZoneRules) -> String {
         func time(_ value: EventTime) -> String { zone.rfc3339(value.instant) }
         switch self {
