@@ -43,7 +43,7 @@ extension Daemon {
             + runs.map { "\($0.fired.job ?? "?") run \($0.fired.runID ?? "?") (pid \($0.pids.map(String.init).joined(separator: ", ")))" }
                 .joined(separator: "; ")
         note.details = EventDetails([.adoptedRuns: runs.compactMap(\.fired.runID).joined(separator: ","),
-                        .runningRuns: String(active.values.reduce(0) { $0 + $1.count })])
+                                     .runningRuns: String(active.values.reduce(0) { $0 + $1.count })])
         record([note])
     }
 

@@ -146,9 +146,10 @@ extension Daemon {
         var note = schedulerDraft(.daemonHeartbeat, at: now)
         note.reason = "the event store could not be written from \(EventTime(outage.since).rfc3339) to \(EventTime(now).rfc3339) "
             + "(\(error)): nothing was started; \(slotCount) slot(s) are recorded as skipped"
-        note.details = EventDetails([.storeUnwritableFrom: EventTime(outage.since).rfc3339, .storeUnwritableUntil: EventTime(now).rfc3339,
-                        .storeError: error, .skippedSlots: String(slotCount),
-                        .recordedLate: String(outage.held.count), .notRecorded: String(outage.dropped)])
+        note.details = EventDetails([.storeUnwritableFrom: EventTime(outage.since).rfc3339,
+                                     .storeUnwritableUntil: EventTime(now).rfc3339,
+                                     .storeError: error, .skippedSlots: String(slotCount),
+                                     .recordedLate: String(outage.held.count), .notRecorded: String(outage.dropped)])
         var drafts = [note]
         for var draft in outage.held {
             draft.details[.happenedAt] = draft.time.rfc3339
@@ -160,7 +161,7 @@ extension Daemon {
             guard let kept = outage.slots[name], let first = kept.first, let last = kept.last else { continue }
             let reason = "the event store could not be written (\(error)), so the run was not started"
             let details = EventDetails([.skipReason: SkipReason.storeUnwritable.rawValue, .storeError: error,
-                           .storeUnwritableFrom: EventTime(outage.since).rfc3339])
+                                        .storeUnwritableFrom: EventTime(outage.since).rfc3339])
             if kept.count <= Self.missedLimit {
                 for slot in kept.slots {
                     drafts.append(skipDraft(job: kept.job, slot: slot, reason: reason, details: details, at: now))

@@ -234,8 +234,8 @@ public actor Daemon {
             + (fileChange.map { " on file change: \($0)" } ?? "")
             + (requestedBy.map { " at the request of \($0.peer.principal.name)" } ?? "")
         loaded.details = EventDetails([.directory: configuration.jobsDirectory, .jobs: String(next.count),
-                          .added: listed(added), .changed: listed(changed), .removed: listed(removed),
-                          .writers: Self.writerList(next)])
+                                       .added: listed(added), .changed: listed(changed), .removed: listed(removed),
+                                       .writers: Self.writerList(next)])
         jobs = next
         noteRejections(load, kept: keptByRejection, now: now)
         loaded.details.merge(rejectionDetails) { $1 }
@@ -312,7 +312,7 @@ public actor Daemon {
 
         var started = schedulerDraft(.daemonStarted, at: now)
         started.details = EventDetails([.jobs: String(jobs.count), .version: AscribeVersion.current,
-                           .dev: DetailFlag(configuration.development).rawValue, .pid: String(getpid())])
+                                        .dev: DetailFlag(configuration.development).rawValue, .pid: String(getpid())])
         // With the pid, its start time: the next start tells this daemon's events from a later
         // process that reused the pid (its downtime accounting, Daemon+Downtime.swift).
         if let me = RecorderProcess.current() { started.details[.pidStart] = String(me.startTicks) }
@@ -351,7 +351,10 @@ public actor Daemon {
         // @reboot slots pass the same gate as calendar slots: a disabled job or identity, or a
         // run still in progress (an adopted one), is a recorded skip, not a silent start.
         let rebootRuns = definitions.filter { $0.schedule == .reboot }.compactMap { job -> (LoadedJob, PendingRun)? in
-            jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: EventDetails([.trigger: Trigger.reboot.rawValue]))) }
+            jobs[job.name].map {
+                ($0, PendingRun(slot: now, reason: "@reboot: the daemon started",
+                                details: EventDetails([.trigger: Trigger.reboot.rawValue])))
+            }
         }
         if !rebootRuns.isEmpty { admit(rebootRuns, now: now) }
     }
