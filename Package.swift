@@ -37,7 +37,8 @@ let package = Package(
         .executableTarget(name: "ascribe-benchmarks", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "ascribe-exec"],
                           path: "Sources/AscribeBenchmarks"),
         .testTarget(name: "AscribeSystemTests", dependencies: ["AscribeSystem"]),
-        .testTarget(name: "AscribeCoreTests", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "AscribeCommandLine", "ascribe-exec"]),
+        .testTarget(name: "AscribeCoreTests", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "AscribeCommandLine", "ascribe-exec"],
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -57,7 +57,7 @@ enum DaemonBenchmark {
         let fired = results.fired.map { Double($0.time.millisecondsSinceEpoch - slot) }.sorted()
         let spawned = results.terminal.compactMap { event -> Double? in
             // `2026-11-23T22:03:00.123Z`: whole seconds through RFC3339, then the milliseconds.
-            guard let text = event.details["spawned_at"], let dot = text.firstIndex(of: "."),
+            guard let text = event.details[.spawnedAt], let dot = text.firstIndex(of: "."),
                   let parsed = RFC3339.parse(String(text[..<dot]) + "Z"),
                   let milliseconds = Int64(text[text.index(after: dot)...].prefix(3)) else { return nil }
             let instant = ZoneRules.utc.instant(for: parsed)

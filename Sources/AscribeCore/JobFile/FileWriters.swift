@@ -102,9 +102,9 @@ public struct FileWriters: Hashable, Sendable {
     /// Details for events: `writer_uid` and `writer` (the file's owner), and `writers` (every
     /// non-root account that can change it, `alice(1001),bob(1002)`) when there is one.
     public var eventDetails: [String: String] {
-        var details = ["writer_uid": String(owner.uid), "writer": owner.description]
+        var details = EventDetails([.writerUid: String(owner.uid), .writer: owner.description])
         let others = nonRootWriters
-        if !others.isEmpty { details["writers"] = others.map(\.detailText).joined(separator: ",") }
+        if !others.isEmpty { details[.writers] = others.map(\.detailText).joined(separator: ",") }
         return details
     }
 

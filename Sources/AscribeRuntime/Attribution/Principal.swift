@@ -1,3 +1,4 @@
+import AscribeCore
 import AscribeSystem
 
 /// Whose audit login uid may name the human behind a command. The kernel lets a process whose
@@ -39,10 +40,10 @@ public struct Principal: Hashable, Sendable, CustomStringConvertible {
 
     /// `principal_source`, and the claimed login user when there is one, for events.
     public var details: [String: String] {
-        var details = ["principal_source": source.rawValue]
+        var details = EventDetails([.principalSource: source.rawValue])
         if let claimedLoginUID {
-            details["login_uid_claimed"] = String(claimedLoginUID)
-            details["login_user_claimed"] = Self.name(of: claimedLoginUID)
+            details[.loginUidClaimed] = String(claimedLoginUID)
+            details[.loginUserClaimed] = Self.name(of: claimedLoginUID)
         }
         return details
     }

@@ -1,3 +1,4 @@
+import AscribeCore
 import AscribeSystem
 
 /// The process that writes a run's events: its pid and the kernel's start time for it, so a
@@ -16,8 +17,8 @@ public struct RecorderProcess: Equatable, Sendable {
 
     /// From the `recorder_pid` / `recorder_start` details of a `run.fired`.
     public init?(details: [String: String]) {
-        guard let pid = details["recorder_pid"].flatMap(Int32.init),
-              let start = details["recorder_start"].flatMap(UInt64.init) else { return nil }
+        guard let pid = details[.recorderPid].flatMap(Int32.init),
+              let start = details[.recorderStart].flatMap(UInt64.init) else { return nil }
         self.init(pid: pid, startTicks: start)
     }
 
@@ -26,7 +27,7 @@ public struct RecorderProcess: Equatable, Sendable {
         self.startTicks = startTicks
     }
 
-    public var details: [String: String] { ["recorder_pid": String(pid), "recorder_start": String(startTicks)] }
+    public var details: [String: String] { EventDetails([.recorderPid: String(pid), .recorderStart: String(startTicks)]) }
 
     /// The same process (same pid, same start) still exists.
     public var isAlive: Bool { Self.startTicks(of: pid) == startTicks }

@@ -1,3 +1,4 @@
+import AscribeCore
 import AscribeSystem
 
 /// The process on the other end of a control connection, as the kernel recorded it when it
@@ -30,8 +31,8 @@ public struct ControlPeer: Sendable, Equatable {
 
     /// Evidence for events: who connected, as numbers and names.
     public var details: [String: String] {
-        var details = principal.details.merging(["peer_pid": String(pid), "peer_uid": String(uid), "peer_user": userName]) { $1 }
-        if principal.uid != uid { details["via_user"] = userName }
+        var details = principal.details.merging(EventDetails([.peerPid: String(pid), .peerUid: String(uid), .peerUser: userName])) { $1 }
+        if principal.uid != uid { details[.viaUser] = userName }
         return details
     }
 }

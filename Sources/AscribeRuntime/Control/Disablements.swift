@@ -32,8 +32,9 @@ public struct Disablement: Sendable, Equatable {
 
     /// Fields for a `run.skipped` that this disablement caused.
     public var skipDetails: [String: String] {
-        ["skip_reason": target.kind == .identity ? "identity-disabled" : "job-disabled",
-         "disabled_by": by, "disabled_at": at.rfc3339, "disabled_reason": reason, "disabled_seq": String(seq)]
+        var details = DisabledDetails(by: by, at: at.rfc3339, reason: reason, seq: String(seq)).details
+        details.skipReason = target.kind == .identity ? .identityDisabled : .jobDisabled
+        return details
     }
 
     public var skipReason: String {

@@ -1,3 +1,4 @@
+import AscribeCore
 /// What the client of a manual run through the socket may see of the run's output. A run's
 /// output belongs to its identity (it may print a secret): root and the user the run executed
 /// as see it; anyone else, such as a control-group member, gets the outcome only.
@@ -35,7 +36,7 @@ extension Event {
         guard content.outputTail != nil || content.outputSHA256 != nil else { return self }
         content.outputTail = nil
         content.outputSHA256 = nil
-        content.details["output_withheld"] = why
+        content.details[.outputWithheld] = why
         return Event(seq: seq, eventID: eventID, content: content, prevHash: prevHash, hash: hash)
     }
 }

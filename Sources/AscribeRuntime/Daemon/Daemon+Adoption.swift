@@ -42,8 +42,8 @@ extension Daemon {
         note.reason = "adopted \(runs.count) run(s) a previous daemon started, whose processes are still running: "
             + runs.map { "\($0.fired.job ?? "?") run \($0.fired.runID ?? "?") (pid \($0.pids.map(String.init).joined(separator: ", ")))" }
                 .joined(separator: "; ")
-        note.details = ["adopted_runs": runs.compactMap(\.fired.runID).joined(separator: ","),
-                        "running_runs": String(active.values.reduce(0) { $0 + $1.count })]
+        note.details = EventDetails([.adoptedRuns: runs.compactMap(\.fired.runID).joined(separator: ","),
+                                     .runningRuns: String(active.values.reduce(0) { $0 + $1.count })])
         record([note])
     }
 
@@ -55,10 +55,10 @@ extension Daemon {
         var draft = lostDraft(closing: run.fired, at: now, reason:
             "the daemon that started it died; its processes ran on until \(EventTime(now).rfc3339); exit status unknown"
             + (stopping ? " (they ended while this daemon was stopping)" : ""))
-        draft.details["adopted_at"] = EventTime(run.adoptedAt).rfc3339
-        draft.details["ended_at"] = EventTime(now).rfc3339
-        draft.details["process_group"] = "ended"
-        draft.details["surviving_pids"] = run.pids.map(String.init).joined(separator: ",")
+        draft.details[.adoptedAt] = EventTime(run.adoptedAt).rfc3339
+        draft.details[.endedAt] = EventTime(now).rfc3339
+        draft.details[.processGroup] = "ended"
+        draft.details[.survivingPids] = run.pids.map(String.init).joined(separator: ",")
         record([draft])
         runEnded(runID)
     }

@@ -83,14 +83,14 @@ extension Daemon {
         let asked = (try? call.request.get().name) ?? "an unreadable request"
         recordRefusal(.notAllowed, of: call.peer, now: now,
                       reason: "refused \(asked) from \(call.peer.userName): only \(access.allowedDescription) may control the daemon",
-                      details: ["request": asked])
+                      details: EventDetails([.request: asked]))
     }
 
     /// A connection the socket's limits turned away, handed over by the socket's thread.
     func recordBusy(_ busy: ControlServer.Busy) {
         recordRefusal(.busy, of: busy.peer, now: clock.now(),
                       reason: "refused a control connection from \(busy.peer.userName): \(busy.refusal.description)",
-                      details: ["request": "none (refused at connect)", "connection_limit": busy.refusal.limitName])
+                      details: EventDetails([.request: "none (refused at connect)", .connectionLimit: busy.refusal.limitName]))
     }
 
     /// Records a refusal, at most one per uid and kind a minute; the others are counted into
@@ -106,9 +106,9 @@ extension Daemon {
         draft.principal = peer.principal.name
         draft.reason = reason
         draft.details = peer.details.merging(details) { $1 }
-        draft.details["refusal"] = code.rawValue
+        draft.details[.refusal] = code.rawValue
         if let unrecorded = refusals[key]?.unrecorded, unrecorded > 0 {
-            draft.details["refusals_not_recorded_before"] = String(unrecorded)
+            draft.details[.refusalsNotRecordedBefore] = String(unrecorded)
         }
         refusals[key] = RefusalTally(lastRecorded: now, unrecorded: 0)
         record([draft])
@@ -151,10 +151,10 @@ extension Daemon {
             draft.identity = affected.first?.identity.rawValue
         }
         draft.owner = affected.first?.owner.text
-        draft.details = peer.details.merging(["jobs": affected.map(\.name.rawValue).joined(separator: ",")]) { $1 }
+        draft.details = peer.details.merging(EventDetails([.jobs: affected.map(\.name.rawValue).joined(separator: ",")])) { $1 }
         if disable {
             let running = affected.flatMap { active[$0.name] ?? [] }
-            if !running.isEmpty { draft.details["running_runs_continue"] = running.joined(separator: ",") }
+            if !running.isEmpty { draft.details[.runningRunsContinue] = running.joined(separator: ",") }
         }
         guard let store else { return .refused(.stopping, message: "the daemon has no event store open") }
         let event: Event
@@ -216,10 +216,8 @@ extension Daemon {
             guard let job = jobs[definition.name], let queue = pending.removeValue(forKey: definition.name),
                   let blocked = disablements.blocking(definition) else { continue }
             for run in queue {
-                var draft = runDraft(.runSkipped, job: job, slot: run.slot, at: now)
-                draft.reason = blocked.skipReason
-                draft.details = run.details.merging(blocked.skipDetails) { $1 }
-                skipped.append(draft)
+                skipped.append(skipDraft(job: job, slot: run.slot, reason: blocked.skipReason,
+                                         details: run.details.merging(blocked.skipDetails) { $1 }, at: now))
             }
         }
         record(skipped)
@@ -244,23 +242,22 @@ extension Daemon {
             draft.job = job.definition.name.rawValue
             draft.identity = job.definition.identity.rawValue
             draft.reason = "refused a forced run of \(jobName) from \(call.peer.userName): only root may force a run"
-            draft.details = call.peer.details.merging(["request": "run", "force": "yes"]) { $1 }
+            draft.details = call.peer.details.merging(EventDetails([.request: "run", .force: DetailFlag.yes.rawValue])) { $1 }
             record([draft])
             control.reply(to: call.connection, .refused(.notAllowed, message: "only root may force a run (--force)"))
             return
         }
         var details = call.peer.details
-        details["trigger"] = "manual"
+        details.trigger = .manual
         // The same rules as a slot (RunDecision); a manual run never waits, so a queue is a refusal too.
         let decision = decide(job).forManualRun(of: job.definition)
         if force {
-            details["forced"] = "yes"
+            details[.forced] = DetailFlag.yes.rawValue
             if let refusal = decision.refusal { details.merge(refusal.overriddenDetails) { $1 } }
         } else if let refusal = decision.refusal {
-            var draft = runDraft(.runSkipped, job: job, slot: nil, at: now)
+            var draft = skipDraft(job: job, slot: nil, reason: "manual run not started: " + refusal.reason,
+                                  details: details.merging(refusal.details) { $1 }, at: now)
             draft.principal = call.peer.principal.name
-            draft.reason = "manual run not started: " + refusal.reason
-            draft.details = details.merging(refusal.details) { $1 }
             // Through record(): during a store outage the skip is held and written once the store is back.
             for event in record([draft]) { control.reply(to: call.connection, .runEvent(RenderedEvent(event))) }
             control.reply(to: call.connection, .refused(.notRun, message: draft.reason ?? ""))
@@ -290,7 +287,8 @@ extension Daemon {
             (active[name] ?? []).map { runID -> JSONValue in
                 let job = jobs[name]?.definition
                 let adoptedRun = adopted[runID]
-                let trigger = adoptedRun.map { $0.fired.details["trigger"] ?? "schedule" } ?? (observers[runID] == nil ? "schedule" : "manual")
+                let trigger = adoptedRun.map { $0.fired.details[.trigger] ?? Trigger.schedule.rawValue }
+                    ?? (observers[runID] == nil ? Trigger.schedule : .manual).rawValue
                 return .object([
                     ("run_id", .string(runID)), ("job", .string(name.rawValue)),
                     ("identity", .optional(job?.identity.rawValue ?? adoptedRun?.fired.identity)),

@@ -56,12 +56,13 @@ public enum ConfigHistory {
     /// One `config.loaded` applied to the jobs loaded before it.
     public static func apply(_ load: Event, to current: inout [JobName: String]) {
         guard load.type == .configLoaded else { return }
-        if load.details["added"] == nil {
-            current = [:]
-            for (name, hash) in pairs(load.details["jobs"]) { current[name] = hash }
+        let lists = ConfigLoadDetails(load.details)
+        if let reload = lists.reload {
+            for (name, hash) in reload.added.hashes + reload.changed.hashes { current[name] = hash }
+            for (name, _) in reload.removed.hashes { current[name] = nil }
         } else {
-            for (name, hash) in pairs(load.details["added"]) + pairs(load.details["changed"]) { current[name] = hash }
-            for (name, _) in pairs(load.details["removed"]) { current[name] = nil }
+            current = [:]
+            for (name, hash) in lists.jobs.hashes { current[name] = hash }
         }
     }
 
@@ -70,20 +71,10 @@ public enum ConfigHistory {
     public static func rejectedSince(afterReplaying loads: [Event]) -> [JobName: EventTime] {
         var since: [JobName: EventTime] = [:]
         for load in loads where load.type == .configLoaded {
-            let names = Set((load.details["rejected"] ?? "").split(separator: ",").compactMap { try? JobName(String($0)) })
+            let names = Set(ConfigLoadDetails(load.details).rejected.compactMap { try? JobName($0) })
             since = since.filter { names.contains($0.key) }
             for name in names where since[name] == nil { since[name] = load.time }
         }
         return since
-    }
-
-    /// `a=0123456789ab,b=-` → [(a, 0123456789ab)]; entries without a hash are dropped.
-    static func pairs(_ text: String?) -> [(JobName, String)] {
-        guard let text, !text.isEmpty else { return [] }
-        return text.split(separator: ",").compactMap { entry in
-            let parts = entry.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, let name = try? JobName(String(parts[0])), parts[1] != "-" else { return nil }
-            return (name, String(parts[1]))
-        }
     }
 }

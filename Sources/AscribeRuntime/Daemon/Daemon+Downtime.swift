@@ -19,13 +19,13 @@ struct PreviousDaemonEnd {
     var details: [String: String] {
         switch ending {
         case .stopped(let stopped):
-            var details = ["down_cause": "stopped", "stopped_at": stopped.time.rfc3339, "stopped_seq": String(stopped.seq)]
+            var details = DaemonEnding.stopped(at: stopped.time, by: stopped.reason).details
+            details[.stoppedSeq] = String(stopped.seq)
             for (key, value) in stopped.details where Self.stopKeys.contains(key) { details[key] = value }
-            if let reason = stopped.reason { details["stop_reason"] = reason }
             return details
         case .crashed(let last):
-            var details = ["down_cause": "crashed", "last_sign_of_life": EventTime(lastSignOfLife).rfc3339]
-            if let last { details["last_event_seq"] = String(last.seq) }
+            var details = DaemonEnding.crashed(lastSignOfLife: EventTime(lastSignOfLife)).details
+            if let last { details[.lastEventSeq] = String(last.seq) }
             return details
         }
     }
@@ -41,7 +41,8 @@ struct PreviousDaemonEnd {
     }
 
     /// The `daemon.stopped` details that say who stopped it.
-    static let stopKeys: Set<String> = ["stop_signal", "stopped_by_pid", "stopped_by_uid", "stopped_by_user", "stopped_by_process"]
+    static let stopKeys: Set<String> = Set([DetailKey.stopSignal, .stoppedByPid, .stoppedByUid, .stoppedByUser, .stoppedByProcess]
+        .map(\.rawValue))
 }
 
 extension Daemon {
@@ -59,11 +60,11 @@ extension Daemon {
         guard var latest = signs.max(by: { $0.time < $1.time }) else { return nil }
         var lastEvent: Event?
         if let started {
-            let pid = started.details["pid"]
-            let pidStart = started.details["pid_start"]
+            let pid = started.details[.pid]
+            let pidStart = started.details[.pidStart]
             func wroteIt(_ event: Event) -> Bool {
-                if let recorder = event.details["recorder_pid"] {
-                    return recorder == pid && (pidStart == nil || event.details["recorder_start"] == pidStart)
+                if let recorder = event.details[.recorderPid] {
+                    return recorder == pid && (pidStart == nil || event.details[.recorderStart] == pidStart)
                 }
                 return event.actor == actor
             }

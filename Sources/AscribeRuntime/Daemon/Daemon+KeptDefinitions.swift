@@ -61,8 +61,8 @@ extension Daemon {
         let kept = rejections.values.compactMap { rejection in
             rejection.job.flatMap { name in rejection.keptHash.map { (name, String($0.prefix(12))) } }
         }.sorted { $0.0 < $1.0 }
-        return ["rejected": named.map(\.rawValue).joined(separator: ","),
-                "kept": kept.map { "\($0.0)=\($0.1)" }.joined(separator: ",")]
+        return EventDetails([.rejected: JobNameList.encode(named.map(\.rawValue)),
+                             .kept: JobHashList(kept.map { ($0.0.rawValue, $0.1) }).encoded])
     }
 
     /// `status`: each rejected file, its first error, since when, and what runs instead.

@@ -146,34 +146,30 @@ extension Daemon {
         var note = schedulerDraft(.daemonHeartbeat, at: now)
         note.reason = "the event store could not be written from \(EventTime(outage.since).rfc3339) to \(EventTime(now).rfc3339) "
             + "(\(error)): nothing was started; \(slotCount) slot(s) are recorded as skipped"
-        note.details = ["store_unwritable_from": EventTime(outage.since).rfc3339, "store_unwritable_until": EventTime(now).rfc3339,
-                        "store_error": error, "skipped_slots": String(slotCount),
-                        "recorded_late": String(outage.held.count), "not_recorded": String(outage.dropped)]
+        note.details = EventDetails([.storeUnwritableFrom: EventTime(outage.since).rfc3339,
+                                     .storeUnwritableUntil: EventTime(now).rfc3339,
+                                     .storeError: error, .skippedSlots: String(slotCount),
+                                     .recordedLate: String(outage.held.count), .notRecorded: String(outage.dropped)])
         var drafts = [note]
         for var draft in outage.held {
-            draft.details["happened_at"] = draft.time.rfc3339
-            draft.details["recorded_late"] = "the event store could not be written then"
+            draft.details[.happenedAt] = draft.time.rfc3339
+            draft.details[.recordedLate] = "the event store could not be written then"
             draft.time = EventTime(now)
             drafts.append(draft)
         }
         for name in outage.slots.keys.sorted() {
             guard let kept = outage.slots[name], let first = kept.first, let last = kept.last else { continue }
             let reason = "the event store could not be written (\(error)), so the run was not started"
-            let details = ["skip_reason": "store-unwritable", "store_error": error,
-                           "store_unwritable_from": EventTime(outage.since).rfc3339]
+            let details = EventDetails([.skipReason: SkipReason.storeUnwritable.rawValue, .storeError: error,
+                                        .storeUnwritableFrom: EventTime(outage.since).rfc3339])
             if kept.count <= Self.missedLimit {
                 for slot in kept.slots {
-                    var draft = runDraft(.runSkipped, job: kept.job, slot: slot, at: now)
-                    draft.reason = reason
-                    draft.details = details
-                    drafts.append(draft)
+                    drafts.append(skipDraft(job: kept.job, slot: slot, reason: reason, details: details, at: now))
                 }
             } else {
-                var draft = runDraft(.runSkipped, job: kept.job, slot: last, at: now)
-                draft.reason = reason + " (\(kept.count) slots, collapsed into this event)"
-                draft.details = details.merging(["count": String(kept.count), "first": EventTime(first).rfc3339,
-                                                 "last": EventTime(last).rfc3339]) { $1 }
-                drafts.append(draft)
+                let collapsed = CollapsedSlots(count: kept.count, first: EventTime(first), last: EventTime(last))
+                drafts.append(skipDraft(job: kept.job, slot: last, reason: reason + " (\(kept.count) slots, collapsed into this event)",
+                                        details: details.merging(collapsed.details) { $1 }, at: now))
             }
         }
         do {

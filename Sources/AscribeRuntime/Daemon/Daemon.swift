@@ -123,15 +123,15 @@ public actor Daemon {
         let stopSlots = recordSlotsWhileStopping(through: end)
         var stopped = schedulerDraft(.daemonStopped, at: end)
         stopped.reason = stopWords
-        stopped.details["terminated_runs"] = String(drained.terminated)
-        stopped.details["unstarted_queued_runs"] = String(drained.unstarted)
-        stopped.details["slots_while_stopping"] = String(stopSlots)
-        if let stopSignal { stopped.details["stop_signal"] = Self.signalName(stopSignal) }
+        stopped.details[.terminatedRuns] = String(drained.terminated)
+        stopped.details[.unstartedQueuedRuns] = String(drained.unstarted)
+        stopped.details[.slotsWhileStopping] = String(stopSlots)
+        if let stopSignal { stopped.details[.stopSignal] = Self.signalName(stopSignal) }
         if case .process(let stopSender) = stopOrigin {
-            stopped.details["stopped_by_pid"] = String(stopSender.pid)
-            stopped.details["stopped_by_uid"] = String(stopSender.uid)
-            stopped.details["stopped_by_user"] = stopSender.user
-            if let process = stopSender.process { stopped.details["stopped_by_process"] = process }
+            stopped.details[.stoppedByPid] = String(stopSender.pid)
+            stopped.details[.stoppedByUid] = String(stopSender.uid)
+            stopped.details[.stoppedByUser] = stopSender.user
+            if let process = stopSender.process { stopped.details[.stoppedByProcess] = process }
         }
         record([stopped])
         control?.close()
@@ -189,7 +189,7 @@ public actor Daemon {
             var draft = draft
             draft.principal = requestedBy.peer.principal.name
             draft.details.merge(requestedBy.peer.details) { current, _ in current }
-            if let reason = requestedBy.reason { draft.details["requested_reason"] = reason }
+            if let reason = requestedBy.reason { draft.details[.requestedReason] = reason }
             return draft
         }
         let zones = configuration.zones
@@ -199,7 +199,7 @@ public actor Daemon {
                                          zoneAdvice: { zones.advice(for: $0) })
         } catch {
             var rejected = schedulerDraft(.configRejected, at: now)
-            if let fileChange { rejected.details["file_change"] = fileChange }
+            if let fileChange { rejected.details[.fileChange] = fileChange }
             rejected.reason = "reload failed, every previous definition stays in force: \(error.description)"
             rejected.configSource = configuration.jobsDirectory
             record([attributed(rejected)])
@@ -211,7 +211,7 @@ public actor Daemon {
             var draft = rejection(diagnostic, at: now)
             if let name = try? JobName(JobFile.stem(of: diagnostic.path)), jobs[name] != nil {
                 draft.job = name.rawValue
-                draft.details["kept"] = "the previous definition stays in force"
+                draft.details[.kept] = "the previous definition stays in force"
                 keptByRejection.insert(name)
             }
             rejected.append(draft)
@@ -224,8 +224,7 @@ public actor Daemon {
         let removed = jobs.keys.filter { next[$0] == nil }.sorted()
         let changed = next.keys.filter { name in jobs[name].map { $0.hash != next[name]?.hash } ?? false }.sorted()
         func listed(_ names: [JobName]) -> String {
-            names.map { "\($0)=\(next[$0]?.hash.map { String($0.prefix(12)) } ?? jobs[$0]?.hash.map { String($0.prefix(12)) } ?? "-")" }
-                .joined(separator: ",")
+            JobHashList(names.map { ($0.rawValue, (next[$0]?.hash ?? jobs[$0]?.hash).map { String($0.prefix(12)) }) }).encoded
         }
         // A file event that changed no definition (a touch, a save of the same text) records nothing.
         if fileChange != nil && rejected.isEmpty && rejections.isEmpty && added.isEmpty && removed.isEmpty && changed.isEmpty {
@@ -235,9 +234,9 @@ public actor Daemon {
         loaded.reason = "reloaded \(configuration.jobsDirectory)" + (signal.map { " on \(Self.signalName($0))" } ?? "")
             + (fileChange.map { " on file change: \($0)" } ?? "")
             + (requestedBy.map { " at the request of \($0.peer.principal.name)" } ?? "")
-        loaded.details = ["directory": configuration.jobsDirectory, "jobs": String(next.count),
-                          "added": listed(added), "changed": listed(changed), "removed": listed(removed),
-                          "writers": Self.writerList(next)]
+        loaded.details = EventDetails([.directory: configuration.jobsDirectory, .jobs: String(next.count),
+                                       .added: listed(added), .changed: listed(changed), .removed: listed(removed),
+                                       .writers: Self.writerList(next)])
         jobs = next
         noteRejections(load, kept: keptByRejection, now: now)
         loaded.details.merge(rejectionDetails) { $1 }
@@ -313,29 +312,29 @@ public actor Daemon {
         archive(load, at: now)
 
         var started = schedulerDraft(.daemonStarted, at: now)
-        started.details = ["jobs": String(jobs.count), "version": AscribeVersion.current,
-                           "dev": configuration.development ? "yes" : "no", "pid": String(SystemCalls.processID)]
+        started.details = EventDetails([.jobs: String(jobs.count), .version: AscribeVersion.current,
+                                        .dev: DetailFlag(configuration.development).rawValue, .pid: String(SystemCalls.processID)])
         // With the pid, its start time: the next start tells this daemon's events from a later
         // process that reused the pid (its downtime accounting, Daemon+Downtime.swift).
-        if let me = RecorderProcess.current() { started.details["pid_start"] = String(me.startTicks) }
+        if let me = RecorderProcess.current() { started.details[.pidStart] = String(me.startTicks) }
         if !configuration.stateDirectoryRemovals.isEmpty {
-            started.details["state_removed"] = configuration.stateDirectoryRemovals.map(\.description).joined(separator: ", ")
+            started.details[.stateRemoved] = configuration.stateDirectoryRemovals.map(\.description).joined(separator: ", ")
         }
         if let control {
-            started.details["control_socket"] = control.path
-            started.details["control_group"] = configuration.control?.group?.name ?? "none"
+            started.details[.controlSocket] = control.path
+            started.details[.controlGroup] = configuration.control?.group?.name ?? "none"
         }
         var loaded = schedulerDraft(.configLoaded, at: now)
         loaded.reason = "loaded \(jobs.count) job(s) from \(configuration.jobsDirectory)"
-        loaded.details = ["directory": configuration.jobsDirectory, "jobs": definitions.map {
-            "\($0.name)=\(jobs[$0.name]?.hash.map { String($0.prefix(12)) } ?? "-")"
-        }.joined(separator: ","), "writers": Self.writerList(jobs)]
+        let loadedList = JobHashList(definitions.map { ($0.name.rawValue, jobs[$0.name]?.hash.map { String($0.prefix(12)) }) })
+        loaded.details = EventDetails([.directory: configuration.jobsDirectory, .jobs: loadedList.encoded,
+                                       .writers: Self.writerList(jobs)])
         loaded.details.merge(rejectionDetails) { $1 }
         let rejected = load.diagnostics.filter { $0.severity == .error }.map { diagnostic in
             var draft = rejection(diagnostic, at: now)
             if let name = try? JobName(JobFile.stem(of: diagnostic.path)), let job = kept[name] {
                 draft.job = name.rawValue
-                draft.details["kept"] = "the last good definition (\(job.hash.map { String($0.prefix(12)) } ?? "-")) stays in force"
+                draft.details[.kept] = "the last good definition (\(job.hash.map { String($0.prefix(12)) } ?? "-")) stays in force"
             }
             return draft
         }
@@ -353,7 +352,10 @@ public actor Daemon {
         // @reboot slots pass the same gate as calendar slots: a disabled job or identity, or a
         // run still in progress (an adopted one), is a recorded skip, not a silent start.
         let rebootRuns = definitions.filter { $0.schedule == .reboot }.compactMap { job -> (LoadedJob, PendingRun)? in
-            jobs[job.name].map { ($0, PendingRun(slot: now, reason: "@reboot: the daemon started", details: ["trigger": "reboot"])) }
+            jobs[job.name].map {
+                ($0, PendingRun(slot: now, reason: "@reboot: the daemon started",
+                                details: EventDetails([.trigger: Trigger.reboot.rawValue])))
+            }
         }
         if !rebootRuns.isEmpty { admit(rebootRuns, now: now) }
     }
@@ -384,31 +386,20 @@ public actor Daemon {
             var draft = lostDraft(closing: event, at: now,
                                   reason: "fired at \(event.time.rfc3339), but no end was recorded before the daemon stopped")
             if let pids = event.runID.flatMap({ survivors[$0] }) {
-                draft.details["process_group"] = "exists"
-                draft.details["surviving_pids"] = pids.map(String.init).joined(separator: ",")
+                draft.details[.processGroup] = "exists"
+                draft.details[.survivingPids] = pids.map(String.init).joined(separator: ",")
                 draft.reason = (draft.reason ?? "") + "; its processes are still running (pid \(pids.map(String.init).joined(separator: ", ")))"
             } else {
-                draft.details["process_group"] = RunProcesses.canSeeEveryProcess ? "gone" : "none of its processes visible to the daemon's user"
+                draft.details[.processGroup] = RunProcesses.canSeeEveryProcess ? "gone" : "none of its processes visible to the daemon's user"
             }
             lost.append(draft)
         }
         record(lost)
     }
 
-    /// The `run.lost` that closes `fired`: the run's own fields kept, the scheduler as actor,
-    /// the dead recorder's fields dropped.
+    /// The `run.lost` that closes `fired` (`RunEventDrafts.lost`).
     func lostDraft(closing fired: Event, at now: Instant, reason: String) -> EventDraft {
-        var draft = fired.content
-        draft.type = .runLost
-        draft.time = EventTime(now)
-        draft.actor = actor
-        draft.principal = nil
-        draft.development = draft.development || configuration.development
-        draft.reason = reason
-        draft.details["fired_seq"] = String(fired.seq)
-        draft.details["recorder_pid"] = nil
-        draft.details["recorder_start"] = nil
-        return draft
+        runEventDrafts.lost(closing: fired, at: EventTime(now), reason: reason)
     }
 
     // MARK: The loop
@@ -445,7 +436,7 @@ public actor Daemon {
                 nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
             } else if let cursor = repeatCursor {
                 fire(wildcardSlots(after: cursor, through: now),
-                     now: now, extra: ["clock": "repeated after the wall clock stepped back"])
+                     now: now, extra: EventDetails([.clock: "repeated after the wall clock stepped back"]))
                 repeatCursor = now
             } else {
                 repeatCursor = now
@@ -455,7 +446,7 @@ public actor Daemon {
         }
         if let cursor = repeatCursor {
             fire(wildcardSlots(after: cursor, through: lastProcessed),
-                 now: now, extra: ["clock": "repeated after the wall clock stepped back"])
+                 now: now, extra: EventDetails([.clock: "repeated after the wall clock stepped back"]))
             repeatCursor = nil
         }
         if step >= configuration.largeJumpSeconds {
@@ -481,7 +472,7 @@ public actor Daemon {
         fire(due, now: now)
         if now >= nextHeartbeat {
             var heartbeat = schedulerDraft(.daemonHeartbeat, at: now)
-            heartbeat.details["running_runs"] = String(active.values.reduce(0) { $0 + $1.count })
+            heartbeat.details[.runningRuns] = String(active.values.reduce(0) { $0 + $1.count })
             record([heartbeat])
             nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
         }
@@ -510,7 +501,7 @@ public actor Daemon {
     private func noteClock(now: Instant, _ words: String) {
         var note = schedulerDraft(.daemonHeartbeat, at: now)
         note.reason = "wall clock " + words
-        note.details["clock"] = words
+        note.details[.clock] = words
         record([note])
     }
 
@@ -542,13 +533,11 @@ public actor Daemon {
             case .start: batch.append((job, run))
             case .enqueue(let behind):
                 var queued = run
-                queued.details["queued_behind"] = behind
+                queued.details[.queuedBehind] = behind
                 pending[job.definition.name, default: []].append(queued)
             case .skip(let refusal):
-                var draft = runDraft(.runSkipped, job: job, slot: run.slot, at: now)
-                draft.reason = refusal.reason
-                draft.details = run.details.merging(refusal.details) { $1 }
-                skipped.append(draft)
+                skipped.append(skipDraft(job: job, slot: run.slot, reason: refusal.reason,
+                                         details: run.details.merging(refusal.details) { $1 }, at: now))
             }
         }
         record(skipped)
@@ -653,7 +642,7 @@ public actor Daemon {
         guard let store else { return }
         var drafts: [EventDraft] = []
         var catchUps: [(JobName, [PendingRun])] = []
-        var window = ["down_from": EventTime(start).rfc3339, "down_until": EventTime(end).rfc3339]
+        var window = DownWindow(from: EventTime(start), until: EventTime(end)).details
         if let previous { window.merge(previous.details) { $1 } }
         let reason = "\(cause.words) from \(EventTime(start).rfc3339) to \(EventTime(end).rfc3339)"
             + (previous.map { " (\($0.words))" } ?? "")
@@ -677,20 +666,19 @@ public actor Daemon {
                 for fire in slots.latest {
                     var draft = runDraft(.runMissed, job: job, slot: fire.instant, at: now)
                     draft.reason = reason
-                    draft.details = window.merging(["catch_up": policy.rawValue]) { $1 }
-                    draft.details["dst_shifted_from"] = fire.shiftedFrom?.wallClockText
+                    draft.details = window.merging(EventDetails([.catchUp: policy.rawValue])) { $1 }
+                    draft.details[.dstShiftedFrom] = fire.shiftedFrom?.wallClockText
                     drafts.append(draft)
                 }
             } else {
                 var draft = runDraft(.runMissed, job: job, slot: last.instant, at: now)
                 draft.reason = reason + " (\(slots.count) slots, collapsed into this event)"
-                draft.details = window.merging([
-                    "count": String(slots.count), "first": EventTime(first.instant).rfc3339,
-                    "last": EventTime(last.instant).rfc3339, "catch_up": policy.rawValue,
-                ]) { $1 }
+                draft.details = window.merging(CollapsedSlots(count: slots.count, first: EventTime(first.instant),
+                                                              last: EventTime(last.instant)).details) { $1 }
+                draft.details[.catchUp] = policy.rawValue
                 if policy == .all {
-                    draft.details["caught_up"] = String(slots.latest.count)
-                    draft.details["not_caught_up"] = String(slots.count - slots.latest.count)
+                    draft.details[.caughtUp] = String(slots.latest.count)
+                    draft.details[.notCaughtUp] = String(slots.count - slots.latest.count)
                 }
                 drafts.append(draft)
             }
@@ -702,12 +690,12 @@ public actor Daemon {
                 if let latest = runs.last {
                     catchUps.append((definition.name, [PendingRun(
                         slot: latest.instant, reason: "catch-up (once): the latest slot missed while \(cause.words)",
-                        details: SlotKey.details(latest, ["trigger": "catch-up", "catch_up": "once"]))]))
+                        details: SlotKey.details(latest, EventDetails([.trigger: Trigger.catchUp.rawValue, .catchUp: CatchUpPolicy.once.rawValue])))]))
                 }
             case .all:
                 catchUps.append((definition.name, runs.map {
                     PendingRun(slot: $0.instant, reason: "catch-up (all): a slot missed while \(cause.words)",
-                               details: SlotKey.details($0, ["trigger": "catch-up", "catch_up": "all"]))
+                               details: SlotKey.details($0, EventDetails([.trigger: Trigger.catchUp.rawValue, .catchUp: CatchUpPolicy.all.rawValue])))
                 }))
             }
         }
@@ -730,10 +718,8 @@ public actor Daemon {
         for (name, runs) in pending.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             guard let job = jobs[name] else { continue }
             for run in runs {
-                var draft = runDraft(.runSkipped, job: job, slot: run.slot, at: now)
-                draft.reason = "the daemon stopped before this queued run could start"
-                draft.details = ["skip_reason": SkipReason.daemonStopping.rawValue]
-                skipped.append(draft)
+                skipped.append(skipDraft(job: job, slot: run.slot, reason: "the daemon stopped before this queued run could start",
+                                         details: EventDetails([.skipReason: SkipReason.daemonStopping.rawValue]), at: now))
             }
         }
         pending = [:]
@@ -765,20 +751,16 @@ public actor Daemon {
                                            after: lastProcessed, through: end, keep: Self.missedLimit)
             guard let first = slots.first, let last = slots.last else { continue }
             count += slots.count
-            let details = ["skip_reason": SkipReason.daemonStopping.rawValue, "stop_requested": stopWords]
+            let details = EventDetails([.skipReason: SkipReason.daemonStopping.rawValue, .stopRequested: stopWords])
             if slots.count <= Self.missedLimit {
                 for fire in slots.latest {
-                    var draft = runDraft(.runSkipped, job: job, slot: fire.instant, at: end)
-                    draft.reason = reason
-                    draft.details = SlotKey.details(fire, details)
-                    drafts.append(draft)
+                    drafts.append(skipDraft(job: job, slot: fire.instant, reason: reason, details: SlotKey.details(fire, details),
+                                            at: end))
                 }
             } else {
-                var draft = runDraft(.runSkipped, job: job, slot: last.instant, at: end)
-                draft.reason = reason + " (\(slots.count) slots, collapsed into this event)"
-                draft.details = details.merging(["count": String(slots.count), "first": EventTime(first.instant).rfc3339,
-                                                 "last": EventTime(last.instant).rfc3339]) { $1 }
-                drafts.append(draft)
+                let collapsed = CollapsedSlots(count: slots.count, first: EventTime(first.instant), last: EventTime(last.instant))
+                drafts.append(skipDraft(job: job, slot: last.instant, reason: reason + " (\(slots.count) slots, collapsed into this event)",
+                                        details: details.merging(collapsed.details) { $1 }, at: end))
             }
         }
         lastProcessed = end
@@ -820,9 +802,19 @@ public actor Daemon {
                    development: configuration.development)
     }
 
+    /// The scheduler's event about a run of `job` (`RunEventDrafts.about`).
     func runDraft(_ type: EventType, job: LoadedJob, slot: Instant?, at time: Instant) -> EventDraft {
-        EventDraft.aboutRun(type, job: job.definition, definitionHash: job.hash, slot: slot, host: configuration.host,
-                            development: configuration.development, at: time)
+        runEventDrafts.about(type, job: job.definition, definitionHash: job.hash, slot: slot, at: EventTime(time))
+    }
+
+    /// A `run.skipped` of `job` (`RunEventDrafts.skipped`).
+    func skipDraft(job: LoadedJob, slot: Instant?, reason: String, details: EventDetails, at time: Instant) -> EventDraft {
+        runEventDrafts.skipped(job: job.definition, definitionHash: job.hash, slot: slot, reason: reason, details: details,
+                               at: EventTime(time))
+    }
+
+    var runEventDrafts: RunEventDrafts {
+        RunEventDrafts(host: configuration.host, development: configuration.development)
     }
 
     static func signalName(_ number: Int32) -> String {

@@ -81,7 +81,7 @@ extension Event {
                 words.append("last \(Self.quoted(lastLine))")
             }
         case .runLaunchFailed:
-            if let error = content.details["error"] { words.append("could not launch: " + Self.escaped(error)) }
+            if let error = content.details[.error] { words.append("could not launch: " + Self.escaped(error)) }
         case .configRejected:
             if let source = content.configSource { words.append(Self.escaped(source)) }
         default:

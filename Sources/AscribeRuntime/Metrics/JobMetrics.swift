@@ -33,7 +33,7 @@ public struct JobMetrics: Sendable {
         guard force || event.seq > lastSeq else { return }
         lastSeq = max(lastSeq, event.seq)
         if event.type == .configLoaded {
-            rejected = (event.details["rejected"] ?? "").split(separator: ",").map(String.init).sorted()
+            rejected = ConfigLoadDetails(event.details).rejected.sorted()
         }
         guard event.type.isRun, let job = event.job else { return }
         var record = records[job] ?? Record()
@@ -42,7 +42,7 @@ public struct JobMetrics: Sendable {
             record.skipped += 1
         case .runMissed:
             // A long outage is one event standing for `count` slots.
-            record.missed += event.details["count"].flatMap { Int64($0) }.map { max($0, 1) } ?? 1
+            record.missed += CollapsedSlots.count(in: event.details)
         case let type where type.isRunTerminal:
             if record.lastEnd.map({ event.time >= $0 }) ?? true {
                 record.lastEnd = event.time

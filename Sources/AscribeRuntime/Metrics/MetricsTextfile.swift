@@ -83,7 +83,7 @@ public final class MetricsTextfile: Sendable {
     /// The last good definitions the daemon keeps in force for jobs whose file does not load
     /// (`config.loaded` `kept`), read back from the definition archive, so they keep their series.
     private func keptDefinitions(_ event: Event) -> [String: JobDefinition] {
-        let kept = ConfigHistory.pairs(event.details["kept"])
+        let kept = ConfigLoadDetails(event.details).kept.hashes
         guard !kept.isEmpty,
               let store = try? EventStore.open(path: DefaultPaths.eventStore(stateDirectory: stateDirectory), access: .readOnly)
         else { return [:] }
@@ -112,18 +112,15 @@ public final class MetricsTextfile: Sendable {
     /// every loaded job (`name=hash,…`); on reload, `added`, `changed` and `removed` say what
     /// moved, and a job whose file was rejected keeps its previous definition, as in the daemon.
     static func update(_ jobs: inout [String: JobDefinition], from event: Event, with fresh: [String: JobDefinition]) {
-        func names(_ key: String) -> [String] {
-            (event.details[key] ?? "").split(separator: ",").compactMap { entry in
-                entry.contains("=") ? String(entry.prefix { $0 != "=" }) : nil
-            }
-        }
-        let listed = names("jobs")
+        let lists = ConfigLoadDetails(event.details)
+        let listed = lists.jobs.names
         if !listed.isEmpty {
             jobs = Dictionary(listed.compactMap { name in (fresh[name] ?? jobs[name]).map { (name, $0) } }) { first, _ in first }
             return
         }
-        for name in names("added") + names("changed") { if let job = fresh[name] { jobs[name] = job } }
-        for name in names("removed") { jobs[name] = nil }
+        guard let reload = lists.reload else { return }
+        for name in reload.added.names + reload.changed.names { if let job = fresh[name] { jobs[name] = job } }
+        for name in reload.removed.names { jobs[name] = nil }
     }
 
     private func write() {

@@ -130,11 +130,26 @@ public enum DaemonEnding: Sendable, Equatable {
 
     /// From a `run.missed`'s details (`down_cause`, …); nil for events written before they were recorded.
     init?(details: [String: String]) {
-        switch details["down_cause"] {
-        case "crashed": self = .crashed(lastSignOfLife: details["last_sign_of_life"].flatMap(SlotHistory.parseTime))
-        case "stopped": self = .stopped(at: details["stopped_at"].flatMap(SlotHistory.parseTime), by: details["stop_reason"])
-        default: return nil
+        switch details.downCause {
+        case .crashed: self = .crashed(lastSignOfLife: details[.lastSignOfLife].flatMap(SlotHistory.parseTime))
+        case .stopped: self = .stopped(at: details[.stoppedAt].flatMap(SlotHistory.parseTime), by: details[.stopReason])
+        case nil: return nil
         }
+    }
+
+    /// What a `run.missed` records of it (`PreviousDaemonEnd` adds the stop's own fields).
+    var details: EventDetails {
+        var details = EventDetails()
+        switch self {
+        case .crashed(let lastSignOfLife):
+            details.downCause = .crashed
+            details[.lastSignOfLife] = lastSignOfLife?.rfc3339
+        case .stopped(let at, let by):
+            details.downCause = .stopped
+            details[.stoppedAt] = at?.rfc3339
+            details[.stopReason] = by
+        }
+        return details
     }
 
     public func words(in zone: ZoneRules) -> String {
@@ -334,8 +349,7 @@ public enum SlotHistory {
             if event.type.isRunTerminal, let runID = event.runID { terminal[runID] = event }
             guard let key = SlotKey(event) else { continue }
             bySlot[key, default: []].append(event)
-            if event.type == .runMissed || event.type == .runSkipped, let first = event.details["first"].flatMap(parseTime),
-               let last = event.details["last"].flatMap(parseTime) {
+            if event.type == .runMissed || event.type == .runSkipped, let (first, last) = CollapsedSlots.range(in: event.details) {
                 if event.type == .runMissed {
                     collapsed.append((first, last, event))
                 } else {
@@ -364,7 +378,7 @@ public enum SlotHistory {
                 let (cause, down, downEvidence) = downtime(for: slot, missed: missed, daemonEvents: daemonEvents)
                 evidence = [Evidence(missed)] + downEvidence + evidence
                 outcome = .missed(cause: cause, from: down.from, until: down.until, catchUp: ran.map(SlotOutcome.Box.init),
-                                  catchUpPolicy: missed.details["catch_up"], ending: DaemonEnding(details: missed.details))
+                                  catchUpPolicy: missed.details[.catchUp], ending: DaemonEnding(details: missed.details))
             } else if let ran {
                 outcome = ran
             } else if let skipped = events.last(where: { $0.type == .runSkipped })
@@ -384,7 +398,7 @@ public enum SlotHistory {
         }
         if let (start, end) = manualWindow {
             for event in jobEvents where event.type == .runFired && event.scheduledFor == nil
-                && event.details["trigger"] == "manual" && event.time.instant >= start && event.time.instant <= end {
+                && event.details.trigger == .manual && event.time.instant >= start && event.time.instant <= end {
                 let endEvent = event.runID.flatMap { terminal[$0] }
                 accounts.append(SlotAccount(
                     slot: nil, time: event.time.instant, outcome: outcome(of: event, end: endEvent),
@@ -405,10 +419,10 @@ public enum SlotHistory {
         switch end.type {
         case .runSucceeded: return .succeeded(durationMs: end.durationMs)
         case .runTimedOut: return .timedOut(durationMs: end.durationMs, signal: end.signal)
-        case .runLaunchFailed: return .launchFailed(error: Event.escaped(end.details["error"] ?? end.reason ?? "no error recorded"))
+        case .runLaunchFailed: return .launchFailed(error: Event.escaped(end.details[.error] ?? end.reason ?? "no error recorded"))
         case .runLost: return .lost(recordedAt: end.time)
         default:
-            let shutdown = end.details["stopped_by"] == "daemon-shutdown" ? end.details["shutdown_requested_by"] ?? "unknown" : nil
+            let shutdown = end.details.stoppedBy == .daemonShutdown ? end.details[.shutdownRequestedBy] ?? "unknown" : nil
             return .failed(exitCode: end.exitCode, signal: end.signal, durationMs: end.durationMs,
                            lastLines: end.outputTail.flatMap(lastLines), shutdownRequestedBy: shutdown)
         }
@@ -422,21 +436,22 @@ public enum SlotHistory {
     }
 
     static func skipWords(_ skipped: Event) -> String {
-        switch skipped.details["skip_reason"] {
-        case "overlap":
-            return "run \(skipped.details["running_run_id"] ?? "(unnamed)") was still in progress (overlap)"
-        case "job-disabled", "identity-disabled":
-            let what = skipped.details["skip_reason"] == "identity-disabled"
+        switch skipped.details.skipReason {
+        case .overlap:
+            return "run \(skipped.details[.runningRunId] ?? "(unnamed)") was still in progress (overlap)"
+        case .jobDisabled, .identityDisabled:
+            let what = skipped.details.skipReason == .identityDisabled
                 ? "identity \(skipped.identity ?? "(unnamed)")" : "the job"
-            let by = Event.escaped(skipped.details["disabled_by"] ?? "its job file")
-            guard let at = skipped.details["disabled_at"] else { return "\(what) was disabled by \(by)" }
-            let why = skipped.details["disabled_reason"].map { " (\"\(Event.escaped($0))\")" } ?? ""
-            let seq = skipped.details["disabled_seq"].map { " [seq \($0)]" } ?? ""
+            let disabled = DisabledDetails(skipped.details)
+            let by = Event.escaped(disabled.by ?? "its job file")
+            guard let at = disabled.at else { return "\(what) was disabled by \(by)" }
+            let why = disabled.reason.map { " (\"\(Event.escaped($0))\")" } ?? ""
+            let seq = disabled.seq.map { " [seq \($0)]" } ?? ""
             return "\(what) was disabled by \(by) at \(at)\(why)\(seq)"
-        case "daemon-stopping":
+        case .daemonStopping:
             return Event.escaped(skipped.reason ?? "the daemon stopped before this run could start")
-        default:
-            return Event.escaped(skipped.reason ?? skipped.details["skip_reason"] ?? "no reason recorded")
+        case .storeUnwritable, nil:
+            return Event.escaped(skipped.reason ?? skipped.details[.skipReason] ?? "no reason recorded")
         }
     }
 
@@ -444,8 +459,9 @@ public enum SlotHistory {
     /// the slot and the next `daemon.started` after it, found in the log.
     static func downtime(for slot: Instant, missed: Event, daemonEvents: [Event])
         -> (String, (from: EventTime?, until: EventTime?), [Evidence]) {
-        let recordedFrom = missed.details["down_from"].flatMap(parseTime)
-        let recordedUntil = missed.details["down_until"].flatMap(parseTime)
+        let recorded = DownWindow(missed.details)
+        let recordedFrom = recorded.from
+        let recordedUntil = recorded.until
         if missed.reason?.hasPrefix("the wall clock") == true {
             return ("the wall clock jumped forward", (recordedFrom, recordedUntil), [])
         }
@@ -455,7 +471,7 @@ public enum SlotHistory {
         let evidence = [before, after].compactMap { $0.map(Evidence.init) }
         // A miss that records how the daemon ended also records its window exactly: from the
         // previous daemon's newest event, which may be later than its last heartbeat.
-        if missed.details["down_cause"] != nil, let recordedFrom {
+        if missed.details[.downCause] != nil, let recordedFrom {
             return ("the daemon was down", (recordedFrom, recordedUntil ?? after?.time), evidence)
         }
         return ("the daemon was down", (before?.time ?? recordedFrom, after?.time ?? recordedUntil), evidence)
@@ -463,11 +479,7 @@ public enum SlotHistory {
 
     /// Whether a `config.loaded` names `job` among its loaded (`jobs`) or `added` entries.
     static func lists(_ job: String, _ event: Event) -> Bool {
-        ["jobs", "added"].contains { key in
-            (event.details[key] ?? "").split(separator: ",").contains { entry in
-                entry.contains("=") && entry.prefix { $0 != "=" } == job
-            }
-        }
+        ConfigLoadDetails(event.details).lists(job)
     }
 
     static func parseTime(_ text: String) -> EventTime? {

@@ -19,14 +19,14 @@ public struct SlotKey: Hashable, Sendable {
     public init?(_ event: Event) {
         guard let slot = event.scheduledFor else { return nil }
         milliseconds = slot.millisecondsSinceEpoch
-        shiftedFrom = event.details["dst_shifted_from"]
+        shiftedFrom = event.details[.dstShiftedFrom]
     }
 
     /// `details` with the slot's `dst_shifted_from` added when daylight saving moved it, as
     /// every event about the slot carries it.
     public static func details(_ fire: Fire, _ details: [String: String]) -> [String: String] {
         var details = details
-        if let shifted = fire.shiftedFrom { details["dst_shifted_from"] = shifted.wallClockText }
+        if let shifted = fire.shiftedFrom { details[.dstShiftedFrom] = shifted.wallClockText }
         return details
     }
 }

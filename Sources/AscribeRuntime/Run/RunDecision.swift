@@ -19,12 +19,12 @@ public struct RunRefusal: Sendable, Equatable {
     init(_ skipReason: SkipReason, reason: String, details: [String: String] = [:]) {
         self.skipReason = skipReason
         self.reason = reason
-        self.details = details.merging(["skip_reason": skipReason.rawValue]) { $1 }
+        self.details = details.merging(EventDetails([.skipReason: skipReason.rawValue])) { $1 }
     }
 
     /// What a forced run records on its `run.fired`: that it was forced, and what it overrode.
     public var overriddenDetails: [String: String] {
-        ["forced": "yes", "overrode": skipReason.rawValue, "overrode_reason": reason]
+        EventDetails([.forced: DetailFlag.yes.rawValue, .overrode: skipReason.rawValue, .overrodeReason: reason])
     }
 }
 
@@ -45,7 +45,7 @@ public enum RunDecision: Sendable, Equatable {
         guard definition.enabled else {
             let source = enabledSource(of: definition)
             return .skip(RunRefusal(.jobDisabled, reason: "job \(definition.name) is disabled by its job file \(source)",
-                                    details: ["disabled_by": source]))
+                                    details: DisabledDetails(by: source, at: nil, reason: nil, seq: nil).details))
         }
         if let blocked = disablements.blocking(definition) {
             return .skip(RunRefusal(blocked.target.kind == .identity ? .identityDisabled : .jobDisabled,
@@ -57,12 +57,12 @@ public enum RunDecision: Sendable, Equatable {
             return .start
         case .skip:
             return .skip(RunRefusal(.overlap, reason: "run \(current) of \(definition.name) is still in progress",
-                                    details: ["running_run_id": current]))
+                                    details: EventDetails([.runningRunId: current])))
         case .queue:
             guard !queued else {
                 return .skip(RunRefusal(.overlap,
                                         reason: "run \(current) of \(definition.name) is still in progress and one run is already queued",
-                                        details: ["running_run_id": current]))
+                                        details: EventDetails([.runningRunId: current])))
             }
             return .enqueue(behind: current)
         }
@@ -72,7 +72,7 @@ public enum RunDecision: Sendable, Equatable {
     public func forManualRun(of definition: JobDefinition) -> RunDecision {
         guard case .enqueue(let running) = self else { return self }
         return .skip(RunRefusal(.overlap, reason: "run \(running) of \(definition.name) is still in progress (overlap = queue)",
-                                details: ["running_run_id": running]))
+                                details: EventDetails([.runningRunId: running])))
     }
 
     public var refusal: RunRefusal? {
@@ -103,24 +103,6 @@ public enum RunsInProgress {
     }
 }
 
-extension EventDraft {
-    /// The scheduler's event about a run of `job` (skipped, missed, lost): the job's owner,
-    /// identity and run-as, and the definition it comes from (the schedule line and its hash).
-    public static func aboutRun(_ type: EventType, job: JobDefinition, definitionHash: String?, slot: Instant?,
-                                host: String, development: Bool, at time: Instant) -> EventDraft {
-        var draft = EventDraft(time: EventTime(time), host: host, type: type, actor: HostName.schedulerActor(host: host),
-                               development: development)
-        draft.owner = job.owner.text
-        draft.job = job.name.rawValue
-        draft.identity = job.identity.rawValue
-        draft.scheduledFor = slot.map(EventTime.init)
-        draft.runAs = job.runAs?.description
-        draft.configSource = "\(job.source.path):\(job.source.line(of: .schedule) ?? 1)"
-        draft.configHash = definitionHash
-        return draft
-    }
-}
-
 /// `ascribe run` without a daemon: the same `RunDecision` as the daemon's manual runs (what the
 /// job file and the log disable, the runs in progress), refused runs recorded the same way:
 /// `run.skipped`, `trigger = manual`, the caller as principal.
@@ -142,17 +124,17 @@ public enum LocalRunGate {
         let decision = RunDecision.decide(job, disablements: disablements, running: running, queued: false)
             .forManualRun(of: job)
         if force {
-            return .start(details: decision.refusal?.overriddenDetails ?? ["forced": "yes"])
+            return .start(details: decision.refusal?.overriddenDetails ?? EventDetails([.forced: DetailFlag.yes.rawValue]))
         }
         guard let refusal = decision.refusal else { return .start(details: [:]) }
-        var draft = EventDraft.aboutRun(.runSkipped, job: job, definitionHash: definitionHash, slot: nil, host: host,
-                                        development: development, at: now)
-        draft.principal = principal.name
-        draft.reason = "manual run not started: " + refusal.reason
         // The recorder: this `ascribe run`, not a daemon (a daemon's downtime accounting tells them apart).
-        draft.details = ["trigger": "manual", "principal_source": principal.source.rawValue]
+        let details = EventDetails([.trigger: Trigger.manual.rawValue, .principalSource: principal.source.rawValue])
             .merging(RecorderProcess.current()?.details ?? [:]) { $1 }
             .merging(refusal.details) { $1 }
+        var draft = RunEventDrafts(host: host, development: development)
+            .skipped(job: job, definitionHash: definitionHash, slot: nil, reason: "manual run not started: " + refusal.reason,
+                     details: details, at: EventTime(now))
+        draft.principal = principal.name
         return .refused(try store.append(draft))
     }
 }

@@ -92,7 +92,7 @@ public enum RunInterruption: Sendable, Equatable {
     /// Typed details: `stopped_by` and whose request.
     public var details: [String: String] {
         switch self {
-        case .daemonShutdown(let requestedBy): ["stopped_by": "daemon-shutdown", "shutdown_requested_by": requestedBy]
+        case .daemonShutdown(let requestedBy): EventDetails([.stoppedBy: StoppedBy.daemonShutdown.rawValue, .shutdownRequestedBy: requestedBy])
         }
     }
 }
@@ -297,7 +297,7 @@ public struct RunExecution {
         var draft = draft(.runFired, job: order.job, runID: runID, definitionHash: order.definitionHash,
                           principal: order.principal, reason: order.reason, argv: argv)
         draft.scheduledFor = order.scheduledFor
-        draft.details["trigger"] = order.principal == nil ? "schedule" : "manual"
+        draft.details.trigger = order.principal == nil ? .schedule : .manual
         draft.details.merge(order.details) { $1 }
         if let principal = order.principal { draft.details.merge(principal.details) { $1 } }
         // Who will record the end: a daemon starting later must not call a run it owns lost.
@@ -354,27 +354,17 @@ public struct RunExecution {
 
     private func draft(_ type: EventType, job: JobDefinition, runID: String, definitionHash: String?,
                        principal: Principal?, reason: String?, argv: [String]) -> EventDraft {
-        var draft = EventDraft(time: environment.now(), host: environment.host, type: type, actor: job.identity.rawValue)
-        draft.principal = principal?.name
-        draft.owner = job.owner.text
-        draft.job = job.name.rawValue
-        draft.identity = job.identity.rawValue
-        draft.runID = runID
-        draft.reason = reason
-        draft.argv = argv
-        draft.runAs = job.runAs?.description
-        draft.configSource = "\(job.source.path):\(job.source.line(of: .schedule) ?? 1)"
-        draft.configHash = definitionHash
-        draft.development = environment.development
-        return draft
+        RunEventDrafts(host: environment.host, development: environment.development)
+            .run(type, job: job, definitionHash: definitionHash, runID: runID, principal: principal?.name, reason: reason,
+                 argv: argv, at: environment.now())
     }
 
     private func launchFailedDraft(from fired: EventDraft, failure: LaunchFailure) -> EventDraft {
         var failed = fired
         failed.time = environment.now()
         failed.type = .runLaunchFailed
-        failed.details["failure"] = failure.reasonCode
-        failed.details["error"] = failure.description
+        failed.details[.failure] = failure.reasonCode
+        failed.details[.error] = failure.description
         return failed
     }
 
@@ -389,7 +379,7 @@ public struct RunExecution {
         terminal.pid = completion.pid
         terminal.durationMs = completion.durationMilliseconds
         // When the process actually started: the gap from `run.fired` is the launch's own delay.
-        terminal.details["spawned_at"] = completion.spawnedAt.rfc3339
+        terminal.details[.spawnedAt] = completion.spawnedAt.rfc3339
         switch completion.outcome {
         case .exited(let code):
             terminal.type = code == 0 ? .runSucceeded : .runFailed
@@ -402,7 +392,7 @@ public struct RunExecution {
             terminal.signal = signalUsed.signalNumber
         case .statusUnavailable:
             terminal.type = .runFailed
-            terminal.details["status"] = "unavailable"
+            terminal.details[.status] = "unavailable"
         }
         let output = completion.output
         terminal.stdoutBytes = Int64(output.stdoutBytes)
@@ -410,12 +400,12 @@ public struct RunExecution {
         terminal.outputSHA256 = output.sha256
         terminal.outputTail = output.tail.isEmpty ? nil : output.tail
         terminal.outputPath = output.path
-        if output.capped { terminal.details["output_capped"] = "yes" }
-        if output.drainCutShort { terminal.details["output_drain"] = "cut short: a process kept the pipe open" }
-        if let fileError = output.fileError { terminal.details["output_file_error"] = fileError.description }
-        if let warning = completion.loginUIDWarning { terminal.details["loginuid"] = warning }
+        if output.capped { terminal.details[.outputCapped] = DetailFlag.yes.rawValue }
+        if output.drainCutShort { terminal.details[.outputDrain] = "cut short: a process kept the pipe open" }
+        if let fileError = output.fileError { terminal.details[.outputFileError] = fileError.description }
+        if let warning = completion.loginUIDWarning { terminal.details[.loginuid] = warning }
         if case .failed(let path, let error) = completion.credentials {
-            terminal.details["credentials_cleanup"] = "\(path): \(error)"
+            terminal.details[.credentialsCleanup] = "\(path): \(error)"
         }
         if let interruption {
             terminal.reason = (fired.reason.map { "\($0); " } ?? "") + interruption.words

@@ -23,7 +23,7 @@ extension RunReport {
             var summary = "\(job) as \(completion.account.user): \(completion.outcome.description) after \(Self.duration(completion.durationMilliseconds))"
             if let path = completion.output.path { summary += "; output \(completion.output.totalBytes) bytes in \(path)" }
             // Ended by the daemon's own shutdown: say so, as the terminal event does.
-            if let requester = events.last(where: { $0.type.isRunTerminal })?.details["shutdown_requested_by"] {
+            if let requester = events.last(where: { $0.type.isRunTerminal })?.details[.shutdownRequestedBy] {
                 summary += "; " + RunInterruption.daemonShutdown(requestedBy: requester).words
             }
             return summary
