@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // Layout follows the data: job file → schedule → launch → event → query.
@@ -10,9 +10,13 @@ import PackageDescription
 // CAscribeShim wraps the GNU/Linux calls Swift cannot see; ascribe-exec is the C
 // exec helper the launcher spawns to drop privilege (docs/LAUNCH.md). Other C libraries come only
 // from the OS, through system-library targets (no package dependencies).
+//
+// Linux only (glibc ≥ 2.34, kernel ≥ 5.3 for pidfds): the launcher, the daemon and the OS layer
+// are built on epoll, eventfd, inotify, pidfds, SO_PEERCRED and /proc. Said once, in
+// Sources/AscribeSystem/Platform.swift, which stops a build anywhere else with that message.
+// Tools 6.2: `nonisolated(nonsending)` (RunExecution.runTogether).
 let package = Package(
     name: "Ascribe",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "ascribe", targets: ["ascribe"]),
         .executable(name: "ascribe-exec", targets: ["ascribe-exec"]),

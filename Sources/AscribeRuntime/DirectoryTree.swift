@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// Removing a directory tree someone else may have built (a run's credentials directory, an

@@ -1,7 +1,5 @@
 import AscribeCore
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// Who runs the jobs a directory defines, which decides whom a job file may make a run act as

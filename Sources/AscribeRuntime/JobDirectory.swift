@@ -1,7 +1,5 @@
 import AscribeCore
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// Why a job directory could not be read at all. Problems with single files are diagnostics

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// A file a person named on the command line (`ascribe plan --html FILE`), written by a

@@ -1,7 +1,5 @@
 import AscribeCore
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// The system's IANA zone files. Job files name zones, so an identifier is untrusted text: it is

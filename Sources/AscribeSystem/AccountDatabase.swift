@@ -1,7 +1,5 @@
 import Synchronization
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// What the host's user and group databases (NSS) say about a name.
 public enum AccountLookup: Equatable {

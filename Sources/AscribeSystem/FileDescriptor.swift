@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// An open descriptor owned by this value: closed exactly once, when the value ends (or with
 /// `close()`), on every path out of a scope, thrown errors included; being non-copyable, it

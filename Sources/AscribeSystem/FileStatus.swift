@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// What `stat` says about a file, copied out of the C struct so nothing C-shaped leaves here.
 public struct FileStatus: Equatable {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Who and where this process is, and the time: calls that cannot fail (or whose failure has
 /// one obvious answer), for the runtime's attribution and clocks.

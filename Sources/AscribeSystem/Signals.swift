@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 internal import CAscribeShim
 
 /// One signal as the C shim's `SA_SIGINFO` handler copied it out of `siginfo_t`.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 internal import CAscribeShim
 
 /// The control socket's system calls: errno becomes a `SystemError` naming the call and the

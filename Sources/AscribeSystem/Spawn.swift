@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 internal import CAscribeShim
 
 /// The parent's ends of what becomes the helper's descriptors 1–4. Descriptor 0 is always

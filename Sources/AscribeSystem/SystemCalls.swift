@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 internal import CAscribeShim
 
 /// How a child process ended, as `waitid` reported it.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A failed system call: its errno with the C library's words for it, and, where the caller
 /// said, which call failed on what (`mkdir`, `/run/ascribe/credentials`).

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// An `AF_UNIX` datagram socket: what `/dev/log` is. Every socket call of the syslog sender
 /// (and of a test's receiver) is wrapped here once; errno becomes a `SystemError` naming the

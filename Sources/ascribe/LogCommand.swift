@@ -3,9 +3,7 @@ import AscribeCore
 import AscribeRuntime
 import Foundation
 
-#if canImport(Glibc)
 import Glibc
-#endif
 
 enum LogCommand {
     enum Options {

@@ -2,9 +2,7 @@ import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 
-#if canImport(Glibc)
 import Glibc
-#endif
 
 enum NextCommand {
     enum Options {

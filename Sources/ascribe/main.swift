@@ -3,9 +3,7 @@ import AscribeCore
 import AscribeRuntime
 import Foundation
 
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Exit codes shared by every command (PRODUCT.md section 6).
 enum ExitCode: Int32, CaseIterable {

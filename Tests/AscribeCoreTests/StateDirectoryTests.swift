@@ -4,9 +4,7 @@ import Foundation
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// The state directory rules (docs/DAEMON.md, "The state directory"): entries planted by

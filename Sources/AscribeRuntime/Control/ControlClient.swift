@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// The command line's side of the control socket: one request, then the daemon's replies until

@@ -1,7 +1,5 @@
 import AscribeCore
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// The scheduler: sleeps until the next slot, fires what is due through

@@ -1,8 +1,6 @@
 import AscribeSystem
 import Dispatch
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The process that sent a signal, as the kernel reported it in `siginfo_t` (`si_pid`,
 /// `si_uid`): it cannot be claimed by the sender. `process` is `/proc/<pid>/comm`, read as the

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// Creates and checks the store's directory and file before SQLite opens them, so the log is

@@ -1,7 +1,5 @@
 import AscribeCore
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// A run's private copy of its credentials (PRODUCT.md section 4): a fresh directory, mode

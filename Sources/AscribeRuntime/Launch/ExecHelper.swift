@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// The launcher's side of the exec helper protocol; the helper's side, and the protocol's

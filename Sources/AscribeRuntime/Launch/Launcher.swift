@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// How the scheduler launches runs on this host.

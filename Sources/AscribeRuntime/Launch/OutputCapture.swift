@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// An incremental digest of a run's output. The launcher does not implement SHA-256 itself:

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import AscribeSystem
 
 /// Who a run executes as, and whether the helper must change identity to get there.
