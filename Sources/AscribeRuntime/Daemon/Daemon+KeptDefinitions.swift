@@ -59,10 +59,10 @@ extension Daemon {
     var rejectionDetails: [String: String] {
         let named = rejections.values.compactMap(\.job).sorted()
         let kept = rejections.values.compactMap { rejection in
-            rejection.job.flatMap { name in rejection.keptHash.map { (name, String($0.prefix(12))) } }
+            rejection.job.flatMap { name in rejection.keptHash.map { (name, $0) } }
         }.sorted { $0.0 < $1.0 }
         return EventDetails([.rejected: JobNameList.encode(named.map(\.rawValue)),
-                             .kept: JobHashList(kept.map { ($0.0.rawValue, $0.1) }).encoded])
+                             .kept: JobHashList(abbreviating: kept.map { ($0.0.rawValue, $0.1) }).encoded])
     }
 
     /// `status`: each rejected file, its first error, since when, and what runs instead.
@@ -74,7 +74,7 @@ extension Daemon {
                 ("line", first.map { .int($0.line) } ?? .null), ("message", .optional(first?.message)),
                 ("errors", .int(rejection.problems.count)),
                 ("since", .string(EventTime(rejection.since).rfc3339)),
-                ("kept_hash", .optional(rejection.keptHash.map { String($0.prefix(12)) })),
+                ("kept_hash", .optional(rejection.keptHash.map(JobHashList.abbreviated))),
             ])
         })
     }

@@ -222,7 +222,7 @@ public actor Daemon {
         let removed = jobs.keys.filter { next[$0] == nil }.sorted()
         let changed = next.keys.filter { name in jobs[name].map { $0.hash != next[name]?.hash } ?? false }.sorted()
         func listed(_ names: [JobName]) -> String {
-            JobHashList(names.map { ($0.rawValue, (next[$0]?.hash ?? jobs[$0]?.hash).map { String($0.prefix(12)) }) }).encoded
+            JobHashList(abbreviating: names.map { ($0.rawValue, next[$0]?.hash ?? jobs[$0]?.hash) }).encoded
         }
         // A file event that changed no definition (a touch, a save of the same text) records nothing.
         if fileChange != nil && rejected.isEmpty && rejections.isEmpty && added.isEmpty && removed.isEmpty && changed.isEmpty {
@@ -324,7 +324,7 @@ public actor Daemon {
         }
         var loaded = schedulerDraft(.configLoaded, at: now)
         loaded.reason = "loaded \(jobs.count) job(s) from \(configuration.jobsDirectory)"
-        let loadedList = JobHashList(definitions.map { ($0.name.rawValue, jobs[$0.name]?.hash.map { String($0.prefix(12)) }) })
+        let loadedList = JobHashList(abbreviating: definitions.map { ($0.name.rawValue, jobs[$0.name]?.hash) })
         loaded.details = EventDetails([.directory: configuration.jobsDirectory, .jobs: loadedList.encoded,
                                        .writers: Self.writerList(jobs)])
         loaded.details.merge(rejectionDetails) { $1 }
@@ -332,7 +332,7 @@ public actor Daemon {
             var draft = rejection(diagnostic, at: now)
             if let name = try? JobName(JobFile.stem(of: diagnostic.path)), let job = kept[name] {
                 draft.job = name.rawValue
-                draft.details[.kept] = "the last good definition (\(job.hash.map { String($0.prefix(12)) } ?? "-")) stays in force"
+                draft.details[.kept] = "the last good definition (\(job.hash.map(JobHashList.abbreviated) ?? "-")) stays in force"
             }
             return draft
         }

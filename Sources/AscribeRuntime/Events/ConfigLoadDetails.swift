@@ -16,6 +16,17 @@ public struct JobHashList: Equatable, Sendable {
         self.entries = entries.map { Entry(name: $0.name, hash: $0.hash) }
     }
 
+    /// How many hex digits of a definition hash a list keeps (and words about a hash show).
+    public static let hashDigits = 12
+
+    /// A definition hash as the lists record it.
+    public static func abbreviated(_ hash: String) -> String { String(hash.prefix(hashDigits)) }
+
+    /// A list of full definition hashes, each abbreviated as `config.loaded` records it.
+    public init(abbreviating entries: [(name: String, hash: String?)]) {
+        self.init(entries.map { ($0.name, $0.hash.map(Self.abbreviated)) })
+    }
+
     /// Entries without `=` (a reload's `jobs`, which is a count) are not list entries and are dropped.
     public init(decoding text: String?) {
         entries = (text ?? "").split(separator: ",").compactMap { entry in

@@ -111,7 +111,7 @@ public enum IdentityFinding: Sendable, Equatable {
         case .definitionRejected(let job, let source, let message, let hash, let since):
             return "definition rejected: the file of job \(job) does not load"
                 + (since.map { " since \(zone.rfc3339($0.instant))" } ?? "") + " (\(source): \(message)); "
-                + "the daemon keeps its last good definition in force (\(hash.prefix(12))), listed here"
+                + "the daemon keeps its last good definition in force (\(JobHashList.abbreviated(hash))), listed here"
         }
     }
 }

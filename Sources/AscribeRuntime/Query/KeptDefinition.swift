@@ -45,6 +45,6 @@ public struct KeptDefinition: Sendable {
         let first = problems.first.map { "\($0.path):\($0.line): \($0.message)" } ?? "errors"
         let since = rejectedSince.map { " since \(zone.rfc3339($0.instant))" } ?? " (no daemon has read it since it broke)"
         return "the job file \(definition.source.path) is rejected\(since) (\(first)); "
-            + "the daemon keeps its last good definition in force (\(hash.prefix(12)))"
+            + "the daemon keeps its last good definition in force (\(JobHashList.abbreviated(hash)))"
     }
 }
