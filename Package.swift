@@ -23,7 +23,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "AscribeCore"),
-        .target(name: "AscribeCommandLine"),
+        .target(name: "AscribeCommandLine", dependencies: ["AscribeCore"]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSLCrypto", path: "Sources/COpenSSLCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CAscribeShim", path: "Sources/CAscribeShim"),

@@ -1,3 +1,5 @@
+import AscribeCore
+
 /// A usage mistake: the command exits 2 with this message and a pointer to `--help`.
 public struct UsageError: Error, Sendable {
     public var message: String
@@ -107,23 +109,9 @@ public struct ParsedArguments: Sendable {
     /// `; did you mean --state?` for the declared name closest to a mistyped one (at most two
     /// edits away, or one the typed name begins), else nothing.
     static func suggestion(for name: String, among options: [CommandOption]) -> String {
-        let scored = options.map { (name: $0.name, distance: editDistance(name, $0.name)) }
+        let scored = options.map { (name: $0.name, distance: EditDistance.between(name, $0.name)) }
         let near = scored.filter { $0.distance <= 2 }.min { $0.distance < $1.distance }?.name
             ?? (name.count > 3 ? options.first { $0.name.hasPrefix(name) }?.name : nil)
         return near.map { "; did you mean \($0)?" } ?? ""
-    }
-
-    /// Levenshtein distance over characters.
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var previous = Array(0...b.count)
-        for (i, left) in a.enumerated() {
-            var current = [i + 1]
-            for (j, right) in b.enumerated() {
-                current.append(Swift.min(previous[j + 1] + 1, current[j] + 1, previous[j] + (left == right ? 0 : 1)))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }

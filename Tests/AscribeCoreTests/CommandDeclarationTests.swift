@@ -1,3 +1,4 @@
+import AscribeCore
 @testable import AscribeCommandLine
 import Testing
 
@@ -92,11 +93,11 @@ import Testing
     }
 
     @Test func editDistanceCountsInsertionsDeletionsAndSubstitutions() {
-        #expect(ParsedArguments.editDistance("", "") == 0)
-        #expect(ParsedArguments.editDistance("", "abc") == 3)
-        #expect(ParsedArguments.editDistance("--stat", "--state") == 1)
-        #expect(ParsedArguments.editDistance("--jsno", "--json") == 2)
-        #expect(ParsedArguments.editDistance("kitten", "sitting") == 3)
+        #expect(EditDistance.between("", "") == 0)
+        #expect(EditDistance.between("", "abc") == 3)
+        #expect(EditDistance.between("--stat", "--state") == 1)
+        #expect(EditDistance.between("--jsno", "--json") == 2)
+        #expect(EditDistance.between("kitten", "sitting") == 3)
     }
 
     /// A long usage line wraps between items, never inside `[--a | --b]`, under the command name.

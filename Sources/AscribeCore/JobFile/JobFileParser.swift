@@ -306,7 +306,7 @@ struct JobFileParser {
         let options = Choice.allCases.map(\.rawValue)
         var message = "\(key): \"\(Self.shorten(entry.value))\" is not one of \(options.joined(separator: ", "))"
         let folded = entry.value.lowercased()
-        if let near = options.first(where: { $0 == folded || JobKey.editDistance($0, folded) <= 1 }) {
+        if let near = options.first(where: { $0 == folded || EditDistance.between($0, folded) <= 1 }) {
             message += "; did you mean `\(near)`?"
         }
         fail(key, entry, offset: 0, message)

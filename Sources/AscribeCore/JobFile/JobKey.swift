@@ -48,26 +48,10 @@ public enum JobKey: String, Hashable, Sendable, CaseIterable, CustomStringConver
         guard folded.count <= 40 else { return nil }
         var best: (key: JobKey, distance: Int)?
         for key in allCases {
-            let distance = editDistance(folded, key.rawValue)
+            let distance = EditDistance.between(folded, key.rawValue)
             let allowed = key.rawValue.count <= 5 ? 1 : 2
             if distance <= allowed, distance < best?.distance ?? .max { best = (key, distance) }
         }
         return best?.key
-    }
-
-    /// Levenshtein distance over characters.
-    static func editDistance(_ lhs: String, _ rhs: String) -> Int {
-        let a = Array(lhs)
-        let b = Array(rhs)
-        var previous = Array(0...b.count)
-        var current = previous
-        for (i, x) in a.enumerated() {
-            current[0] = i + 1
-            for (j, y) in b.enumerated() {
-                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
     }
 }

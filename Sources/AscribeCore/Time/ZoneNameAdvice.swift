@@ -67,7 +67,7 @@ public enum ZoneNameAdvice: Sendable, Equatable {
         for candidate in known {
             // A bare city (`Berlin`) is compared with the last component of each name.
             let compared = written ? candidate : String(candidate.split(separator: "/").last ?? "")
-            let distance = JobKey.editDistance(folded, fold(compared))
+            let distance = EditDistance.between(folded, fold(compared))
             if distance <= allowedDistance(folded) { scored.append((candidate, distance)) }
         }
         scored.sort { ($0.distance, $0.name) < ($1.distance, $1.name) }
