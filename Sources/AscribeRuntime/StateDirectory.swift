@@ -80,7 +80,7 @@ public enum StateDirectory {
     public static func prepare(_ path: String) throws(StateDirectoryError) -> StateDirectoryReport {
         let handle: Int32
         do throws(SystemError) {
-            try makeDirectories(path)
+            try FileSystem.makeDirectories(path, mode: 0o700)
             handle = try SystemCalls.open(path, flags: O_RDONLY | O_DIRECTORY)
         } catch {
             throw .unavailable(path: path, error)
@@ -179,17 +179,6 @@ public enum StateDirectory {
         case .symbolicLink: "symbolic link"
         case .socket: "socket"
         case .other: "special file"
-        }
-    }
-
-    /// `mkdir -p`; directories it creates are private to the scheduler (0700).
-    private static func makeDirectories(_ path: String) throws(SystemError) {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
-            do throws(SystemError) {
-                try SystemCalls.makeDirectory(prefix, mode: 0o700)
-            } catch where error.code == EEXIST {}
         }
     }
 }

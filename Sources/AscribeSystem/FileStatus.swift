@@ -61,6 +61,22 @@ public struct FileStatus: Equatable {
 
 /// Small, careful wrappers over the directory and file calls the loaders need.
 public enum FileSystem {
+    /// `mkdir -p`: each missing directory on `path` is made with exactly `mode` (chmod after
+    /// mkdir, so the umask cannot change it); directories that exist are left as they are.
+    /// A failure names the call (`mkdir` or `chmod`) and the directory.
+    public static func makeDirectories(_ path: String, mode: UInt32) throws(SystemError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            do throws(SystemError) {
+                try SystemCalls.makeDirectory(prefix, mode: mode)
+            } catch where error.code == EEXIST {
+                continue
+            }
+            try SystemCalls.changeMode(path: prefix, mode)
+        }
+    }
+
     /// Entry names of the directory at `path` (`SystemCalls.entries(of:)`); a failure carries
     /// only the errno, as the callers name the directory.
     public static func entries(of path: String) throws(SystemError) -> [[UInt8]] {

@@ -104,22 +104,10 @@ enum StoreFile {
     /// `mkdir -p` for the directory holding `path`; only directories it creates get 0700.
     private static func createParentDirectories(of path: String) throws(EventStoreError) {
         guard let slash = path.lastIndex(of: "/") else { return }
-        let parent = String(path[..<slash])
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in parent.split(separator: "/") {
-            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
-            do throws(SystemError) {
-                try SystemCalls.makeDirectory(prefix, mode: directoryMode)
-            } catch where error.code == EEXIST {
-                continue
-            } catch {
-                throw .fileSystem(path: prefix, operation: "mkdir", errno: error.code)
-            }
-            do throws(SystemError) {
-                try SystemCalls.changeMode(path: prefix, directoryMode)
-            } catch {
-                throw .fileSystem(path: prefix, operation: "chmod 0700", errno: error.code)
-            }
+        do throws(SystemError) {
+            try FileSystem.makeDirectories(String(path[..<slash]), mode: directoryMode)
+        } catch {
+            throw .fileSystem(path: error.context, operation: error.call == "chmod" ? "chmod 0700" : error.call, errno: error.code)
         }
     }
 }
