@@ -97,7 +97,8 @@ enum FaultChecks {
 }
 
 /// A size-limited tmpfs over a directory (root with CAP_SYS_ADMIN). Tests that need one are
-/// skipped by the framework where `permitted` is false (an unprivileged container).
+/// skipped by the framework where `permitted` is false (an unprivileged container), and fail
+/// in CI, which must be able to mount (`.requires`).
 struct TmpfsMount {
     let path: String
 

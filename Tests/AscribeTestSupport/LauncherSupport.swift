@@ -2,7 +2,8 @@ import Foundation
 import Glibc
 import AscribeRuntime
 
-/// Tests that change identity run for real as root (as CI does) and are skipped otherwise.
+/// Tests that change identity run for real as root (as CI does) and are skipped otherwise
+/// (`.requires(isRoot, …)`: in CI, not being root fails them).
 package let isRoot = geteuid() == 0
 
 /// A stand-in for the libcrypto SHA-256 the lead wires in: FNV-1a 64, enough to check that the
