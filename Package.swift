@@ -40,8 +40,21 @@ let package = Package(
         // Prints measured figures for BENCHMARKS.md: swift run -c release ascribe-benchmarks
         .executableTarget(name: "ascribe-benchmarks", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "ascribe-exec"],
                           path: "Sources/AscribeBenchmarks"),
+        // Tests follow the modules: each module's tests depend on that module (and what it
+        // depends on) only; the end-to-end tests run the built `ascribe` and its examples, and
+        // inject faults into the real daemon. Helpers two targets share live in a support library:
+        // AscribeCoreTestSupport holds fixtures with no I/O (pure), AscribeTestSupport the harnesses
+        // that run the launcher, the daemon and the binary.
+        .target(name: "AscribeCoreTestSupport", dependencies: ["AscribeCore"], path: "Tests/AscribeCoreTestSupport"),
+        .target(name: "AscribeTestSupport", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime"],
+                path: "Tests/AscribeTestSupport"),
+        .testTarget(name: "AscribeCoreTests", dependencies: ["AscribeCore", "AscribeCoreTestSupport"]),
+        .testTarget(name: "AscribeCommandLineTests", dependencies: ["AscribeCore", "AscribeCommandLine", "AscribeCoreTestSupport"]),
         .testTarget(name: "AscribeSystemTests", dependencies: ["AscribeSystem"]),
-        .testTarget(name: "AscribeCoreTests", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "AscribeCommandLine", "ascribe-exec"],
+        .testTarget(name: "AscribeRuntimeTests", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "ascribe-exec",
+                                                                "AscribeCoreTestSupport", "AscribeTestSupport"]),
+        .testTarget(name: "AscribeEndToEndTests", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "AscribeCommandLine",
+                                                                 "ascribe-exec", "AscribeCoreTestSupport", "AscribeTestSupport"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

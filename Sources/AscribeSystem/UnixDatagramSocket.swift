@@ -14,8 +14,9 @@ public final class UnixDatagramSocket: Sendable {
         descriptor = try Self.makeSocket()
     }
 
-    /// A socket bound to `path` (which must not exist yet), for receiving.
-    public init(boundTo path: String) throws(SystemError) {
+    /// A socket bound to `path` (which must not exist yet), for receiving: the tests' stand-in
+    /// for the syslog socket (Ascribe itself only sends).
+    init(boundTo path: String) throws(SystemError) {
         let socket = try Self.makeSocket()
         do throws(SystemError) {
             guard try Self.withAddress(path, { address, length in Glibc.bind(socket, address, length) }) == 0 else {
@@ -46,7 +47,7 @@ public final class UnixDatagramSocket: Sendable {
     }
 
     /// One datagram, or nil when none arrives within `timeoutMilliseconds`.
-    public func receive(timeoutMilliseconds: Int32, capacity: Int = 65_536) throws(SystemError) -> [UInt8]? {
+    func receive(timeoutMilliseconds: Int32, capacity: Int = 65_536) throws(SystemError) -> [UInt8]? {
         guard !SystemCalls.pollReadable([descriptor], timeoutMilliseconds: timeoutMilliseconds).isEmpty else { return nil }
         var buffer = [UInt8](repeating: 0, count: capacity)
         switch SystemError.valueOrErrno({ buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }) {

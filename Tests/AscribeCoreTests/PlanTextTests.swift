@@ -1,5 +1,6 @@
 import Testing
 @testable import AscribeCore
+import AscribeCoreTestSupport
 
 /// `plan`'s text: evenly spaced slots of a day fold into one line; uneven ones, and the slot
 /// daylight saving moved, stay on lines of their own; every time in the display zone.

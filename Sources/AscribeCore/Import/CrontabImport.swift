@@ -114,7 +114,7 @@ public struct CrontabImportResult: Sendable {
 /// names who is accountable.
 public enum CrontabImport {
     /// Converts one crontab.
-    public static func convert(text: String, source: String, format: CrontabFormat,
+    static func convert(text: String, source: String, format: CrontabFormat,
                                options: CrontabImportOptions, zones: (String) -> ZoneRules?) -> CrontabImportResult {
         convert([CrontabSource(path: source, text: text, format: format)], options: options, zones: zones)
     }

@@ -249,8 +249,9 @@ public actor Daemon {
             + (rejected.isEmpty ? "" : "; \(rejected.count) problem(s) rejected, previous definitions kept (see config.rejected)")
     }
 
-    /// True when no run is in progress, queued or still being recorded (for tests and status).
-    public var isIdle: Bool { active.isEmpty && pending.isEmpty && batchesInFlight == 0 }
+    /// True when no run is in progress, queued or still being recorded. For tests: `package`,
+    /// not public, so the shared test harness (built in release builds too) can wait on it.
+    package var isIdle: Bool { active.isEmpty && pending.isEmpty && batchesInFlight == 0 }
 
     // MARK: Start
 

@@ -218,7 +218,7 @@ public final class EventStore {
     }
 
     /// The events of one run, in the order they were written.
-    public func events(forRunID runID: String) throws(EventStoreError) -> [Event] {
+    func events(forRunID runID: String) throws(EventStoreError) -> [Event] {
         var events: [Event] = []
         try forEachEvent(sql: EventSchema.selectColumns + " WHERE run_id = ?1 ORDER BY seq", parameters: [.text(runID)]) {
             events.append($0)
@@ -227,7 +227,7 @@ public final class EventStore {
     }
 
     /// The latest event of one run: after a crash, a `run.fired` here means the run never ended.
-    public func lastEvent(forRunID runID: String) throws(EventStoreError) -> Event? {
+    func lastEvent(forRunID runID: String) throws(EventStoreError) -> Event? {
         var last: Event?
         try forEachEvent(sql: EventSchema.selectColumns + " WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
                          parameters: [.text(runID)]) { last = $0 }
@@ -266,7 +266,7 @@ public final class EventStore {
         return events
     }
 
-    public func count() throws(EventStoreError) -> Int {
+    func count() throws(EventStoreError) -> Int {
         let value = try sqlite { () throws(SQLiteError) in try database.scalar("SELECT count(*) FROM events") }
         guard case .integer(let count) = value else { return 0 }
         return Int(count)

@@ -88,7 +88,9 @@ public struct Launcher: Sendable {
         self.init(configuration: configuration, schedulerUID: SystemCalls.effectiveUID)
     }
 
-    init(configuration: LauncherConfiguration, schedulerUID: UInt32) {
+    /// For tests of the rules as another scheduler; `package`, not public, so the shared test
+    /// harness (built in release builds too, where `@testable` is not available) can call it.
+    package init(configuration: LauncherConfiguration, schedulerUID: UInt32) {
         self.configuration = configuration
         self.schedulerUID = schedulerUID
     }

@@ -9,11 +9,16 @@ public final class RunSupervisor: Sendable {
     public let completions: AsyncStream<LaunchCompletion>
     private let mailbox: SupervisorMailbox
 
+    public convenience init() throws(SystemError) {
+        try self.init(reapOrphans: false)
+    }
+
     /// With `reapOrphans`, the process becomes a child subreaper (PR_SET_CHILD_SUBREAPER):
     /// processes a job leaves behind are re-parented to it instead of to init, and this
     /// supervisor reaps them. Choose it only in a process whose children all come from the
-    /// launcher (the daemon): any other ended child would be reaped too.
-    public init(reapOrphans: Bool = false) throws(SystemError) {
+    /// launcher: any other ended child would be reaped too. Internal: no caller outside the
+    /// tests chooses it yet (docs/LAUNCH.md).
+    init(reapOrphans: Bool) throws(SystemError) {
         let epoll = try EventPoll.makeDescriptor()
         let wake: Int32
         do throws(SystemError) {
