@@ -14,14 +14,14 @@ extension Daemon {
             output(.problem("cannot watch run \(runID) of \(name), which a previous daemon started: \(error.description); recorded as lost"))
             return false
         }
-        watches[runID] = watch
+        handles[runID] = .survivors(watch)
         state.adopt(fired, runID: runID, job: name, pids: pids, now: now)
         return true
     }
 
     /// The last process of an adopted run is gone: its `run.lost`, then what follows any run's end.
     func adoptedRunEnded(_ runID: String) {
-        watches[runID] = nil
+        handles[runID] = nil
         let now = clock.now()
         perform(state.adoptedRunEnded(runID, now: now), now: now)
     }
@@ -30,8 +30,11 @@ extension Daemon {
     /// its grace, without signalling them). Their `run.fired` stays open, and the next start
     /// adopts them again (or records them lost if they are gone by then).
     func releaseAdoptedRuns() {
-        for watch in watches.values { watch.cancel() }
-        watches = [:]
+        for (runID, handle) in handles {
+            guard case .survivors(let watch) = handle else { continue }
+            watch.cancel()
+            handles[runID] = nil
+        }
         state.releaseAdoptions()
     }
 }

@@ -7,6 +7,15 @@ struct RunObserver {
     var ended: (RunReport) -> Void
 }
 
+/// What the daemon holds for a run in progress besides the scheduler's record (`ActiveRun`):
+/// I/O handles, which the pure state does not keep.
+enum RunHandle {
+    /// The control client of a manual run, owed its replies.
+    case client(RunObserver)
+    /// The watch on the processes of a run a dead daemon started (Daemon+Adoption.swift).
+    case survivors(SurvivorWatch)
+}
+
 /// Refusals of one kind from one uid: recorded at most once a minute, the rest counted into the
 /// next one, so a flood of refused requests or connections cannot flood the log.
 struct RefusalTally {
@@ -171,7 +180,7 @@ extension Daemon {
             if let refusal = decision.refusal { details.merge(refusal.overriddenDetails) { $1 } }
         } else if let refusal = decision.refusal {
             var draft = state.skipDraft(job: job, slot: nil, reason: "manual run not started: " + refusal.reason,
-                                  details: details.merging(refusal.details) { $1 }, at: now)
+                                        details: details.merging(refusal.details) { $1 }, at: now)
             draft.principal = call.peer.principal.name
             // Through record(): during a store outage the skip is held and written once the store is back.
             for event in record([draft]) { control.reply(to: call.connection, .runEvent(RenderedEvent(event))) }
@@ -181,7 +190,7 @@ extension Daemon {
         let connection = call.connection
         let caller = call.peer.uid
         let runID = RandomIdentifier.hex128()
-        observers[runID] = RunObserver(
+        handles[runID] = .client(RunObserver(
             started: { pid in control.reply(to: connection, .runStarted(runID: runID, pid: pid)) },
             ended: { report in
                 // Outcomes for every caller; output only for root and the run's own user.
@@ -190,7 +199,7 @@ extension Daemon {
                 var message = report.summary(job: jobName)
                 if case .withheld(let why) = visibility { message += "; " + why }
                 control.reply(to: connection, .runEnded(succeeded: report.succeeded, message: message))
-            })
+            }))
         perform([state.launch([JobRun(job: job, run: PendingRun(slot: nil, reason: reason, details: details,
                                                                 principal: call.peer.principal, runID: runID))])], now: now)
     }

@@ -87,7 +87,7 @@ extension Daemon {
         for request in runs {
             let run = request.run
             if let slot = run.slot { keepSlot(slot, of: request.job) }
-            if let runID = run.runID, let observer = observers.removeValue(forKey: runID) {
+            if let runID = run.runID, let observer = removeClient(of: runID) {
                 observer.ended(RunReport(runID: runID, result: .notStarted(error), events: []))
             }
         }

@@ -30,16 +30,13 @@ public actor Daemon {
     private var stopOrigin: SignalOrigin?
     private var sleeper: Task<Void, Never>?
     var startedAt = Instant(secondsSinceEpoch: 0)
-    // The I/O around the scheduler: the control socket (and its clients waiting on manual
-    // runs, and its refusal tallies), the jobs directory watcher, the watches on adopted runs.
+    // The I/O around the scheduler: the control socket (and its refusal tallies), the jobs
+    // directory watcher.
     var control: ControlServer?
     private var watcher: JobDirectoryWatcher?
     var refusals: [RefusalTally.Key: RefusalTally] = [:]
-    /// Replies owed to the clients of manual runs in progress, by run id (Daemon+Control.swift).
-    var observers: [String: RunObserver] = [:]
-    /// The processes of runs a dead daemon started, watched until they are gone, by run id
-    /// (Daemon+Adoption.swift).
-    var watches: [String: SurvivorWatch] = [:]
+    /// What the shell holds for some runs in progress besides the scheduler's record, by run id.
+    var handles: [String: RunHandle] = [:]
     /// Set while the store cannot be written (Daemon+StoreOutage.swift).
     var storeOutage: StoreOutage?
 
@@ -348,11 +345,11 @@ public actor Daemon {
             _ = await execution.runTogether(orders, progress: RunProgress(
                 started: { runID, pid in
                     self.state.active.update(runID) { $0.processGroup = pid }
-                    self.observers[runID]?.started(pid)
+                    if case .client(let observer)? = self.handles[runID] { observer.started(pid) }
                 },
                 ended: { report in
                     self.noteUnrecorded(report)
-                    self.observers.removeValue(forKey: report.runID)?.ended(report)
+                    self.removeClient(of: report.runID)?.ended(report)
                     self.runEnded(report.runID)
                 },
                 interruption: { runID in self.interruption(of: runID) }))
@@ -360,6 +357,13 @@ public actor Daemon {
             for order in orders { runEnded(order.runID ?? "") }
         }
         batchesInFlight -= 1
+    }
+
+    /// Forgets the client waiting on manual run `runID`, returning it to be told the end.
+    func removeClient(of runID: String) -> RunObserver? {
+        guard case .client(let observer)? = handles[runID] else { return nil }
+        handles[runID] = nil
+        return observer
     }
 
     /// The drain signalled this run: its end is the shutdown's doing, and says whose.

@@ -70,8 +70,8 @@ struct Adoption {
 /// A run in progress, as the scheduler knows it: everything about one run id in one place,
 /// so a run's end forgets it in one step (`ActiveRuns.remove`).
 struct ActiveRun {
-    var runID: String
-    var job: JobName
+    let runID: String
+    let job: JobName
     /// The slot it stands for; nil for a manual run.
     var slot: Instant?
     /// Asked for through the control socket (`ascribe run`).
@@ -97,8 +97,8 @@ struct ActiveRuns {
 
     subscript(runID: String) -> ActiveRun? { byID[runID] }
 
-    /// Changes what is known of a run in progress (its process group, the drain's signal);
-    /// nothing when it is not running. `change` must keep its run id and job.
+    /// Changes what is known of a run in progress (its process group, the drain's signal; its
+    /// run id and job are fixed); nothing when it is not running.
     mutating func update(_ runID: String, _ change: (inout ActiveRun) -> Void) {
         guard var run = byID[runID] else { return }
         change(&run)
