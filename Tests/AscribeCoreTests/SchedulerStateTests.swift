@@ -311,4 +311,43 @@ import Testing
         #expect(whileStopping.count == 2)
         #expect(whileStopping.drafts.map(\.details[.stopRequested]) == ["received SIGTERM", "received SIGTERM"])
     }
+
+    // MARK: Adopted runs
+
+    @Test func anAdoptedRunCountsAsRunningUntilItsProcessesAreGone() throws {
+        let job = try Self.job("sync", "* * * * *", ["overlap = queue"])
+        var state = Self.state([job])
+        var fired = state.runEventDrafts.run(.runFired, job: job.definition, definitionHash: job.hash, runID: "old-run",
+                                             principal: nil, reason: nil, argv: ["/bin/true"], at: EventTime(Self.midnight))
+        fired.scheduledFor = EventTime(Self.midnight)
+        let event = Event(seq: 3, eventID: "e3", content: fired, prevHash: Event.genesisHash, hash: Event.genesisHash)
+        state.adopt(event, runID: "old-run", job: job.definition.name, pids: [321], now: Self.midnight)
+        #expect(state.adoptionNote(at: Self.midnight)?.details[.adoptedRuns] == "old-run")
+        // Its processes are not this daemon's: the drain never signals them.
+        #expect(state.processGroups.isEmpty)
+        let queued = Self.tick(&state, to: Self.at(0, 1))
+        #expect(Self.launches(queued).isEmpty)
+        #expect(state.pending[job.definition.name]?.first?.details[.queuedBehind] == "old-run")
+        let ended = state.adoptedRunEnded("old-run", now: Self.at(0, 1, 30))
+        let lost = Self.drafts(ended)
+        #expect(lost.map(\.type) == [.runLost])
+        #expect(lost.first?.details[.survivingPids] == "321")
+        #expect(lost.first?.details[.firedSeq] == "3")
+        #expect(Self.slots(Self.launches(ended).flatMap { $0 }) == ["sync@2026-01-01T00:01:00.000Z"])
+        #expect(state.active["old-run"] == nil)
+        // Its end is recorded once.
+        #expect(state.adoptedRunEnded("old-run", now: Self.at(0, 1, 31)).isEmpty)
+    }
+
+    @Test func aReleasedAdoptionRecordsNoEndButStaysRunning() throws {
+        let job = try Self.job("sync", "0 3 * * *")
+        var state = Self.state([job])
+        let fired = state.runEventDrafts.run(.runFired, job: job.definition, definitionHash: job.hash, runID: "old-run",
+                                             principal: nil, reason: nil, argv: ["/bin/true"], at: EventTime(Self.midnight))
+        state.adopt(Event(seq: 1, eventID: "e1", content: fired, prevHash: Event.genesisHash, hash: Event.genesisHash),
+                    runID: "old-run", job: job.definition.name, pids: [321], now: Self.midnight)
+        state.releaseAdoptions()
+        #expect(state.adoptedRunEnded("old-run", now: Self.at(0, 5)).isEmpty)
+        #expect(state.active.of(job.definition.name) == ["old-run"])
+    }
 }
