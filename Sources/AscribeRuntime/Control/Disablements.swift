@@ -50,7 +50,7 @@ public struct Disablements: Sendable {
     public init() {}
 
     /// Every disable and enable in the log, oldest first.
-    public init(store: EventStore) throws(EventStoreError) {
+    public init(store: any EventLog) throws(EventStoreError) {
         var events: [Event] = []
         for type in [EventType.identityDisabled, .identityEnabled, .jobDisabled, .jobEnabled] {
             try store.forEachEvent(matching: EventFilter(type: type, order: .oldestFirst)) { events.append($0) }

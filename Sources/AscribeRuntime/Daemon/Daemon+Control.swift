@@ -7,6 +7,15 @@ struct RunObserver {
     var ended: (RunReport) -> Void
 }
 
+/// What the daemon holds for a run in progress besides the scheduler's record (`ActiveRun`):
+/// I/O handles, which the pure state does not keep.
+enum RunHandle {
+    /// The control client of a manual run, owed its replies.
+    case client(RunObserver)
+    /// The watch on the processes of a run a dead daemon started (Daemon+Adoption.swift).
+    case survivors(SurvivorWatch)
+}
+
 /// Refusals of one kind from one uid: recorded at most once a minute, the rest counted into the
 /// next one, so a flood of refused requests or connections cannot flood the log.
 struct RefusalTally {
@@ -102,7 +111,7 @@ extension Daemon {
             refusals[key] = tally
             return
         }
-        var draft = schedulerDraft(.controlRefused, at: now)
+        var draft = state.schedulerDraft(.controlRefused, at: now)
         draft.principal = peer.principal.name
         draft.reason = reason
         draft.details = peer.details.merging(details) { $1 }
@@ -117,127 +126,43 @@ extension Daemon {
     // MARK: Disable and enable
 
     private func setDisabled(_ disable: Bool, _ target: ControlTarget, reason: String, peer: ControlPeer, now: Instant) -> ControlReply {
+        let draft: EventDraft
         let resolved: Disablement.Target
-        switch resolve(target, forEnable: !disable) {
-        case .success(let found): resolved = found
-        case .failure(let refusal): return .refused(refusal.code, message: refusal.message)
-        }
-        let current = disablements.byTarget[resolved]
-        if disable, let current {
-            return .done(message: "\(resolved) is already disabled by \(current.by) at \(current.at.rfc3339) (\"\(current.reason)\"); nothing recorded", events: [])
-        }
-        if !disable && current == nil {
-            return .done(message: "\(resolved) is not disabled; nothing recorded", events: [])
-        }
-        let affected = definitions.filter {
-            switch resolved {
-            case .job(let name): $0.name.rawValue == name
-            case .identity(let name): $0.identity.rawValue == name
-            }
-        }
-        let type: EventType = switch (resolved, disable) {
-        case (.identity, true): .identityDisabled
-        case (.identity, false): .identityEnabled
-        case (.job, true): .jobDisabled
-        case (.job, false): .jobEnabled
-        }
-        var draft = schedulerDraft(type, at: now)
-        draft.principal = peer.principal.name
-        draft.reason = reason
-        switch resolved {
-        case .identity(let name): draft.identity = name
-        case .job(let name):
-            draft.job = name
-            draft.identity = affected.first?.identity.rawValue
-        }
-        draft.owner = affected.first?.owner.text
-        draft.details = peer.details.merging(EventDetails([.jobs: affected.map(\.name.rawValue).joined(separator: ",")])) { $1 }
-        if disable {
-            let running = affected.flatMap { active[$0.name] ?? [] }
-            if !running.isEmpty { draft.details[.runningRunsContinue] = running.joined(separator: ",") }
+        let affected: [JobDefinition]
+        switch state.disablementChange(disable: disable, target, reason: reason, requester: Requester(peer: peer), now: now) {
+        case .unchanged(let message): return .done(message: message, events: [])
+        case .refused(let code, let message): return .refused(code, message: message)
+        case .record(let change, let target, let jobs): (draft, resolved, affected) = (change, target, jobs)
         }
         guard let store else { return .refused(.stopping, message: "the daemon has no event store open") }
         let event: Event
         do {
             event = try store.append(draft)
         } catch {
-            output(.problem("could not record \(type.rawValue): \(error.description)"))
-            return .refused(.notRun, message: "\(type.rawValue) could not be recorded, so nothing changed: \(error.description)")
+            output(.problem("could not record \(draft.type.rawValue): \(error.description)"))
+            return .refused(.notRun, message: "\(draft.type.rawValue) could not be recorded, so nothing changed: \(error.description)")
         }
-        disablements.apply(event)
-        if disable { skipQueued(of: affected, now: now) }
+        perform(state.applyDisablement(event, affected: affected, now: now), now: now)
         let verb = disable ? "disabled" : "enabled"
         let scope = affected.isEmpty ? "no loaded job" : affected.map(\.name.rawValue).joined(separator: ", ")
         return .done(message: "\(resolved) \(verb) (affects \(scope)); recorded as seq \(event.seq)", events: [RenderedEvent(event)])
-    }
-
-    struct TargetRefusal: Error {
-        var code: ControlRefusal
-        var message: String
-    }
-
-    /// The job or identity a request names. Enable also accepts a name that is disabled but
-    /// no longer loaded, so a removed job's switch can still be turned back.
-    private func resolve(_ target: ControlTarget, forEnable: Bool) -> Result<Disablement.Target, TargetRefusal> {
-        let name = target.name
-        let isJob = (try? JobName(name)).map { jobs[$0] != nil } ?? false
-        let isIdentity = jobs.values.contains { $0.definition.identity.rawValue == name }
-        let disabledJob = forEnable && disablements.byTarget[.job(name)] != nil
-        let disabledIdentity = forEnable && disablements.byTarget[.identity(name)] != nil
-        switch target.kind {
-        case .job?:
-            if isJob || disabledJob { return .success(.job(name)) }
-        case .identity?:
-            if isIdentity || disabledIdentity { return .success(.identity(name)) }
-        case nil:
-            let asJob = isJob || disabledJob
-            let asIdentity = isIdentity || disabledIdentity
-            // The usual layout, one identity per automation: the job and its only identity
-            // share the name; the identity is meant (it also covers the job's future runs).
-            let identityJobs = jobs.values.filter { $0.definition.identity.rawValue == name }
-            if asJob && asIdentity && identityJobs.count == 1 && identityJobs[0].definition.name.rawValue == name {
-                return .success(.identity(name))
-            }
-            if asJob && asIdentity {
-                return .failure(TargetRefusal(code: .ambiguousTarget, message:
-                    "\"\(name)\" is both a job and an identity; say which with --job or --identity"))
-            }
-            if asJob { return .success(.job(name)) }
-            if asIdentity { return .success(.identity(name)) }
-        }
-        let kind = target.kind.map { "\($0.rawValue) " } ?? "job or identity "
-        return .failure(TargetRefusal(code: .unknownTarget, message: "no \(kind)\"\(name)\" is loaded from \(configuration.jobsDirectory)"))
-    }
-
-    /// Queued slots of jobs that were just disabled are skipped now rather than started later.
-    func skipQueued(of affected: [JobDefinition], now: Instant) {
-        var skipped: [EventDraft] = []
-        for definition in affected {
-            guard let job = jobs[definition.name], let queue = pending.removeValue(forKey: definition.name),
-                  let blocked = disablements.blocking(definition) else { continue }
-            for run in queue {
-                skipped.append(skipDraft(job: job, slot: run.slot, reason: blocked.skipReason,
-                                         details: run.details.merging(blocked.skipDetails) { $1 }, at: now))
-            }
-        }
-        record(skipped)
     }
 
     // MARK: Manual runs
 
     private func runManually(_ name: String, reason: String?, force: Bool, call: ControlServer.Call, now: Instant) {
         guard let control else { return }
-        guard !stopping else {
+        guard !state.stopping else {
             control.reply(to: call.connection, .refused(.stopping, message: "the daemon is stopping; nothing new starts"))
             return
         }
-        guard let jobName = try? JobName(name), let job = jobs[jobName] else {
+        guard let jobName = try? JobName(name), let job = state.jobs[jobName] else {
             control.reply(to: call.connection, .refused(.unknownTarget, message: "no job \"\(name)\" is loaded from \(configuration.jobsDirectory)"))
             return
         }
         // Forcing past the rules is root's alone, like `ascribe run --force` without a daemon.
         guard !force || call.peer.uid == 0 else {
-            var draft = schedulerDraft(.controlRefused, at: now)
+            var draft = state.schedulerDraft(.controlRefused, at: now)
             draft.principal = call.peer.principal.name
             draft.job = job.definition.name.rawValue
             draft.identity = job.definition.identity.rawValue
@@ -249,14 +174,13 @@ extension Daemon {
         }
         var details = call.peer.details
         details.trigger = .manual
-        // The same rules as a slot (RunDecision); a manual run never waits, so a queue is a refusal too.
-        let decision = decide(job).forManualRun(of: job.definition)
+        let decision = state.decideManualRun(of: job)
         if force {
             details[.forced] = DetailFlag.yes.rawValue
             if let refusal = decision.refusal { details.merge(refusal.overriddenDetails) { $1 } }
         } else if let refusal = decision.refusal {
-            var draft = skipDraft(job: job, slot: nil, reason: "manual run not started: " + refusal.reason,
-                                  details: details.merging(refusal.details) { $1 }, at: now)
+            var draft = state.skipDraft(job: job, slot: nil, reason: "manual run not started: " + refusal.reason,
+                                        details: details.merging(refusal.details) { $1 }, at: now)
             draft.principal = call.peer.principal.name
             // Through record(): during a store outage the skip is held and written once the store is back.
             for event in record([draft]) { control.reply(to: call.connection, .runEvent(RenderedEvent(event))) }
@@ -266,7 +190,7 @@ extension Daemon {
         let connection = call.connection
         let caller = call.peer.uid
         let runID = RandomIdentifier.hex128()
-        observers[runID] = RunObserver(
+        handles[runID] = .client(RunObserver(
             started: { pid in control.reply(to: connection, .runStarted(runID: runID, pid: pid)) },
             ended: { report in
                 // Outcomes for every caller; output only for root and the run's own user.
@@ -275,39 +199,43 @@ extension Daemon {
                 var message = report.summary(job: jobName)
                 if case .withheld(let why) = visibility { message += "; " + why }
                 control.reply(to: connection, .runEnded(succeeded: report.succeeded, message: message))
-            })
-        dispatch([(job, PendingRun(slot: nil, reason: reason, details: details, principal: call.peer.principal, runID: runID))])
+            }))
+        perform([state.launch([JobRun(job: job, run: PendingRun(slot: nil, reason: reason, details: details,
+                                                                principal: call.peer.principal, runID: runID))])], now: now)
     }
 
     // MARK: Status
 
     func statusJSON(now: Instant) -> JSONValue {
         func time(_ instant: Instant?) -> JSONValue { instant.map { .string(EventTime($0).rfc3339) } ?? .null }
-        let running: [JSONValue] = active.keys.sorted().flatMap { name in
-            (active[name] ?? []).map { runID -> JSONValue in
-                let job = jobs[name]?.definition
-                let adoptedRun = adopted[runID]
-                let trigger = adoptedRun.map { $0.fired.details[.trigger] ?? Trigger.schedule.rawValue }
-                    ?? (observers[runID] == nil ? Trigger.schedule : .manual).rawValue
+        let active = state.active
+        let definitions = state.definitions
+        let running: [JSONValue] = active.byJob.keys.sorted().flatMap { name in
+            active.of(name).compactMap { runID -> JSONValue? in
+                guard let run = active[runID] else { return nil }
+                let job = state.jobs[name]?.definition
+                let adoption = run.adoption
+                let trigger = adoption.map { $0.fired.details[.trigger] ?? Trigger.schedule.rawValue }
+                    ?? (run.manual ? Trigger.manual : .schedule).rawValue
                 return .object([
                     ("run_id", .string(runID)), ("job", .string(name.rawValue)),
-                    ("identity", .optional(job?.identity.rawValue ?? adoptedRun?.fired.identity)),
-                    ("pid", (processGroups[runID] ?? adoptedRun?.pids.first).map { .int(Int64($0)) } ?? .null),
-                    ("scheduled_for", time(runSlots[runID] ?? nil)),
+                    ("identity", .optional(job?.identity.rawValue ?? adoption?.fired.identity)),
+                    ("pid", (run.processGroup ?? adoption?.pids.first).map { .int(Int64($0)) } ?? .null),
+                    ("scheduled_for", time(run.slot)),
                     ("trigger", .string(trigger)),
                     // Started by a daemon that died; this one watches its processes (Daemon+Adoption.swift).
-                    ("adopted_at", time(adoptedRun?.adoptedAt)),
-                    ("adopted_pids", adoptedRun.map { .array($0.pids.map { .int(Int64($0)) }) } ?? .null),
+                    ("adopted_at", time(adoption?.adoptedAt)),
+                    ("adopted_pids", adoption.map { .array($0.pids.map { .int(Int64($0)) }) } ?? .null),
                 ])
             }
         }
-        let queued: [JSONValue] = pending.keys.sorted().flatMap { name in
-            (pending[name] ?? []).map { .object([("job", .string(name.rawValue)), ("scheduled_for", time($0.slot))]) }
+        let queued: [JSONValue] = state.pending.keys.sorted().flatMap { name in
+            (state.pending[name] ?? []).map { .object([("job", .string(name.rawValue)), ("scheduled_for", time($0.slot))]) }
         }
         var upcoming: [(Instant, JobDefinition)] = []
-        for definition in definitions where definition.enabled && disablements.blocking(definition) == nil {
+        for definition in definitions where definition.enabled && state.disablements.blocking(definition) == nil {
             if case .calendar(let expression) = definition.schedule,
-               let next = expression.nextFire(after: lastProcessed, in: definition.timezone ?? configuration.defaultZone)?.instant {
+               let next = expression.nextFire(after: state.lastProcessed, in: definition.timezone ?? configuration.defaultZone)?.instant {
                 upcoming.append((next, definition))
             }
         }
@@ -321,7 +249,7 @@ extension Daemon {
                      ("by", .string(RunDecision.enabledSource(of: definition))),
                      ("at", .null), ("reason", .string("enabled = no in its job file")), ("seq", .null)])
         }
-        let disabled: [JSONValue] = disablements.all.map { entry in
+        let disabled: [JSONValue] = state.disablements.all.map { entry in
             .object([("kind", .string(entry.target.kind.rawValue)), ("name", .string(entry.target.name)),
                      ("by", .string(entry.by)), ("at", .string(entry.at.rfc3339)), ("reason", .string(entry.reason)),
                      ("seq", .int(entry.seq))])
@@ -329,11 +257,32 @@ extension Daemon {
         return .object([
             ("host", .string(configuration.host)), ("pid", .int(Int64(SystemCalls.processID))), ("started", time(startedAt)),
             ("now", time(now)), ("development", .bool(configuration.development)),
-            ("jobs_directory", .string(configuration.jobsDirectory)), ("jobs", .int(jobs.count)),
+            ("jobs_directory", .string(configuration.jobsDirectory)), ("jobs", .int(state.jobs.count)),
             ("control_group", .optional(configuration.control?.group?.name)),
-            ("stopping", .bool(stopping)), ("store_problem", storeProblemJSON()),
+            ("stopping", .bool(state.stopping)), ("store_problem", storeProblemJSON()),
             ("running", .array(running)), ("queued", .array(queued)), ("next", .array(next)),
             ("disabled", .array(disabled)), ("rejected_files", rejectionsJSON()),
         ])
+    }
+
+    /// `status`: each rejected file, its first error, since when, and what runs instead.
+    private func rejectionsJSON() -> JSONValue {
+        .array(state.rejections.values.sorted { $0.path < $1.path }.map { rejection in
+            let first = rejection.problems.first
+            return .object([
+                ("file", .string(rejection.path)), ("job", .optional(rejection.job?.rawValue)),
+                ("line", first.map { .int($0.line) } ?? .null), ("message", .optional(first?.message)),
+                ("errors", .int(rejection.problems.count)),
+                ("since", .string(EventTime(rejection.since).rfc3339)),
+                ("kept_hash", .optional(rejection.keptHash.map(JobHashList.abbreviated))),
+            ])
+        })
+    }
+}
+
+extension Requester {
+    /// The caller on the control socket, as events record them (the evidence looks names up).
+    init(peer: ControlPeer, reason: String? = nil) {
+        self.init(principal: peer.principal.name, details: peer.details, reason: reason)
     }
 }

@@ -29,7 +29,7 @@ extension Daemon {
         let zones = configuration.zones
         var result: [LoadedJob] = []
         for (name, prefix) in hashes.sorted(by: { $0.key < $1.key }) {
-            if let current = jobs[name], current.hash?.hasPrefix(prefix) == true {
+            if let current = state.jobs[name], current.hash?.hasPrefix(prefix) == true {
                 result.append(current)
                 continue
             }
@@ -40,6 +40,14 @@ extension Daemon {
             result.append(LoadedJob(definition: archived.definition, hash: archived.hash))
         }
         return result
+    }
+
+    /// Since when the log has listed each rejected job file (before this start writes anything).
+    func rejectedEarlier() -> [JobName: EventTime] {
+        guard let store else { return [:] }
+        var loads: [Event] = []
+        try? store.forEachEvent(matching: EventFilter(type: .configLoaded, order: .oldestFirst)) { loads.append($0) }
+        return ConfigHistory.rejectedSince(afterReplaying: loads)
     }
 }
 

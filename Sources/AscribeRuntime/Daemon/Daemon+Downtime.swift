@@ -66,7 +66,7 @@ extension Daemon {
                 if let recorder = event.details[.recorderPid] {
                     return recorder == pid && (pidStart == nil || event.details[.recorderStart] == pidStart)
                 }
-                return event.actor == actor
+                return event.actor == state.actor
             }
             let since = started.time
             let page = 1_000

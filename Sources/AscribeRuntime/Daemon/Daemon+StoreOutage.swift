@@ -2,21 +2,21 @@ import AscribeCore
 
 /// The slots of one job that came while the store could not be written: each becomes a
 /// `run.skipped` (`store-unwritable`) once it can, or one collapsed event when there were more
-/// than `Daemon.missedLimit`.
+/// than `SchedulerState.missedLimit`.
 struct UnrecordableSlots {
-    var job: Daemon.LoadedJob
+    var job: LoadedJob
     var count = 0
     var first: Instant?
     var last: Instant?
-    /// The slots one by one while there are at most `Daemon.missedLimit` of them.
+    /// The slots one by one while there are at most `SchedulerState.missedLimit` of them.
     var slots: [Instant] = []
 
-    mutating func add(_ slot: Instant, job latest: Daemon.LoadedJob) {
+    mutating func add(_ slot: Instant, job latest: LoadedJob) {
         job = latest
         count += 1
         if first == nil { first = slot }
         last = slot
-        if slots.count <= Daemon.missedLimit { slots.append(slot) }
+        if slots.count <= SchedulerState.missedLimit { slots.append(slot) }
     }
 }
 
@@ -32,15 +32,6 @@ struct StoreOutage {
     /// Held events beyond `Daemon.heldLimit`, dropped and counted.
     var dropped = 0
     var retry: Task<Void, Never>?
-}
-
-extension EventStoreError {
-    /// The store could not take a write (full, locked, unwritable, gone), as opposed to a
-    /// draft refused at the write boundary, which no retry would change.
-    var meansStoreUnwritable: Bool {
-        if case .refused = self { return false }
-        return true
-    }
 }
 
 extension Daemon {
@@ -79,10 +70,9 @@ extension Daemon {
     }
 
     /// Slots due while the store is down are not started: each is kept to be recorded.
-    func holdSlots(_ due: [DueSlot]) {
-        for slot in due {
-            guard let job = jobs[slot.job] else { continue }
-            keepSlot(slot.fire.instant, of: job)
+    func holdSlots(_ due: [JobRun]) {
+        for request in due {
+            if let slot = request.run.slot { keepSlot(slot, of: request.job) }
         }
     }
 
@@ -92,11 +82,12 @@ extension Daemon {
 
     /// Runs asked for while the store is down are refused before anything is prepared: a
     /// slot is kept, a manual run's client is told.
-    func refuseDuringOutage(_ runs: [(LoadedJob, PendingRun)]) {
+    func refuseDuringOutage(_ runs: [JobRun]) {
         guard let error = storeOutage?.error else { return }
-        for (job, run) in runs {
-            if let slot = run.slot { keepSlot(slot, of: job) }
-            if let runID = run.runID, let observer = observers.removeValue(forKey: runID) {
+        for request in runs {
+            let run = request.run
+            if let slot = run.slot { keepSlot(slot, of: request.job) }
+            if let runID = run.runID, let observer = removeClient(of: runID) {
                 observer.ended(RunReport(runID: runID, result: .notStarted(error), events: []))
             }
         }
@@ -104,13 +95,13 @@ extension Daemon {
 
     /// A run's report from `runTogether`: a slot whose `run.fired` could not be written, or a
     /// run whose end could not be, starts (or extends) an outage. Called before the run is
-    /// forgotten (its slot is still in `runSlots`).
+    /// forgotten (it is still among the scheduler's runs in progress, with its slot).
     func noteUnrecorded(_ report: RunReport) {
         let now = clock.now()
         switch report.result {
         case .notStarted(let error):
             beginStoreOutage(error, unrecorded: [], now: now)
-            if storeOutage != nil, let name = jobOfRun[report.runID], let job = jobs[name], let slot = runSlots[report.runID] ?? nil {
+            if storeOutage != nil, let run = state.active[report.runID], let job = state.jobs[run.job], let slot = run.slot {
                 keepSlot(slot, of: job)
             }
         case .completedUnrecorded(let completion, let error):
@@ -128,7 +119,7 @@ extension Daemon {
     }
 
     private func retryStore() {
-        guard storeOutage != nil, !stopping else { return }
+        guard storeOutage != nil, !state.stopping else { return }
         _ = resumeAfterStoreOutage(now: clock.now())
     }
 
@@ -143,7 +134,7 @@ extension Daemon {
         }
         let error = outage.error.description
         let slotCount = outage.slots.values.reduce(0) { $0 + $1.count }
-        var note = schedulerDraft(.daemonHeartbeat, at: now)
+        var note = state.schedulerDraft(.daemonHeartbeat, at: now)
         note.reason = "the event store could not be written from \(EventTime(outage.since).rfc3339) to \(EventTime(now).rfc3339) "
             + "(\(error)): nothing was started; \(slotCount) slot(s) are recorded as skipped"
         note.details = EventDetails([.storeUnwritableFrom: EventTime(outage.since).rfc3339,
@@ -162,13 +153,13 @@ extension Daemon {
             let reason = "the event store could not be written (\(error)), so the run was not started"
             let details = EventDetails([.skipReason: SkipReason.storeUnwritable.rawValue, .storeError: error,
                                         .storeUnwritableFrom: EventTime(outage.since).rfc3339])
-            if kept.count <= Self.missedLimit {
+            if kept.count <= SchedulerState.missedLimit {
                 for slot in kept.slots {
-                    drafts.append(skipDraft(job: kept.job, slot: slot, reason: reason, details: details, at: now))
+                    drafts.append(state.skipDraft(job: kept.job, slot: slot, reason: reason, details: details, at: now))
                 }
             } else {
                 let collapsed = CollapsedSlots(count: kept.count, first: EventTime(first), last: EventTime(last))
-                drafts.append(skipDraft(job: kept.job, slot: last, reason: reason + " (\(kept.count) slots, collapsed into this event)",
+                drafts.append(state.skipDraft(job: kept.job, slot: last, reason: reason + " (\(kept.count) slots, collapsed into this event)",
                                         details: details.merging(collapsed.details) { $1 }, at: now))
             }
         }

@@ -118,14 +118,14 @@ public struct RunProgress {
 /// Runs jobs now through the launcher and records them in the event store, never starting a
 /// process whose `run.fired` is not durable.
 ///
-/// Not `Sendable`: it owns the single-owner `EventStore`.
+/// Not `Sendable`: it owns the single-owner event log.
 public struct RunExecution {
-    let store: EventStore
+    let store: any EventLog
     let launcher: Launcher
     let environment: RunEnvironment
     let recorder = RecorderProcess.current()
 
-    public init(store: EventStore, environment: RunEnvironment, helperPath: String? = nil) {
+    public init(store: any EventLog, environment: RunEnvironment, helperPath: String? = nil) {
         self.store = store
         self.environment = environment
         self.launcher = Launcher(configuration: LauncherConfiguration(

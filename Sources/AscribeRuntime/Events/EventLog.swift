@@ -1,0 +1,56 @@
+import AscribeCore
+
+/// The log behind the daemon: drafts appended as hash-chained, durable events, and what a
+/// start reads back (disablements, the last events, open runs, archived definitions). SQLite's
+/// `EventStore` is one; a PostgreSQL store for fleets (issue 12) is meant to be another, so
+/// nothing here names a backend's types.
+///
+/// Health: an `append` either stores the whole batch or throws, and then nothing of it is
+/// stored. `EventStoreError.meansStoreUnwritable` tells an outage (the log cannot take a write
+/// now: the daemon fails closed, starting nothing until it can) from drafts refused at the write
+/// boundary (no retry would change that).
+///
+/// Single-owner, like `EventStore`: used by one actor or thread at a time.
+public protocol EventLog: AnyObject {
+    /// Told of every batch once it is durable, in append order, on the appending thread.
+    var appended: (([Event]) -> Void)? { get set }
+
+    /// Appends `drafts` in one durable transaction, each chained to the one before; returns
+    /// them as stored (seq, event id, hashes). On any error nothing of the batch is stored.
+    @discardableResult
+    func append(_ drafts: [EventDraft]) throws(EventStoreError) -> [Event]
+
+    /// Appends one event durably.
+    @discardableResult
+    func append(_ draft: EventDraft) throws(EventStoreError) -> Event
+
+    func events(matching filter: EventFilter) throws(EventStoreError) -> [Event]
+
+    /// Each event matching `filter`, without holding them all.
+    func forEachEvent(matching filter: EventFilter, _ body: (Event) -> Void) throws(EventStoreError)
+
+    /// Every `run.fired` with no terminal event yet, oldest first.
+    func openRuns() throws(EventStoreError) -> [Event]
+
+    /// Keeps each definition's exact text under its hash (content-addressed, append-only).
+    func archive(_ definitions: [StoredDefinition], at time: EventTime) throws(EventStoreError)
+
+    /// The archived definition of `job` whose hash starts with `prefix`, parsed back with its
+    /// whole hash; nil when it is not kept or no longer parses.
+    func definition(of job: JobName, hashPrefix prefix: String,
+                    zones: (String) -> ZoneRules?) -> (definition: JobDefinition, hash: String)?
+
+    /// Hands back memory the backend keeps for speed (after a load filled its caches).
+    func releaseMemory()
+}
+
+extension EventStore: EventLog {}
+
+extension EventStoreError {
+    /// The log could not take a write (full, locked, unwritable, gone), as opposed to a draft
+    /// refused at the write boundary, which no retry would change.
+    var meansStoreUnwritable: Bool {
+        if case .refused = self { return false }
+        return true
+    }
+}
