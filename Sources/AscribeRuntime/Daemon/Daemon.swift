@@ -55,6 +55,8 @@ public actor Daemon {
     var processGroups: [String: Int32] = [:]
     var pending: [JobName: [PendingRun]] = [:]
     private var batchesInFlight = 0
+    /// The drain's waits, resumed as runs and batches end (`RunEndSignal`).
+    private var endWaiters: [RunEndSignal] = []
     var stopping = false
     private var stopSignal: Int32?
     private var stopOrigin: SignalOrigin?
@@ -66,6 +68,8 @@ public actor Daemon {
     var runSlots: [String: Instant?] = [:]
     // Control: the socket, what people disabled, refusals, and clients waiting on manual runs.
     var control: ControlServer?
+    /// The one event loop the control socket, the watcher and every run's supervision share.
+    var reactor: Reactor?
     private var watcher: JobDirectoryWatcher?
     var disablements = Disablements()
     var refusals: [RefusalTally.Key: RefusalTally] = [:]
@@ -90,6 +94,7 @@ public actor Daemon {
         do {
             try start(now: clock.now())
         } catch {
+            reactor?.shutdown()
             return .failedToStart(error.description)
         }
         releaseMemory()
@@ -134,6 +139,8 @@ public actor Daemon {
         record([stopped])
         control?.close()
         control = nil
+        reactor?.shutdown()
+        reactor = nil
         store = nil
         execution = nil
         return .stopped
@@ -271,12 +278,19 @@ public actor Daemon {
             for event in events { output(.event(event)) }
         }
         self.store = store
+        let reactor: Reactor
+        do {
+            reactor = try Reactor()
+        } catch {
+            throw DaemonStartError(description: "cannot start the event loop, so nothing may run: \(error.description)")
+        }
+        self.reactor = reactor
         execution = RunExecution(
             store: store,
             environment: RunEnvironment(host: configuration.host, stateDirectory: configuration.stateDirectory,
                                         credentialStore: configuration.credentialStore,
                                         development: configuration.development, now: { [clock] in clock.eventTime() }),
-            helperPath: configuration.helperPath)
+            helperPath: configuration.helperPath, reactor: reactor)
         let zones = configuration.zones
         let load: JobDirectoryLoad
         do {
@@ -294,7 +308,7 @@ public actor Daemon {
         try startControl()
         startedAt = now
         if configuration.watchJobsDirectory {
-            watcher = try? JobDirectoryWatcher(path: configuration.jobsDirectory) { change in
+            watcher = JobDirectoryWatcher(path: configuration.jobsDirectory, reactor: reactor) { change in
                 Task { await self.reload(fileChange: change) }
             }
         }
@@ -600,6 +614,7 @@ public actor Daemon {
             for order in orders { runEnded(order.runID ?? "") }
         }
         batchesInFlight -= 1
+        runsOrBatchesEnded()
     }
 
     /// The drain signalled this run: its end is the shutdown's doing, and says whose.
@@ -608,6 +623,7 @@ public actor Daemon {
     }
 
     func runEnded(_ runID: String) {
+        defer { runsOrBatchesEnded() }
         processGroups[runID] = nil
         runSlots[runID] = nil
         guard let name = jobOfRun.removeValue(forKey: runID) else { return }
@@ -731,7 +747,7 @@ public actor Daemon {
                 for group in processGroups.values { _ = try? SystemCalls.signalGroup(group, SIGKILL) }
             }
         }
-        while batchesInFlight > 0 { try? await Task.sleep(for: .milliseconds(20)) }
+        _ = await wait(until: { $0.batchesInFlight == 0 }, upTo: nil)
         return (terminated, skipped.count)
     }
 
@@ -766,11 +782,29 @@ public actor Daemon {
         return count
     }
 
-    /// Polls (every 20 ms, only while draining) until no run is active or `limit` passes.
+    /// Waits until no run is active or `limit` passes; true when none is.
     private func waitForRuns(upTo limit: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while !active.isEmpty, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        return active.isEmpty
+        await wait(until: { $0.active.isEmpty }, upTo: limit)
+    }
+
+    /// Waits until `done` holds, looked at again each time a run or a batch ends (no polling),
+    /// or until `limit` passes; returns whether it holds.
+    private func wait(until done: (isolated Daemon) -> Bool, upTo limit: Duration?) async -> Bool {
+        let deadline = limit.map { ContinuousClock.now + $0 }
+        while !done(self) {
+            if let deadline, ContinuousClock.now >= deadline { return false }
+            let signal = RunEndSignal()
+            endWaiters.append(signal)
+            await signal.wait(until: deadline)
+        }
+        return true
+    }
+
+    /// Resumes the drain's waits: something they wait for may have happened.
+    private func runsOrBatchesEnded() {
+        let waiters = endWaiters
+        endWaiters = []
+        for waiter in waiters { waiter.resume() }
     }
 
     // MARK: Events
