@@ -64,18 +64,25 @@ public final class Reactor: Sendable {
         core.submit { loop in work(box.open(on: loop), loop) }
     }
 
-    /// `execute`, and waits until `work` has run. Not from the reactor's own thread (it would
-    /// wait for itself): work already on it calls what it needs directly.
+    /// `execute`, and waits until `work` has run; false (without waiting) when it will not
+    /// run. Not from the reactor's own thread (it would wait for itself): work already on it
+    /// calls what it needs directly.
     @discardableResult
-    public func perform<Value>(_ box: ReactorBound<Value>, _ work: @escaping @Sendable (Value, ReactorLoop) -> Void) -> Bool {
+    public func perform(_ work: @escaping @Sendable (ReactorLoop) -> Void) -> Bool {
         precondition(!thread.isCurrent, "Reactor.perform called on the reactor's own thread")
         let done = Completion()
-        guard execute(box, { value, loop in
-            work(value, loop)
+        guard execute({ loop in
+            work(loop)
             done.signal()
         }) else { return false }
         done.wait()
         return true
+    }
+
+    /// `perform` with the state in `box`.
+    @discardableResult
+    public func perform<Value>(_ box: ReactorBound<Value>, _ work: @escaping @Sendable (Value, ReactorLoop) -> Void) -> Bool {
+        perform { loop in work(box.open(on: loop), loop) }
     }
 
     /// Stops the loop (see the type's comment) and waits for its thread to end. Safe to call
@@ -196,6 +203,7 @@ public final class ReactorLoop {
     /// Watches `descriptor` for input (or hang-up) and runs `handler` on each turn it is
     /// ready (level-triggered). The reactor owns the descriptor from now on: `retire` (or the
     /// shutdown) unregisters and closes it. A descriptor epoll refuses is polled instead.
+    @discardableResult
     public func register(_ descriptor: consuming FileDescriptor, _ handler: @escaping (ReactorLoop) -> Void) -> ReactorToken {
         let token = makeToken()
         let raw = descriptor.rawValue

@@ -1,0 +1,226 @@
+import Testing
+import Foundation
+import Synchronization
+import AscribeSystem
+@testable import AscribeRuntime
+
+/// What handlers saw, in order, collected across threads; tests wait for a count of entries.
+private final class Seen: Sendable {
+    private let entries = Mutex<[String]>([])
+    private let arrived = DispatchSemaphore(value: 0)
+
+    func add(_ entry: String) {
+        entries.withLock { $0.append(entry) }
+        arrived.signal()
+    }
+
+    /// Waits for `count` entries; the limit only keeps a broken reactor from hanging the run.
+    func wait(for count: Int) -> [String] {
+        for _ in 0..<count where arrived.wait(timeout: .now() + 60) == .timedOut { break }
+        return entries.withLock { $0 }
+    }
+
+    var all: [String] { entries.withLock { $0 } }
+}
+
+/// The calling thread's name, as the kernel shows it.
+private func threadName() -> String {
+    ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// A pipe whose non-blocking read end goes to the reactor; the test keeps the write end.
+private final class TestPipe: Sendable {
+    let read: Int32
+    private let writer: FileDescriptor
+
+    init(_ bytes: String = "") throws {
+        let (read, write) = try SystemCalls.makePipe()
+        writer = FileDescriptor(owning: write)
+        try SystemCalls.setNonBlocking(read)
+        self.read = read
+        try self.write(bytes)
+    }
+
+    func write(_ bytes: String) throws {
+        if !bytes.isEmpty { try SystemCalls.writeAll(writer.rawValue, ArraySlice(bytes.utf8)) }
+    }
+
+    /// Whether the read end is closed: poll reports an error on the write end.
+    var readEndClosed: Bool { !SystemCalls.pollReadable([writer.rawValue], timeoutMilliseconds: 0).isEmpty }
+}
+
+@Suite struct ReactorTests {
+    @Test func aReadableDescriptorRunsItsHandlerOnTheReactorsThread() throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let pipe = try TestPipe()
+        let seen = Seen()
+        let readEnd = pipe.read
+        reactor.execute { loop in
+            loop.register(FileDescriptor(owning: readEnd)) { _ in
+                var buffer = [UInt8](repeating: 0, count: 64)
+                if case .bytes(let count)? = try? SystemCalls.read(readEnd, into: &buffer) {
+                    seen.add("\(threadName()): \(String(decoding: buffer[..<count], as: UTF8.self))")
+                }
+            }
+        }
+        try pipe.write("ping")
+        #expect(seen.wait(for: 1) == ["\(Reactor.threadName): ping"])
+        try pipe.write("pong")
+        #expect(seen.wait(for: 1) == ["\(Reactor.threadName): ping", "\(Reactor.threadName): pong"])
+    }
+
+    @Test func workFromOtherThreadsWakesTheLoopAndRunsInOrder() throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let seen = Seen()
+        let thread = Thread {
+            for number in 1...3 { reactor.execute { _ in seen.add("\(number) on \(threadName())") } }
+        }
+        thread.start()
+        #expect(seen.wait(for: 3) == (1...3).map { "\($0) on \(Reactor.threadName)" })
+        #expect(reactor.perform { _ in seen.add("performed") })
+        #expect(seen.all.last == "performed")
+    }
+
+    @Test func aDescriptorRetiredDuringATurnIsNotHandledAgainAndIsClosed() throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        // Both are readable before they are registered, so one epoll_wait reports both; the
+        // first handler retires both, and the second must not run.
+        let first = try TestPipe("x")
+        let second = try TestPipe("y")
+        let seen = Seen()
+        let (firstRead, secondRead) = (first.read, second.read)
+        reactor.execute { loop in
+            var tokens: [ReactorToken] = []
+            for (descriptor, name) in [(firstRead, "first"), (secondRead, "second")] {
+                tokens.append(loop.register(FileDescriptor(owning: descriptor)) { loop in
+                    seen.add(name)
+                    for token in tokens { loop.retire(token) }
+                })
+            }
+        }
+        #expect(seen.wait(for: 1).count == 1)
+        // A turn later nothing more has run, and both read ends are closed.
+        #expect(reactor.perform { _ in })
+        #expect(seen.all.count == 1)
+        #expect(first.readEndClosed)
+        #expect(second.readEndClosed)
+    }
+
+    @Test func timersFireInDeadlineOrderAndACancelledOneNever() throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let seen = Seen()
+        reactor.execute { loop in
+            let now = ContinuousClock.now
+            loop.schedule(at: now + .milliseconds(30)) { _ in seen.add("third") }
+            loop.schedule(at: now + .milliseconds(10)) { _ in seen.add("first") }
+            let cancelled = loop.schedule(at: now + .milliseconds(5)) { _ in seen.add("cancelled") }
+            loop.schedule(at: now + .milliseconds(20)) { _ in seen.add("second") }
+            loop.cancel(cancelled)
+        }
+        #expect(seen.wait(for: 3) == ["first", "second", "third"])
+    }
+
+    @Test func shutdownRunsHooksClosesRegisteredDescriptorsAndEndsTheThread() throws {
+        let reactor = try Reactor()
+        let idle = try TestPipe()
+        let seen = Seen()
+        let readEnd = idle.read
+        let taskPath = Mutex("")
+        #expect(reactor.perform { loop in
+            taskPath.withLock { $0 = (try? SystemCalls.readLink("/proc/thread-self")) ?? "" }
+            loop.register(FileDescriptor(owning: readEnd)) { _ in seen.add("handler") }
+            loop.schedule(at: .now + .seconds(3600)) { _ in seen.add("timer") }
+            loop.onShutdown { _ in seen.add("hook") }
+            let removed = loop.onShutdown { _ in seen.add("removed hook") }
+            loop.cancel(removed)
+        })
+        // The reactor's thread, as /proc lists it: pid/task/tid.
+        let thread = "/proc/" + taskPath.withLock { $0 }
+        #expect(thread.contains("/task/"))
+        #expect(FileManager.default.fileExists(atPath: thread))
+        reactor.shutdown()
+        #expect(seen.all == ["hook"])
+        #expect(idle.readEndClosed)
+        #expect(!FileManager.default.fileExists(atPath: thread), "the reactor's thread outlived its shutdown")
+        #expect(!reactor.execute { _ in seen.add("after") })
+        reactor.shutdown()
+        #expect(seen.all == ["hook"])
+    }
+
+    @Test func aBoxOpensOnlyOnItsReactor() throws {
+        final class Counter {
+            var value = 0
+        }
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let box = ReactorBound(Counter(), on: reactor)
+        for _ in 0..<3 { reactor.execute(box) { counter, _ in counter.value += 1 } }
+        let seen = Seen()
+        #expect(reactor.perform(box) { counter, _ in seen.add(String(counter.value)) })
+        #expect(seen.all == ["3"])
+    }
+}
+
+/// The daemon runs one reactor for everything: batches of runs do not each add a thread.
+@Suite struct DaemonThreadTests {
+    /// Threads of `pid` asleep in `epoll_wait` (the reactor, libdispatch's own event thread,
+    /// and formerly one per control server and per supervised batch). The most seen in
+    /// `samples` looks, so a thread that is briefly awake is still counted.
+    static func epollWaiters(_ pid: Int32, samples: Int = 20) -> Int {
+        var most = 0
+        for _ in 0..<samples {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+            let waiting = tasks.filter {
+                (try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/wchan", encoding: .utf8)) == "do_epoll_wait"
+            }
+            most = max(most, waiting.count)
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return most
+    }
+
+    @Test func aSecondBatchDoesNotStartASecondSupervisorThread() throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        // Each run leaves a mark (as nobody, so the directory is open to it) and waits for the gate.
+        let marks = harness.root + "/marks"
+        try FileManager.default.createDirectory(atPath: marks, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: marks)
+        let names = ["batch-a", "batch-b", "batch-c"]
+        for name in names {
+            try harness.job(name, schedule: "0 0 1 1 *",
+                            command: "/bin/sh -c 'touch \(marks)/\(name); while [ ! -e \(harness.root)/gate ]; do sleep 0.02; done'")
+        }
+        let daemon = try DaemonProcess(jobs: harness.jobs, state: harness.state, stderrPath: harness.root + "/stderr")
+        var clients: [Process] = []
+        defer {
+            harness.openGate()
+            for client in clients { client.waitUntilExit() }
+            _ = daemon.stop()
+        }
+        try #require(try daemon.waitUntilAnswering(), "the daemon did not answer: \(daemon.stderr)")
+        let idle = Self.epollWaiters(daemon.pid)
+        // Three manual runs through the daemon: three batches at once.
+        for name in names {
+            let client = Process()
+            client.executableURL = URL(fileURLWithPath: AscribeBinary.path)
+            client.arguments = ["run", name, "--state", harness.state, "--jobs", harness.jobs, "--reason", "thread count"]
+            client.standardOutput = FileHandle.nullDevice
+            client.standardError = FileHandle.nullDevice
+            client.diesWithTestProcess()
+            try client.run()
+            clients.append(client)
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while names.contains(where: { !FileManager.default.fileExists(atPath: "\(marks)/\($0)") }), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        try #require(names.allSatisfy { FileManager.default.fileExists(atPath: "\(marks)/\($0)") }, "the runs did not start")
+        let busy = Self.epollWaiters(daemon.pid)
+        #expect(busy <= idle, "\(busy) threads wait in epoll during three batches, \(idle) when idle")
+    }
+}
