@@ -165,6 +165,33 @@ private final class TestPipe: Sendable {
     }
 }
 
+@Suite struct SharedSupervisionTests {
+    @Test func batchesShareOneReactorAndItsShutdownEndsTheirStreams() async throws {
+        let scratch = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let launcher = makeLauncher(scratch)
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let first = try RunSupervisor(reactor: reactor)
+        let second = try RunSupervisor(reactor: reactor)
+        first.supervise(try launcher.start(try launcher.prepare(makeRequest(scratch, ["/bin/sh", "-c", "exit 3"], runID: "quick"))))
+        let long = try launcher.start(try launcher.prepare(makeRequest(scratch, ["/bin/sleep", "30"], runID: "long")))
+        let group = long.pid
+        defer { _ = try? SystemCalls.signalGroup(group, SIGKILL) }
+        second.supervise(long)
+        first.finish()
+        second.finish()
+        var quick: [LaunchCompletion] = []
+        for await completion in first.completions { quick.append(completion) }
+        #expect(quick.map(\.outcome) == [.exited(code: 3)])
+        // The reactor stops with a run still going: its batch's stream ends without it.
+        reactor.shutdown()
+        var unfinished: [LaunchCompletion] = []
+        for await completion in second.completions { unfinished.append(completion) }
+        #expect(unfinished.isEmpty)
+    }
+}
+
 /// The daemon runs one reactor for everything: batches of runs do not each add a thread.
 @Suite struct DaemonThreadTests {
     /// Threads of `pid` asleep in `epoll_wait` (the reactor, libdispatch's own event thread,

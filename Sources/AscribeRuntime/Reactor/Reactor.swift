@@ -27,7 +27,8 @@ public final class Reactor: Sendable {
     /// What `/proc/self/task/*/comm` shows for the reactor's thread.
     public static let threadName = "ascribe-reactor"
 
-    private let core: ReactorCore
+    /// Shared with the thread, and with each `ReactorBound` made for this reactor.
+    fileprivate let core: ReactorCore
     private let thread: SystemThread
 
     public init() throws(SystemError) {
@@ -107,17 +108,13 @@ public final class ReactorBound<Value>: @unchecked Sendable {
 
     public init(_ value: sending Value, on reactor: Reactor) {
         self.value = value
-        core = reactor.coreForBox
+        core = reactor.core
     }
 
     public func open(on loop: ReactorLoop) -> Value {
         precondition(loop.core === core, "a ReactorBound value opened on another reactor")
         return value
     }
-}
-
-extension Reactor {
-    fileprivate var coreForBox: ReactorCore { core }
 }
 
 /// What the reactor's handle and its thread share: the inbox of work and the wake-up eventfd.
@@ -165,7 +162,7 @@ public final class ReactorLoop {
     static let unwatchedPollInterval = Duration.milliseconds(20)
     private static let wakeToken: UInt64 = 0
 
-    final class Registration {
+    private final class Registration {
         let descriptor: FileDescriptor
         let handler: (ReactorLoop) -> Void
 
@@ -175,7 +172,7 @@ public final class ReactorLoop {
         }
     }
 
-    struct Timer {
+    private struct Timer {
         var deadline: ContinuousClock.Instant
         var body: (ReactorLoop) -> Void
     }
