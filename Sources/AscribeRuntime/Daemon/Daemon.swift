@@ -55,8 +55,8 @@ public actor Daemon {
     var processGroups: [String: Int32] = [:]
     var pending: [JobName: [PendingRun]] = [:]
     private var batchesInFlight = 0
-    /// The drain's waits, resumed as runs and batches end (`RunEndSignal`).
-    private var endWaiters: [RunEndSignal] = []
+    /// The drain's waits, resumed as runs and batches end (Daemon+RunEnds.swift).
+    var endWaiters: [RunEndSignal] = []
     var stopping = false
     private var stopSignal: Int32?
     private var stopOrigin: SignalOrigin?
@@ -785,26 +785,6 @@ public actor Daemon {
     /// Waits until no run is active or `limit` passes; true when none is.
     private func waitForRuns(upTo limit: Duration) async -> Bool {
         await wait(until: { $0.active.isEmpty }, upTo: limit)
-    }
-
-    /// Waits until `done` holds, looked at again each time a run or a batch ends (no polling),
-    /// or until `limit` passes; returns whether it holds.
-    private func wait(until done: (isolated Daemon) -> Bool, upTo limit: Duration?) async -> Bool {
-        let deadline = limit.map { ContinuousClock.now + $0 }
-        while !done(self) {
-            if let deadline, ContinuousClock.now >= deadline { return false }
-            let signal = RunEndSignal()
-            endWaiters.append(signal)
-            await signal.wait(until: deadline)
-        }
-        return true
-    }
-
-    /// Resumes the drain's waits: something they wait for may have happened.
-    private func runsOrBatchesEnded() {
-        let waiters = endWaiters
-        endWaiters = []
-        for waiter in waiters { waiter.resume() }
     }
 
     // MARK: Events

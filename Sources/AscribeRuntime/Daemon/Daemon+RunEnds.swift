@@ -2,7 +2,7 @@ import Synchronization
 
 /// How the shutdown drain waits for runs and batches to end without polling: one
 /// continuation, resumed once, either by the daemon when a run or a batch ends
-/// (`Daemon.runsOrBatchesEnded`) or when the time limit passes, whichever comes first.
+/// (`runsOrBatchesEnded`) or when the time limit passes, whichever comes first.
 final class RunEndSignal: Sendable {
     private enum State {
         case idle
@@ -46,5 +46,27 @@ final class RunEndSignal: Sendable {
             if resumeNow { continuation.resume() }
         }
         timer?.cancel()
+    }
+}
+
+extension Daemon {
+    /// Waits until `done` holds, looked at again each time a run or a batch ends (no polling),
+    /// or until `limit` passes; returns whether it holds.
+    func wait(until done: (isolated Daemon) -> Bool, upTo limit: Duration?) async -> Bool {
+        let deadline = limit.map { ContinuousClock.now + $0 }
+        while !done(self) {
+            if let deadline, ContinuousClock.now >= deadline { return false }
+            let signal = RunEndSignal()
+            endWaiters.append(signal)
+            await signal.wait(until: deadline)
+        }
+        return true
+    }
+
+    /// Resumes the drain's waits: something they wait for may have happened.
+    func runsOrBatchesEnded() {
+        let waiters = endWaiters
+        endWaiters = []
+        for waiter in waiters { waiter.resume() }
     }
 }
