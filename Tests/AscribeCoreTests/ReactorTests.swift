@@ -177,7 +177,12 @@ private final class TestPipe: Sendable {
         first.supervise(try launcher.start(try launcher.prepare(makeRequest(scratch, ["/bin/sh", "-c", "exit 3"], runID: "quick"))))
         let long = try launcher.start(try launcher.prepare(makeRequest(scratch, ["/bin/sleep", "30"], runID: "long")))
         let group = long.pid
-        defer { _ = try? SystemCalls.signalGroup(group, SIGKILL) }
+        // Nothing supervises it after the shutdown: kill and reap it here, or it would stay a
+        // zombie child of the test process.
+        defer {
+            _ = try? SystemCalls.signalGroup(group, SIGKILL)
+            _ = try? SystemCalls.reap(pid: group, blocking: true)
+        }
         second.supervise(long)
         first.finish()
         second.finish()
