@@ -136,8 +136,8 @@ final class ControlLoop {
 
     func start(on loop: ReactorLoop) {
         guard let listener = pendingListener.take() else { return }
-        self.listener = loop.register(listener) { [unowned self] loop in self.acceptAll(on: loop) }
-        shutdownHook = loop.onShutdown { [unowned self] loop in self.stop(on: loop) }
+        self.listener = loop.register(listener) { loop in self.acceptAll(on: loop) }
+        shutdownHook = loop.onShutdown { loop in self.stop(on: loop) }
     }
 
     /// Closes every connection and the listener, and removes the socket file.
@@ -167,7 +167,7 @@ final class ControlLoop {
             let id = nextConnection
             nextConnection += 1
             let raw = descriptor.rawValue
-            let registration = loop.register(descriptor) { [unowned self] loop in self.readFrom(id, on: loop) }
+            let registration = loop.register(descriptor) { loop in self.readFrom(id, on: loop) }
             connections[id] = Connection(registration: registration, descriptor: raw, peer: peer,
                                          deadline: .now + ControlServer.requestDeadline)
             held[uid, default: 0] += 1
@@ -260,9 +260,9 @@ final class ControlLoop {
         connection.timer = nil
         if !connection.output.isEmpty {
             let retry = ContinuousClock.now + ControlServer.retryInterval
-            connection.timer = loop.schedule(at: min(retry, connection.deadline)) { [unowned self] loop in self.service(id, on: loop) }
+            connection.timer = loop.schedule(at: min(retry, connection.deadline)) { loop in self.service(id, on: loop) }
         } else if !connection.answered {
-            connection.timer = loop.schedule(at: connection.deadline) { [unowned self] loop in self.service(id, on: loop) }
+            connection.timer = loop.schedule(at: connection.deadline) { loop in self.service(id, on: loop) }
         }
         connections[id] = connection
     }

@@ -59,7 +59,7 @@ private final class WatchLoop {
         if let descriptor = try? SystemCalls.makeInotify() {
             let inotify = FileDescriptor(owning: descriptor)
             watching = (try? SystemCalls.watchDirectory(path, with: inotify.rawValue)) != nil
-            self.inotify = loop.register(inotify) { [unowned self] loop in self.readEvents(on: loop) }
+            self.inotify = loop.register(inotify) { loop in self.readEvents(on: loop) }
         } else {
             fingerprint = Self.fingerprint(of: path)
         }
@@ -77,7 +77,7 @@ private final class WatchLoop {
     /// The next look at the directory (no inotify, or the directory gone).
     private func schedulePoll(at instant: ContinuousClock.Instant, on loop: ReactorLoop) {
         if let pollTimer { loop.cancel(pollTimer) }
-        pollTimer = loop.schedule(at: instant) { [unowned self] loop in
+        pollTimer = loop.schedule(at: instant) { loop in
             self.pollTimer = nil
             self.poll(on: loop)
         }
@@ -137,7 +137,7 @@ private final class WatchLoop {
     private func noteChange(_ what: String, on loop: ReactorLoop) {
         changed.insert(what)
         if let quietTimer { loop.cancel(quietTimer) }
-        quietTimer = loop.schedule(at: .now + quietPeriod) { [unowned self] _ in
+        quietTimer = loop.schedule(at: .now + quietPeriod) { _ in
             self.quietTimer = nil
             let names = self.changed.sorted()
             self.changed = []

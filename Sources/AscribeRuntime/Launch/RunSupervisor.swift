@@ -82,26 +82,26 @@ private final class SupervisorState {
 
     func start(on loop: ReactorLoop) {
         // A reactor shutting down with runs still here ends the stream: they stay unaccounted.
-        shutdownHook = loop.onShutdown { [unowned self] loop in self.end(on: loop) }
+        shutdownHook = loop.onShutdown { loop in self.end(on: loop) }
         if reapOrphans { sweep(on: loop) }
     }
 
     private func sweep(on loop: ReactorLoop) {
         LeaderRegistry.reapAdoptedOrphans()
-        sweepTimer = loop.schedule(at: .now + Self.orphanSweepInterval) { [unowned self] loop in self.sweep(on: loop) }
+        sweepTimer = loop.schedule(at: .now + Self.orphanSweepInterval) { loop in self.sweep(on: loop) }
     }
 
     func admit(_ running: RunningLaunch, on loop: ReactorLoop) {
         guard !ended else { return }
         let number = nextRunNumber
         nextRunNumber += 1
-        let run = SupervisedRun(running) { [unowned self] descriptor in
-            guard let token = self.runs[number]?.registrations.removeValue(forKey: descriptor) else { return }
+        let run = SupervisedRun(running) { [weak self] descriptor in
+            guard let token = self?.runs[number]?.registrations.removeValue(forKey: descriptor) else { return }
             loop.retire(token)
         }
         var supervised = Supervised(run: run)
         for (descriptor, role) in run.watched {
-            supervised.registrations[descriptor] = loop.register(FileDescriptor(owning: descriptor)) { [unowned self] loop in
+            supervised.registrations[descriptor] = loop.register(FileDescriptor(owning: descriptor)) { loop in
                 self.handle(role, of: number, on: loop)
             }
         }
@@ -135,7 +135,7 @@ private final class SupervisorState {
         guard deadline != supervised.timerDeadline else { return }
         if let timer = supervised.timer { loop.cancel(timer) }
         supervised.timer = deadline.map { deadline in
-            loop.schedule(at: deadline) { [unowned self] loop in
+            loop.schedule(at: deadline) { loop in
                 guard let run = self.runs[number]?.run else { return }
                 self.runs[number]?.timer = nil
                 self.runs[number]?.timerDeadline = nil

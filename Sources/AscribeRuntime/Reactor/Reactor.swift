@@ -16,9 +16,11 @@ public struct ReactorToken: Hashable, Sendable {
 /// Other threads hand work to the loop with `execute` (or `perform`, which waits for it);
 /// the work and every handler run on the reactor's thread, one at a time, and get the
 /// `ReactorLoop`, through which alone registrations are made. State a user keeps between
-/// handlers lives in a `ReactorBound` box that only that thread opens. Handlers must not
-/// block: descriptors are read and written without blocking, and a handler called when
-/// nothing is ready does nothing.
+/// handlers lives in a `ReactorBound` box that only that thread opens; a handler, timer or
+/// hook keeps what it captures alive until it is retired, cancelled or shut down, so users
+/// capture their state strongly and let go of it by retiring. Handlers must not block:
+/// descriptors are read and written without blocking, and a handler called when nothing is
+/// ready does nothing.
 ///
 /// `shutdown` (or the last reference going away) runs the work already handed over, then
 /// each shutdown hook, then unregisters and closes every descriptor still registered, and
@@ -66,11 +68,11 @@ public final class Reactor: Sendable {
     }
 
     /// `execute`, and waits until `work` has run; false (without waiting) when it will not
-    /// run. Not from the reactor's own thread (it would wait for itself): work already on it
-    /// calls what it needs directly.
+    /// run. On the reactor's own thread (a deinit there, say) it cannot wait for itself: the
+    /// work runs right after what is running now.
     @discardableResult
     public func perform(_ work: @escaping @Sendable (ReactorLoop) -> Void) -> Bool {
-        precondition(!thread.isCurrent, "Reactor.perform called on the reactor's own thread")
+        guard !thread.isCurrent else { return execute(work) }
         let done = Completion()
         guard execute({ loop in
             work(loop)
