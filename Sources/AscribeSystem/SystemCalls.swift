@@ -365,11 +365,21 @@ public final class EventPoll {
         tokens = Array(repeating: 0, count: capacity)
     }
 
+    /// A new epoll instance of its own.
+    public convenience init() throws(SystemError) {
+        self.init(descriptor: try Self.makeDescriptor())
+    }
+
     deinit { SystemCalls.close(descriptor) }
 
     /// Watches `fd` for input.
     public func add(_ fd: Int32, token: UInt64) throws(SystemError) {
         guard ascribe_epoll_add(descriptor, fd, token) == 0 else { throw .current("epoll_ctl", "fd \(fd)") }
+    }
+
+    /// Stops watching `fd`, which stays open: its owner closes it next (see `retire`).
+    public func remove(_ fd: Int32) {
+        _ = ascribe_epoll_remove(descriptor, fd)
     }
 
     /// Stops watching `fd` and closes it. Closing alone is not enough: a registration belongs

@@ -63,6 +63,8 @@ short ascribe_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
 
 int ascribe_set_child_subreaper(int enabled) { return prctl(PR_SET_CHILD_SUBREAPER, enabled ? 1 : 0, 0, 0, 0); }
 
+int ascribe_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
 int ascribe_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
 int ascribe_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }

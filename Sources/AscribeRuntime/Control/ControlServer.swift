@@ -1,11 +1,10 @@
 import Glibc
-import Dispatch
 import Synchronization
 import AscribeSystem
 
 /// The daemon's control socket: a Unix-domain stream socket in the state directory (mode 0660,
-/// the control group), served by one thread with one epoll loop. Each connection carries one
-/// request line; the loop takes the caller's credentials from the kernel at accept, hands the
+/// the control group), served on the daemon's `Reactor`. Each connection carries one
+/// request line; the server takes the caller's credentials from the kernel at accept, hands the
 /// parsed request to `handler`, and writes the replies the daemon sends back through `reply`.
 ///
 /// Hostile clients cannot stall the daemon: reads and writes never block, a request must
@@ -30,96 +29,72 @@ public final class ControlServer: Sendable {
     /// How long queued replies may wait for a client that does not read.
     public static let replyDeadline: Duration = .seconds(5)
 
+    /// How soon a reply the socket did not take is offered again.
+    static let retryInterval: Duration = .milliseconds(20)
+
     public let path: String
-    private let mailbox: ControlMailbox
+    private let reactor: Reactor
+    private let loop: ReactorBound<ControlLoop>
+    private let closed = Atomic<Bool>(false)
 
     /// Binds `path` (a stale socket left by a dead daemon is replaced; anything else there is
-    /// an error), applies mode 0660 and the control group, and starts serving. `handler` gets
-    /// each request, `busy` each connection the limits turned away; both are called on the
-    /// loop's thread and must hand the work on.
+    /// an error), applies mode 0660 and the control group, and serves on `reactor`. `handler`
+    /// gets each request, `busy` each connection the limits turned away; both are called on
+    /// the reactor's thread and must hand the work on.
     public init(path: String, access: ControlAccess, limits: ControlConnectionLimits = ControlConnectionLimits(),
+                reactor: Reactor,
                 handler: @escaping @Sendable (Call) -> Void,
                 busy: @escaping @Sendable (Busy) -> Void) throws(SystemError) {
         self.path = path
+        self.reactor = reactor
         if let existing = try? FileStatus(path: path, followingLinks: false) {
             guard existing.kind == .socket else {
                 throw SystemError(code: EEXIST, call: "bind", context: "\(path) exists and is not a socket")
             }
             try SystemCalls.unlink(path: path)
         }
-        let listener = try SystemCalls.listenUnix(at: path, backlog: 128)
-        let epoll: Int32
-        let wake: Int32
+        let listener = FileDescriptor(owning: try SystemCalls.listenUnix(at: path, backlog: 128))
         do throws(SystemError) {
             try SystemCalls.changeMode(path: path, 0o660)
             if let group = access.group {
                 try SystemCalls.changeOwner(path: path, uid: access.daemonUID, gid: group.gid)
             }
-            epoll = try EventPoll.makeDescriptor()
-            do throws(SystemError) {
-                wake = try SystemCalls.makeEventDescriptor()
-            } catch {
-                SystemCalls.close(epoll)
-                throw error
-            }
         } catch {
-            SystemCalls.close(listener)
+            listener.close()
             try? SystemCalls.unlink(path: path)
             throw error
         }
-        let mailbox = ControlMailbox(wake: wake)
-        self.mailbox = mailbox
-        // The loop's state is built on its own thread and never leaves it.
-        DispatchQueue(label: "ascribe.control").async {
-            ControlLoop(poll: EventPoll(descriptor: epoll), listener: listener, path: path, mailbox: mailbox,
-                        access: access, limits: limits, handler: handler, busy: busy).run()
+        loop = ReactorBound(ControlLoop(listener: listener, path: path, access: access, limits: limits,
+                                        handler: handler, busy: busy), on: reactor)
+        guard reactor.execute(loop, { state, loop in state.start(on: loop) }) else {
+            try? SystemCalls.unlink(path: path)
+            throw SystemError(code: ESHUTDOWN, call: "serve", context: "\(path): the daemon's event loop has stopped")
         }
     }
 
     /// Queues a reply for `connection`; a final reply closes it once written. Replies to a
     /// connection that is gone are dropped.
     public func reply(to connection: UInt64, _ reply: ControlReply) {
-        mailbox.state.withLock { $0.replies.append((connection, reply)) }
-        SystemCalls.signalEvent(mailbox.wake)
+        reactor.execute(loop) { state, loop in state.queue(reply, for: connection, on: loop) }
     }
 
     /// Stops serving: closes every connection and the socket and removes the socket file.
-    /// Returns once the loop has finished.
+    /// Returns once that is done.
     public func close() {
-        let alreadyClosing = mailbox.state.withLock { state in
-            defer { state.closing = true }
-            return state.closing
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if !reactor.perform(loop, { state, loop in state.stop(on: loop) }) {
+            // The reactor shut down first; its shutdown hook closed everything.
+            try? SystemCalls.unlink(path: path)
         }
-        guard !alreadyClosing else { return }
-        SystemCalls.signalEvent(mailbox.wake)
-        mailbox.finished.wait()
     }
 
     deinit { close() }
 }
 
-/// What other threads hand to the loop: replies, and the request to stop.
-final class ControlMailbox: Sendable {
-    struct State {
-        var replies: [(UInt64, ControlReply)] = []
-        var closing = false
-    }
-
-    let state = Mutex(State())
-    let wake: Int32
-    let finished = DispatchSemaphore(value: 0)
-
-    init(wake: Int32) {
-        self.wake = wake
-    }
-}
-
-/// The loop's own state; it lives on the loop's thread only.
-private final class ControlLoop {
-    static let listenerToken: UInt64 = 0
-    static let wakeToken: UInt64 = 1
-
+/// The server's state; it lives on the reactor's thread only.
+final class ControlLoop {
     struct Connection {
+        var registration: ReactorToken
         var descriptor: Int32
         var peer: ControlPeer?
         var input: [UInt8] = []
@@ -129,12 +104,15 @@ private final class ControlLoop {
         /// Close once `output` is written.
         var closeAfterOutput = false
         var deadline: ContinuousClock.Instant
+        /// When `service` runs next without input: the deadline, or a retry of unsent output.
+        var timer: ReactorToken?
     }
 
-    private let poll: EventPoll
-    private let listener: Int32
+    /// The listener until `start` registers it.
+    private var pendingListener: FileDescriptor?
+    private var listener: ReactorToken?
+    private var shutdownHook: ReactorToken?
     private let path: String
-    private let mailbox: ControlMailbox
     private let access: ControlAccess
     private let limits: ControlConnectionLimits
     private let handler: @Sendable (ControlServer.Call) -> Void
@@ -142,86 +120,69 @@ private final class ControlLoop {
     private var connections: [UInt64: Connection] = [:]
     /// Open connections per peer uid (nil: the kernel did not say).
     private var held: [UInt32?: Int] = [:]
-    private var nextToken: UInt64 = 2
+    private var nextConnection: UInt64 = 2
     private var readBuffer = [UInt8](repeating: 0, count: 16 * 1024)
 
-    init(poll: EventPoll, listener: Int32, path: String, mailbox: ControlMailbox, access: ControlAccess,
-         limits: ControlConnectionLimits, handler: @escaping @Sendable (ControlServer.Call) -> Void,
+    init(listener: consuming FileDescriptor, path: String, access: ControlAccess, limits: ControlConnectionLimits,
+         handler: @escaping @Sendable (ControlServer.Call) -> Void,
          busy: @escaping @Sendable (ControlServer.Busy) -> Void) {
-        self.poll = poll
-        self.listener = listener
+        pendingListener = consume listener
         self.path = path
-        self.mailbox = mailbox
         self.access = access
         self.limits = limits
         self.handler = handler
         self.busy = busy
     }
 
-    func run() {
-        do {
-            try poll.add(listener, token: Self.listenerToken)
-            try poll.add(mailbox.wake, token: Self.wakeToken)
-        } catch {
-            mailbox.state.withLock { $0.closing = true }
-        }
-        while !mailbox.state.withLock({ $0.closing }) {
-            let waiting = connections.values.contains { !$0.output.isEmpty }
-            let ready = poll.wait(timeoutMilliseconds: waiting ? 20 : 1000)
-            for token in ready {
-                switch token {
-                case Self.listenerToken: acceptAll()
-                case Self.wakeToken: SystemCalls.drainEvent(mailbox.wake)
-                default: readFrom(token)
-                }
-            }
-            let (replies, closing) = mailbox.state.withLock { state in
-                defer { state.replies = [] }
-                return (state.replies, state.closing)
-            }
-            if closing { break }
-            for (token, reply) in replies { queue(reply, for: token) }
-            flushAndExpire()
-        }
-        for token in Array(connections.keys) { drop(token) }
-        poll.retire(listener)
-        try? SystemCalls.unlink(path: path)
-        SystemCalls.close(mailbox.wake)
-        mailbox.finished.signal()
+    func start(on loop: ReactorLoop) {
+        guard let listener = pendingListener.take() else { return }
+        self.listener = loop.register(listener) { loop in self.acceptAll(on: loop) }
+        shutdownHook = loop.onShutdown { loop in self.stop(on: loop) }
     }
 
-    private func acceptAll() {
-        while let descriptor = try? SystemCalls.accept(listener) {
-            let peer = try? ControlPeer.of(connection: descriptor, trust: access.loginUIDTrust)
+    /// Closes every connection and the listener, and removes the socket file.
+    func stop(on loop: ReactorLoop) {
+        for connection in Array(connections.keys) { drop(connection, on: loop) }
+        if let listener { loop.retire(listener) }
+        listener = nil
+        pendingListener = nil
+        if let shutdownHook { loop.cancel(shutdownHook) }
+        shutdownHook = nil
+        try? SystemCalls.unlink(path: path)
+    }
+
+    private func acceptAll(on loop: ReactorLoop) {
+        guard let listener, let listening = loop.descriptor(of: listener) else { return }
+        while let accepted = try? SystemCalls.accept(listening) {
+            let descriptor = FileDescriptor(owning: accepted)
+            let peer = try? ControlPeer.of(connection: descriptor.rawValue, trust: access.loginUIDTrust)
             let uid = peer?.uid
             if let refusal = limits.refusal(privileged: uid.map(access.isPrivileged) ?? false,
                                             heldByCaller: held[uid, default: 0], open: connections.count) {
-                _ = try? SystemCalls.sendNow(descriptor, ArraySlice(ControlReply.refused(.busy, message: refusal.description).line))
-                SystemCalls.close(descriptor)
+                _ = try? SystemCalls.sendNow(descriptor.rawValue, ArraySlice(ControlReply.refused(.busy, message: refusal.description).line))
+                descriptor.close()
                 if let peer { busy(ControlServer.Busy(peer: peer, refusal: refusal)) }
                 continue
             }
-            let token = nextToken
-            nextToken += 1
-            do {
-                try poll.add(descriptor, token: token)
-            } catch {
-                SystemCalls.close(descriptor)
-                continue
-            }
-            connections[token] = Connection(descriptor: descriptor, peer: peer, deadline: .now + ControlServer.requestDeadline)
+            let id = nextConnection
+            nextConnection += 1
+            let raw = descriptor.rawValue
+            let registration = loop.register(descriptor) { loop in self.readFrom(id, on: loop) }
+            connections[id] = Connection(registration: registration, descriptor: raw, peer: peer,
+                                         deadline: .now + ControlServer.requestDeadline)
             held[uid, default: 0] += 1
+            arm(id, on: loop)
         }
     }
 
-    private func readFrom(_ token: UInt64) {
-        guard var connection = connections[token] else { return }
+    private func readFrom(_ id: UInt64, on loop: ReactorLoop) {
+        guard var connection = connections[id] else { return }
         if connection.answered {
             // Input after the request, or the client hanging up: either way it is done talking.
             switch try? SystemCalls.read(connection.descriptor, into: &readBuffer) {
             case .bytes?, .wouldBlock?: return
             default:
-                drop(token)
+                drop(id, on: loop)
                 return
             }
         }
@@ -231,16 +192,17 @@ private final class ControlLoop {
         case .wouldBlock?:
             return
         case .endOfFile?, nil:
-            drop(token)
+            drop(id, on: loop)
             return
         }
         if let newline = connection.input.firstIndex(of: UInt8(ascii: "\n")) {
             let line = Array(connection.input[..<newline])
             connection.input = []
             connection.answered = true
-            connections[token] = connection
+            connections[id] = connection
+            arm(id, on: loop)
             guard let peer = connection.peer else {
-                queue(.refused(.notAllowed, message: "the kernel did not report who you are"), for: token)
+                queue(.refused(.notAllowed, message: "the kernel did not report who you are"), for: id, on: loop)
                 return
             }
             let request: Result<ControlRequest, ControlRequestError>
@@ -249,48 +211,66 @@ private final class ControlLoop {
             } catch {
                 request = .failure(error)
             }
-            handler(ControlServer.Call(connection: token, peer: peer, request: request))
+            handler(ControlServer.Call(connection: id, peer: peer, request: request))
         } else if connection.input.count > ControlRequest.maximumBytes {
             connection.answered = true
-            connections[token] = connection
-            queue(.refused(.badRequest, message: "the request is longer than \(ControlRequest.maximumBytes) bytes"), for: token)
+            connections[id] = connection
+            queue(.refused(.badRequest, message: "the request is longer than \(ControlRequest.maximumBytes) bytes"), for: id, on: loop)
         } else {
-            connections[token] = connection
+            connections[id] = connection
         }
     }
 
-    private func queue(_ reply: ControlReply, for token: UInt64) {
-        guard var connection = connections[token] else { return }
+    func queue(_ reply: ControlReply, for id: UInt64, on loop: ReactorLoop) {
+        guard var connection = connections[id] else { return }
         connection.output += reply.line
         connection.closeAfterOutput = connection.closeAfterOutput || reply.isFinal
         connection.deadline = .now + ControlServer.replyDeadline
-        connections[token] = connection
+        connections[id] = connection
+        service(id, on: loop)
     }
 
-    /// Writes what each socket takes; closes finished connections and those past their deadline.
-    private func flushAndExpire() {
+    /// Writes what the socket takes; closes the connection once finished, or past its deadline.
+    private func service(_ id: UInt64, on loop: ReactorLoop) {
+        guard var connection = connections[id] else { return }
         let now = ContinuousClock.now
-        for (token, var connection) in connections {
-            if !connection.output.isEmpty {
-                guard let sent = try? SystemCalls.sendNow(connection.descriptor, connection.output[...]) else {
-                    drop(token)
-                    continue
-                }
-                connection.output.removeFirst(sent)
-                if sent > 0 { connection.deadline = now + ControlServer.replyDeadline }
-                connections[token] = connection
+        if !connection.output.isEmpty {
+            guard let sent = try? SystemCalls.sendNow(connection.descriptor, connection.output[...]) else {
+                drop(id, on: loop)
+                return
             }
-            if connection.output.isEmpty && connection.closeAfterOutput {
-                drop(token)
-            } else if now > connection.deadline && (!connection.answered || !connection.output.isEmpty) {
-                drop(token)
-            }
+            connection.output.removeFirst(sent)
+            if sent > 0 { connection.deadline = now + ControlServer.replyDeadline }
+            connections[id] = connection
+        }
+        if connection.output.isEmpty && connection.closeAfterOutput {
+            drop(id, on: loop)
+        } else if now >= connection.deadline && (!connection.answered || !connection.output.isEmpty) {
+            drop(id, on: loop)
+        } else {
+            arm(id, on: loop)
         }
     }
 
-    private func drop(_ token: UInt64) {
-        guard let connection = connections.removeValue(forKey: token) else { return }
-        poll.retire(connection.descriptor)
+    /// Sets the connection's timer: a retry while output waits for room, else its deadline
+    /// while a request or a reply is outstanding; none while the daemon works on the request.
+    private func arm(_ id: UInt64, on loop: ReactorLoop) {
+        guard var connection = connections[id] else { return }
+        if let timer = connection.timer { loop.cancel(timer) }
+        connection.timer = nil
+        if !connection.output.isEmpty {
+            let retry = ContinuousClock.now + ControlServer.retryInterval
+            connection.timer = loop.schedule(at: min(retry, connection.deadline)) { loop in self.service(id, on: loop) }
+        } else if !connection.answered {
+            connection.timer = loop.schedule(at: connection.deadline) { loop in self.service(id, on: loop) }
+        }
+        connections[id] = connection
+    }
+
+    private func drop(_ id: UInt64, on loop: ReactorLoop) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        if let timer = connection.timer { loop.cancel(timer) }
+        loop.retire(connection.registration)
         let uid = connection.peer?.uid
         if let count = held[uid], count > 1 { held[uid] = count - 1 } else { held[uid] = nil }
     }

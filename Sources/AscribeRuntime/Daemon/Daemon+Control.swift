@@ -38,10 +38,10 @@ extension Daemon {
     /// directory to the control group (0710: members can reach the socket, not list or read
     /// anything else; the log and run output stay 0600/0700).
     func startControl() throws(DaemonStartError) {
-        guard let access = configuration.control else { return }
+        guard let access = configuration.control, let reactor else { return }
         let path = ControlClient.socketPath(stateDirectory: configuration.stateDirectory)
         do {
-            control = try ControlServer(path: path, access: access,
+            control = try ControlServer(path: path, access: access, reactor: reactor,
                                         handler: { call in Task { await self.handle(call) } },
                                         busy: { busy in Task { await self.recordBusy(busy) } })
             if let group = access.group {

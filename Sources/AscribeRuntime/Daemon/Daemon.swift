@@ -26,6 +26,8 @@ public actor Daemon {
     var store: (any EventLog)?
     var execution: RunExecution?
     private var batchesInFlight = 0
+    /// The drain's waits, resumed as runs and batches end (Daemon+RunEnds.swift).
+    var endWaiters: [RunEndSignal] = []
     private var stopSignal: Int32?
     private var stopOrigin: SignalOrigin?
     private var sleeper: Task<Void, Never>?
@@ -33,6 +35,8 @@ public actor Daemon {
     // The I/O around the scheduler: the control socket (and its refusal tallies), the jobs
     // directory watcher.
     var control: ControlServer?
+    /// The one event loop the control socket, the watcher and every run's supervision share.
+    var reactor: Reactor?
     private var watcher: JobDirectoryWatcher?
     var refusals: [RefusalTally.Key: RefusalTally] = [:]
     /// What the shell holds for some runs in progress besides the scheduler's record, by run id.
@@ -53,6 +57,7 @@ public actor Daemon {
         do {
             try start(now: clock.now())
         } catch {
+            reactor?.shutdown()
             return .failedToStart(error.description)
         }
         releaseMemory()
@@ -89,6 +94,8 @@ public actor Daemon {
         record([stopped])
         control?.close()
         control = nil
+        reactor?.shutdown()
+        reactor = nil
         store = nil
         execution = nil
         return .stopped
@@ -189,12 +196,19 @@ public actor Daemon {
             for event in events { output(.event(event)) }
         }
         self.store = store
+        let reactor: Reactor
+        do {
+            reactor = try Reactor()
+        } catch {
+            throw DaemonStartError(description: "cannot start the event loop, so nothing may run: \(error.description)")
+        }
+        self.reactor = reactor
         execution = RunExecution(
             store: store,
             environment: RunEnvironment(host: configuration.host, stateDirectory: configuration.stateDirectory,
                                         credentialStore: configuration.credentialStore,
                                         development: configuration.development, now: { [clock] in clock.eventTime() }),
-            helperPath: configuration.helperPath)
+            helperPath: configuration.helperPath, reactor: reactor)
         let load: JobDirectoryLoad
         do {
             load = try loadJobDirectory()
@@ -210,7 +224,7 @@ public actor Daemon {
         try startControl()
         startedAt = now
         if configuration.watchJobsDirectory {
-            watcher = try? JobDirectoryWatcher(path: configuration.jobsDirectory) { change in
+            watcher = JobDirectoryWatcher(path: configuration.jobsDirectory, reactor: reactor) { change in
                 Task { await self.reload(fileChange: change) }
             }
         }
@@ -358,6 +372,7 @@ public actor Daemon {
             for order in orders { runEnded(order.runID ?? "") }
         }
         batchesInFlight -= 1
+        runsOrBatchesEnded()
     }
 
     /// Forgets the client waiting on manual run `runID`, returning it to be told the end.
@@ -373,6 +388,7 @@ public actor Daemon {
     }
 
     func runEnded(_ runID: String) {
+        defer { runsOrBatchesEnded() }
         let now = clock.now()
         perform(state.runEnded(runID, now: now), now: now)
     }
@@ -394,15 +410,13 @@ public actor Daemon {
                 for group in state.processGroups { _ = try? SystemCalls.signalGroup(group, SIGKILL) }
             }
         }
-        while batchesInFlight > 0 { try? await Task.sleep(for: .milliseconds(20)) }
+        _ = await wait(until: { $0.batchesInFlight == 0 }, upTo: nil)
         return (terminated, skipped.count)
     }
 
-    /// Polls (every 20 ms, only while draining) until no run is active or `limit` passes.
+    /// Waits until no run is active or `limit` passes; true when none is.
     private func waitForRuns(upTo limit: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while !state.active.isEmpty, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        return state.active.isEmpty
+        await wait(until: { $0.state.active.isEmpty }, upTo: limit)
     }
 
     // MARK: Events

@@ -1,5 +1,4 @@
 import Glibc
-import Dispatch
 import Synchronization
 import AscribeSystem
 
@@ -10,107 +9,84 @@ import AscribeSystem
 /// A directory that vanishes is watched for again every `pollInterval`, and its return is a
 /// change. Only `.job` names count: an editor's swap file is not a change.
 final class JobDirectoryWatcher: Sendable {
-    private let stopping = StopFlag()
-    private let wake: Int32
-    private let finished = DispatchSemaphore(value: 0)
+    private let reactor: Reactor
+    private let loop: ReactorBound<WatchLoop>
+    private let stopped = Atomic<Bool>(false)
 
-    /// `onChange` is called on the watcher's thread with the changed file names (or what
-    /// happened to the directory), for the reload's reason.
-    init(path: String, quietPeriod: Duration = .milliseconds(500), pollInterval: Duration = .seconds(5),
-         onChange: @escaping @Sendable (String) -> Void) throws(SystemError) {
-        wake = try SystemCalls.makeEventDescriptor()
-        let wake = self.wake
-        let stopping = self.stopping
-        let finished = self.finished
-        DispatchQueue(label: "ascribe.jobs-watcher").async {
-            var loop = WatchLoop(path: path, wake: wake, quietPeriod: quietPeriod, pollInterval: pollInterval,
-                                 stopping: stopping, onChange: onChange)
-            loop.run()
-            finished.signal()
-        }
+    /// Watches on `reactor`. `onChange` is called on the reactor's thread with the changed
+    /// file names (or what happened to the directory), for the reload's reason.
+    init(path: String, reactor: Reactor, quietPeriod: Duration = .milliseconds(500), pollInterval: Duration = .seconds(5),
+         onChange: @escaping @Sendable (String) -> Void) {
+        self.reactor = reactor
+        loop = ReactorBound(WatchLoop(path: path, quietPeriod: quietPeriod, pollInterval: pollInterval, onChange: onChange),
+                            on: reactor)
+        reactor.execute(loop) { state, loop in state.start(on: loop) }
     }
 
-    /// Stops watching; returns once the watcher's thread is done.
+    /// Stops watching; returns once the watcher's descriptor and timers are gone.
     func stop() {
-        let already = stopping.raise()
-        guard !already else { return }
-        SystemCalls.signalEvent(wake)
-        finished.wait()
-        SystemCalls.close(wake)
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        reactor.perform(loop) { state, loop in state.stop(on: loop) }
     }
 
     deinit { stop() }
 }
 
-/// Set once, from any thread, to stop a loop.
-final class StopFlag: Sendable {
-    private let raised = Mutex(false)
-
-    var isRaised: Bool { raised.withLock { $0 } }
-
-    /// Raises the flag; true if it was already raised.
-    func raise() -> Bool {
-        raised.withLock { value in
-            defer { value = true }
-            return value
-        }
-    }
-}
-
-/// The watcher's state; it lives on the watcher's thread only.
-private struct WatchLoop {
+/// The watcher's state; it lives on the reactor's thread only.
+private final class WatchLoop {
     let path: String
-    let wake: Int32
     let quietPeriod: Duration
     let pollInterval: Duration
-    let stopping: StopFlag
     let onChange: @Sendable (String) -> Void
 
-    private var inotify: Int32 = -1
+    /// The inotify registration; nil without inotify (the directory's entries are polled).
+    private var inotify: ReactorToken?
     private var watching = false
     private var fingerprint: [String: [Int64]]?
     private var changed: Set<String> = []
-    private var lastChange: ContinuousClock.Instant?
-    private var nextPoll = ContinuousClock.now
+    private var pollTimer: ReactorToken?
+    private var quietTimer: ReactorToken?
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
-    init(path: String, wake: Int32, quietPeriod: Duration, pollInterval: Duration, stopping: StopFlag,
-         onChange: @escaping @Sendable (String) -> Void) {
+    init(path: String, quietPeriod: Duration, pollInterval: Duration, onChange: @escaping @Sendable (String) -> Void) {
         self.path = path
-        self.wake = wake
         self.quietPeriod = quietPeriod
         self.pollInterval = pollInterval
-        self.stopping = stopping
         self.onChange = onChange
     }
 
-    mutating func run() {
-        inotify = (try? SystemCalls.makeInotify()) ?? -1
-        watching = inotify >= 0 && (try? SystemCalls.watchDirectory(path, with: inotify)) != nil
-        if inotify < 0 { fingerprint = Self.fingerprint(of: path) }
-        defer { if inotify >= 0 { SystemCalls.close(inotify) } }
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while !stopping.isRaised {
-            let now = ContinuousClock.now
-            var deadline = (watching && inotify >= 0) ? now + .seconds(60) : nextPoll
-            if let lastChange { deadline = min(deadline, lastChange + quietPeriod) }
-            let waitMilliseconds = max(0, Self.milliseconds(deadline - now))
-            let descriptors = inotify >= 0 ? [wake, inotify] : [wake]
-            let ready = SystemCalls.pollReadable(descriptors, timeoutMilliseconds: Int32(clamping: waitMilliseconds))
-            if ready.contains(0) { SystemCalls.drainEvent(wake) }
-            if ready.contains(1) { readEvents(into: &buffer) }
-            if ContinuousClock.now >= nextPoll { poll() }
-            if let lastChange, ContinuousClock.now >= lastChange + quietPeriod {
-                let names = changed.sorted()
-                changed = []
-                self.lastChange = nil
-                onChange(names.isEmpty ? "a change in \(path)" : names.joined(separator: ", "))
-            }
+    func start(on loop: ReactorLoop) {
+        if let descriptor = try? SystemCalls.makeInotify() {
+            let inotify = FileDescriptor(owning: descriptor)
+            watching = (try? SystemCalls.watchDirectory(path, with: inotify.rawValue)) != nil
+            self.inotify = loop.register(inotify) { loop in self.readEvents(on: loop) }
+        } else {
+            fingerprint = Self.fingerprint(of: path)
+        }
+        if !watching { schedulePoll(at: .now, on: loop) }
+    }
+
+    func stop(on loop: ReactorLoop) {
+        if let inotify { loop.retire(inotify) }
+        inotify = nil
+        for timer in [pollTimer, quietTimer].compactMap({ $0 }) { loop.cancel(timer) }
+        pollTimer = nil
+        quietTimer = nil
+    }
+
+    /// The next look at the directory (no inotify, or the directory gone).
+    private func schedulePoll(at instant: ContinuousClock.Instant, on loop: ReactorLoop) {
+        if let pollTimer { loop.cancel(pollTimer) }
+        pollTimer = loop.schedule(at: instant) { loop in
+            self.pollTimer = nil
+            self.poll(on: loop)
         }
     }
 
     /// inotify events: a `.job` name created, written, renamed or removed, or the directory gone.
-    private mutating func readEvents(into buffer: inout [UInt8]) {
-        while case .bytes(let count)? = try? SystemCalls.read(inotify, into: &buffer) {
+    private func readEvents(on loop: ReactorLoop) {
+        guard let inotify, let descriptor = loop.descriptor(of: inotify) else { return }
+        while case .bytes(let count)? = try? SystemCalls.read(descriptor, into: &buffer) {
             var offset = 0
             // struct inotify_event: int wd; uint32_t mask, cookie, len; char name[len].
             while offset + 16 <= count {
@@ -121,11 +97,11 @@ private struct WatchLoop {
                 if SystemCalls.inotifyMaskLostDirectory(mask) {
                     if watching {
                         watching = false
-                        noteChange("\(path) is gone; every loaded definition stays in force")
-                        nextPoll = .now + pollInterval
+                        noteChange("\(path) is gone; every loaded definition stays in force", on: loop)
+                        schedulePoll(at: .now + pollInterval, on: loop)
                     }
                 } else if name.hasSuffix(".job") {
-                    noteChange(name)
+                    noteChange(name, on: loop)
                 }
                 offset += 16 + length
             }
@@ -134,30 +110,39 @@ private struct WatchLoop {
 
     /// Without inotify: compare the directory's `.job` entries (size, mtime, inode). With
     /// inotify but the directory gone: watch for its return.
-    private mutating func poll() {
-        nextPoll = .now + pollInterval
-        if inotify >= 0 {
+    private func poll(on loop: ReactorLoop) {
+        if let inotify, let descriptor = loop.descriptor(of: inotify) {
             guard !watching else { return }
-            if (try? SystemCalls.watchDirectory(path, with: inotify)) != nil {
+            if (try? SystemCalls.watchDirectory(path, with: descriptor)) != nil {
                 watching = true
-                noteChange("\(path) is back")
+                noteChange("\(path) is back", on: loop)
+            } else {
+                schedulePoll(at: .now + pollInterval, on: loop)
             }
             return
         }
+        schedulePoll(at: .now + pollInterval, on: loop)
         let current = Self.fingerprint(of: path)
         if current != fingerprint {
             let before = fingerprint ?? [:]
             let after = current ?? [:]
             let names = Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }
-            if names.isEmpty { noteChange(current == nil ? "\(path) is gone" : "\(path) is back") }
-            for name in names { noteChange(name) }
+            if names.isEmpty { noteChange(current == nil ? "\(path) is gone" : "\(path) is back", on: loop) }
+            for name in names { noteChange(name, on: loop) }
             fingerprint = current
         }
     }
 
-    private mutating func noteChange(_ what: String) {
+    /// Reports the changes once the directory has been quiet for `quietPeriod`.
+    private func noteChange(_ what: String, on loop: ReactorLoop) {
         changed.insert(what)
-        lastChange = .now
+        if let quietTimer { loop.cancel(quietTimer) }
+        quietTimer = loop.schedule(at: .now + quietPeriod) { _ in
+            self.quietTimer = nil
+            let names = self.changed.sorted()
+            self.changed = []
+            self.onChange(names.isEmpty ? "a change in \(self.path)" : names.joined(separator: ", "))
+        }
     }
 
     static func fingerprint(of path: String) -> [String: [Int64]]? {
@@ -178,8 +163,4 @@ private struct WatchLoop {
         return UInt32(littleEndian: value)
     }
 
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }

@@ -124,10 +124,14 @@ public struct RunExecution {
     let launcher: Launcher
     let environment: RunEnvironment
     let recorder = RecorderProcess.current()
+    /// Where runs are supervised: the daemon's one reactor; nil for a reactor per batch (one
+    /// batch per process: `ascribe run`).
+    let reactor: Reactor?
 
-    public init(store: any EventLog, environment: RunEnvironment, helperPath: String? = nil) {
+    public init(store: any EventLog, environment: RunEnvironment, helperPath: String? = nil, reactor: Reactor? = nil) {
         self.store = store
         self.environment = environment
+        self.reactor = reactor
         self.launcher = Launcher(configuration: LauncherConfiguration(
             credentialsRuntimeDirectory: LauncherConfiguration.defaultCredentialsRuntimeDirectory(
                 stateDirectory: environment.stateDirectory),
@@ -199,8 +203,12 @@ public struct RunExecution {
         }
 
         let supervisor: RunSupervisor
-        do {
-            supervisor = try RunSupervisor()
+        do throws(SystemError) {
+            if let reactor {
+                supervisor = try RunSupervisor(reactor: reactor)
+            } else {
+                supervisor = try RunSupervisor()
+            }
         } catch {
             // Fired is durable but nothing can be watched: record each as a launch failure.
             for item in prepared {

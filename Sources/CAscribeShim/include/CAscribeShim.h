@@ -34,6 +34,8 @@ int ascribe_wait_any(int options, ascribe_child_state *state);
 int ascribe_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int lowest);
 short ascribe_spawn_setsid_flag(void);
 int ascribe_set_child_subreaper(int enabled);
+/// Names the calling thread (PR_SET_NAME; the kernel keeps 15 bytes).
+int ascribe_set_thread_name(const char *name);
 
 int ascribe_eventfd(void);
 int ascribe_epoll_create(void);
