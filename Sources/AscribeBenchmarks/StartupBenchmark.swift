@@ -30,16 +30,26 @@ enum StartupBenchmark {
 
     // MARK: Start-up
 
-    /// One whole process: wall time around `posix_spawn` … `wait4`, and the kernel's peak
-    /// resident set for it (`ru_maxrss`, what `/usr/bin/time -v` reports).
-    struct Sample {
-        var milliseconds: Double
-        var maxResidentKiB: Int
-    }
-
-    static func spawn(_ argv: [String]) -> Sample? {
+    /// One whole process: its wall time around `posix_spawn` … `wait4`, and the CPU time it
+    /// used (user + system, from `wait4`), in milliseconds; nil if it failed.
+    static func times(_ argv: [String]) -> (wall: Double, cpu: Double)? {
         let clock = ContinuousClock()
         let began = clock.now
+        let (status, cpu) = spawnAndWait(argv)
+        guard status == 0 else { return nil }
+        return (seconds(clock.now - began) * 1000, cpu)
+    }
+
+    /// The process's peak resident set, as `/usr/bin/time` reports it (KiB). Not from this
+    /// process's own `wait4`: `posix_spawn` starts the child in this process's address space
+    /// (vfork), and the kernel carries that space's peak into the child's `ru_maxrss`.
+    static func maxResident(_ argv: [String], report: String) -> Int? {
+        guard spawnAndWait(["/usr/bin/time", "-f", "%M", "-o", report] + argv).status == 0 else { return nil }
+        return Int(procText(report).split(separator: "\n").last ?? "")
+    }
+
+    /// Exit status (-1 when it could not start) and CPU milliseconds; stdout and stderr to /dev/null.
+    static func spawnAndWait(_ argv: [String]) -> (status: Int32, cpu: Double) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
@@ -49,13 +59,12 @@ enum StartupBenchmark {
         let spawned = posix_spawnp(&pid, argv[0], &actions, nil, cArguments, environ)
         cArguments.forEach { free($0) }
         posix_spawn_file_actions_destroy(&actions)
-        guard spawned == 0 else { return nil }
+        guard spawned == 0 else { return (-1, 0) }
         var status: Int32 = 0
         var usage = rusage()
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-        let elapsed = seconds(clock.now - began) * 1000
-        guard status == 0 else { return nil }
-        return Sample(milliseconds: elapsed, maxResidentKiB: usage.ru_maxrss)
+        func milliseconds(_ time: timeval) -> Double { Double(time.tv_sec) * 1000 + Double(time.tv_usec) / 1000 }
+        return (status, milliseconds(usage.ru_utime) + milliseconds(usage.ru_stime))
     }
 
     static let nextArguments = ["next", "--expr", "30 2 * * *", "--count", "5"]
@@ -68,26 +77,37 @@ enum StartupBenchmark {
             commands.append(("`ascribe next --expr '30 2 * * *' --count 5` (\(build.label))", [build.executable] + nextArguments))
         }
         commands.append(("`systemd-analyze calendar --iterations=5 '*-*-* 02:30:00'`", calendarArguments))
-        var samples = Array(repeating: [Sample](), count: commands.count)
+        var times = Array(repeating: [Double](), count: commands.count)
+        var cpus = Array(repeating: [Double](), count: commands.count)
+        var residents = Array(repeating: [Double](), count: commands.count)
+        let report = FileManager.default.temporaryDirectory.appendingPathComponent("ascribe-startup-\(getpid()).time").path
+        defer { try? FileManager.default.removeItem(atPath: report) }
         // Interleaved, so a burst of load from the shared machine falls on every command alike.
         for _ in 0..<runs {
             for (index, command) in commands.enumerated() {
-                if let sample = spawn(command.argv) { samples[index].append(sample) }
+                if let measured = Self.times(command.argv) {
+                    times[index].append(measured.wall)
+                    cpus[index].append(measured.cpu)
+                }
+                if let kib = maxResident(command.argv, report: report) { residents[index].append(Double(kib) / 1024) }
             }
         }
-        let reference = percentile(samples[commands.count - 1].map(\.milliseconds).sorted(), 0.5)
+        let reference = percentile(times[commands.count - 1].sorted(), 0.5)
+        let cpuReference = percentile(cpus[commands.count - 1].sorted(), 0.5)
         print("## CLI start-up: whole processes, \(runs) runs each, interleaved\n")
-        print("Wall time around `posix_spawn` … `wait4` (stdout and stderr to /dev/null); max RSS is `ru_maxrss` from `wait4` (what `/usr/bin/time -v` reports). Load average at the start: \(loadAverage()).\n")
-        print("| command | wall p50 | wall min | wall max | max RSS p50 | p50 / systemd-analyze p50 |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        print("Wall time around `posix_spawn` … `wait4` (stdout and stderr to /dev/null); CPU = the child's user + system time from `wait4` (less disturbed by other load than wall time); max RSS from separate runs under `/usr/bin/time -f %M`, interleaved too. Load average at the start: \(loadAverage()).\n")
+        print("| command | wall p50 | wall min | wall max | CPU p50 | max RSS p50 | wall p50 / systemd-analyze | CPU p50 / systemd-analyze |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for (index, command) in commands.enumerated() {
-            let times = samples[index].map(\.milliseconds).sorted()
-            let resident = samples[index].map { Double($0.maxResidentKiB) / 1024 }.sorted()
+            let times = times[index].sorted()
+            let cpu = percentile(cpus[index].sorted(), 0.5)
+            let resident = residents[index].sorted()
             guard !times.isEmpty else {
-                print("| \(command.title) | failed to run | | | | |")
+                print("| \(command.title) | failed to run | | | | | | |")
                 continue
             }
-            print("| \(command.title) | \(format(percentile(times, 0.5), 1)) ms | \(format(times[0], 1)) ms | \(format(times.last ?? .nan, 1)) ms | \(format(percentile(resident, 0.5), 1)) MiB | \(format(percentile(times, 0.5) / reference, 2))× |")
+            print("| \(command.title) | \(format(percentile(times, 0.5), 1)) ms | \(format(times[0], 1)) ms | \(format(times.last ?? .nan, 1)) ms "
+                + "| \(format(cpu, 1)) ms | \(format(percentile(resident, 0.5), 1)) MiB | \(format(percentile(times, 0.5) / reference, 2))× | \(format(cpu / cpuReference, 2))× |")
         }
     }
 
