@@ -36,7 +36,11 @@ let package = Package(
         // run while the helper is still root, and each run starts ~3 ms sooner (docs/LAUNCH.md).
         .executableTarget(name: "ascribe-exec", path: "Sources/ascribe-exec",
                           linkerSettings: [.unsafeFlags(["-nostartfiles", "-static-executable"])]),
-        .executableTarget(name: "ascribe", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "AscribeCommandLine", "ascribe-exec"]),
+        // The Swift runtime linked in (glibc, libcrypto and libsqlite3 stay shared, so NSS and
+        // security updates work as for any program): a short command no longer loads and
+        // relocates libswiftCore and its companions, most of its start-up (BENCHMARKS.md).
+        .executableTarget(name: "ascribe", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "AscribeCommandLine", "ascribe-exec"],
+                          linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         // Prints measured figures for BENCHMARKS.md: swift run -c release ascribe-benchmarks
         .executableTarget(name: "ascribe-benchmarks", dependencies: ["AscribeCore", "AscribeSystem", "AscribeRuntime", "ascribe-exec"],
                           path: "Sources/AscribeBenchmarks"),

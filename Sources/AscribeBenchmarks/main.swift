@@ -6,6 +6,8 @@ import Foundation
 /// Run: swift run -c release ascribe-benchmarks   (figures go to BENCHMARKS.md by hand)
 /// `ascribe-benchmarks events` runs only the event store section, with the 1M-event store.
 /// `ascribe-benchmarks daemon [idle-seconds]` runs only the daemon section (issue 4, a few minutes).
+/// `ascribe-benchmarks startup|memory [label=directory …]`: CLI start-up, idle daemon memory
+/// (issue 11 item 6), of the builds named, side by side (StartupBenchmark.swift).
 
 /// A realistic mix: what crontabs and job directories actually hold, with varied values.
 func realisticExpressions(count: Int, rng: inout SplitMix64) -> [String] {
@@ -119,6 +121,17 @@ if CommandLine.arguments.dropFirst().first == "daemon" {
     let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ascribe").path
     let idleSeconds = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 300
     DaemonBenchmark.run(executable: executable, idleSeconds: idleSeconds)
+    exit(0)
+}
+
+if CommandLine.arguments.dropFirst().first == "startup" {
+    StartupBenchmark.startup(builds: StartupBenchmark.builds(Array(CommandLine.arguments.dropFirst(2)), benchmarks: CommandLine.arguments[0]), runs: 20)
+    exit(0)
+}
+
+if CommandLine.arguments.dropFirst().first == "memory" {
+    StartupBenchmark.idleMemory(builds: StartupBenchmark.builds(Array(CommandLine.arguments.dropFirst(2)), benchmarks: CommandLine.arguments[0]),
+                                jobs: 10_000, settleSeconds: 20)
     exit(0)
 }
 

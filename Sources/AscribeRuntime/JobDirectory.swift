@@ -32,12 +32,13 @@ public struct JobDirectoryLoad: Hashable, Sendable {
     public var definitionHashes: [JobName: String]
     /// Each loaded job's file bytes, for the daemon's definition archive.
     public var definitionBytes: [JobName: [UInt8]]
-    /// Who can change each loaded job's file (PRODUCT.md principle 8), for its events.
-    public var writers: [JobName: FileWriters]
+    /// Who can change each loaded job's file (PRODUCT.md principle 8), for its events: the
+    /// accounts only, since the grants behind them were judged when the file loaded.
+    public var writers: [JobName: WriterAccounts]
 
     public init(jobs: [JobDefinition], diagnostics: [JobFileDiagnostic], filesExamined: Int,
                 definitionHashes: [JobName: String] = [:], definitionBytes: [JobName: [UInt8]] = [:],
-                writers: [JobName: FileWriters] = [:]) {
+                writers: [JobName: WriterAccounts] = [:]) {
         self.jobs = jobs
         self.diagnostics = diagnostics
         self.filesExamined = filesExamined
@@ -79,7 +80,7 @@ public enum JobDirectory {
         var diagnostics: [JobFileDiagnostic] = []
         var hashes: [JobName: String] = [:]
         var texts: [JobName: [UInt8]] = [:]
-        var writers: [JobName: FileWriters] = [:]
+        var writers: [JobName: WriterAccounts] = [:]
         var scan = FileWriterScan()
         for rawName in candidates {
             let (outcome, file) = loadFile(rawName, in: path, root: root, directory: directory, zones: zones,
@@ -89,7 +90,7 @@ public enum JobDirectory {
                 jobs.append(definition)
                 hashes[definition.name] = file?.hash
                 texts[definition.name] = file?.bytes
-                writers[definition.name] = file?.writers
+                writers[definition.name] = file?.writers.accounts
             }
         }
         jobs.sort { $0.name < $1.name }

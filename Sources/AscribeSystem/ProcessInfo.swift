@@ -6,6 +6,22 @@ extension SystemCalls {
     public static var processID: Int32 { getpid() }
     public static var realUID: UInt32 { UInt32(getuid()) }
 
+    /// The process environment (`environ`) as name → value; an entry without `=` is skipped,
+    /// and of two entries with one name the first wins, as `getenv` answers.
+    public static var environment: [String: String] {
+        var variables: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                let name = String(text[..<equals])
+                if variables[name] == nil { variables[name] = String(text[text.index(after: equals)...]) }
+            }
+            entry += 1
+        }
+        return variables
+    }
+
     /// `gethostname`; nil when it fails.
     public static func hostName() -> String? {
         var buffer = [CChar](repeating: 0, count: 256)

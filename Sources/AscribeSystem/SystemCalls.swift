@@ -252,6 +252,15 @@ public enum SystemCalls {
     }
 
     public static let standardInput: Int32 = STDIN_FILENO
+    public static let standardOutput: Int32 = STDOUT_FILENO
+    public static let standardError: Int32 = STDERR_FILENO
+
+    /// Writes `text` whole to standard output or standard error, for the command line's messages.
+    /// A failed write is dropped: there is nowhere left to report it, and a reader that went
+    /// away ends the process by SIGPIPE unless the caller ignores it.
+    public static func write(_ text: String, to descriptor: Int32) {
+        try? writeAll(descriptor, ArraySlice(text.utf8))
+    }
 
     public static var effectiveUID: UInt32 { UInt32(geteuid()) }
     public static var effectiveGID: UInt32 { UInt32(getegid()) }

@@ -1,7 +1,8 @@
 import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
-import Foundation
+import AscribeSystem
+import Dispatch
 import Synchronization
 
 extension String {
@@ -15,7 +16,7 @@ struct HostContext {
     let zones = ZoneDatabase()
 
     var systemZone: ZoneRules {
-        zones.systemZone(environment: ProcessInfo.processInfo.environment)
+        zones.systemZone(environment: SystemCalls.environment)
     }
 
     func zone(named name: String?) throws(UsageError) -> ZoneRules {
@@ -77,7 +78,7 @@ extension JobCommand {
         let plain = !word.isEmpty && word.unicodeScalars.allSatisfy {
             ($0.properties.isAlphabetic && $0.isASCII) || "0123456789-_./=:,+@%".unicodeScalars.contains($0)
         }
-        return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return plain ? word : "'" + word.replacing("'", with: "'\\''") + "'"
     }
 }
 
@@ -103,7 +104,7 @@ private final class AsyncResultBox<Value: Sendable>: Sendable {
 /// Says at once what the state directory rules changed, for callers that have no `Output`: a
 /// warning belongs next to what happened, and a daemon's exit may be weeks away.
 func announce(_ report: StateDirectoryReport, command: String) {
-    for note in report.notes { FileHandle.standardError.write(Data("ascribe \(command): \(note)\n".utf8)) }
+    for note in report.notes { SystemCalls.write("ascribe \(command): \(note)\n", to: SystemCalls.standardError) }
 }
 
 extension HostContext {

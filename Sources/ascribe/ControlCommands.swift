@@ -35,8 +35,8 @@ enum SwitchCommand {
             exitStatus: "0 done (or nothing to do), 1 refused or no daemon running, 2 bad usage or input (a --reason with "
                 + "control, line-breaking or direction-changing characters, or over 1,000 characters).",
             examples: """
-                ascribe \(verb) stale-lock-reaper --reason "\(disabling ? "rotating db creds, INC-4312" : "creds rotated, INC-4312")"
-                ascribe \(verb) disk-usage-report --job --state ./.ascribe --reason "\(disabling ? "report server down" : "report server back")"
+                ascribe \(verb.rawValue) stale-lock-reaper --reason "\(disabling ? "rotating db creds, INC-4312" : "creds rotated, INC-4312")"
+                ascribe \(verb.rawValue) disk-usage-report --job --state ./.ascribe --reason "\(disabling ? "report server down" : "report server back")"
                 """)
     }
 
@@ -47,7 +47,7 @@ enum SwitchCommand {
         let state = arguments.value(Options.state) ?? DefaultPaths.stateDirectory
         let json = arguments.flag(Options.json)
         let names = try arguments.operands(max: 1)
-        guard let name = names.first else { throw UsageError(message: "name the job or identity to \(verb)") }
+        guard let name = names.first else { throw UsageError(message: "name the job or identity to \(verb.rawValue)") }
         guard !given.trimmingWhitespace.isEmpty else {
             throw UsageError(message: "--reason is required: say why, in words (it is recorded with the event)")
         }

@@ -1,8 +1,8 @@
 import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
-import Foundation
 import AscribeSystem
+import Glibc
 
 enum DaemonCommand {
     enum Options {
@@ -87,8 +87,8 @@ enum DaemonCommand {
             jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
             host: HostName.current(), zones: host.zones, defaultZone: host.systemZone, control: access)
         // Said at once: a schedule silently in UTC because tzdata is missing would run hours off.
-        if let problem = host.zones.systemZoneProblem(environment: ProcessInfo.processInfo.environment) {
-            FileHandle.standardError.write(Data("ascribe daemon: \(problem)\n".utf8))
+        if let problem = host.zones.systemZoneProblem(environment: SystemCalls.environment) {
+            SystemCalls.write("ascribe daemon: \(problem)\n", to: SystemCalls.standardError)
         }
         configuration.stateDirectoryRemovals = lock.stateDirectory.removed
         let syslog: SyslogForwarder?
@@ -101,7 +101,7 @@ enum DaemonCommand {
         let metrics = metricsPath.map { path in
             MetricsTextfile(path: path, stateDirectory: state, jobsDirectory: jobs, zones: host.zones,
                             defaultZone: host.systemZone) { message in
-                FileHandle.standardError.write(Data("ascribe daemon: \(message)\n".utf8))
+                SystemCalls.write("ascribe daemon: \(message)\n", to: SystemCalls.standardError)
             }
         }
         // The first config.loaded means the daemon has its jobs: then it says when each runs next.
@@ -110,11 +110,11 @@ enum DaemonCommand {
             switch line {
             case .event(let event):
                 if event.type == .configLoaded { loadedSignal.yield() }
-                if !quiet { FileHandle.standardOutput.write(Data(((verbose ? event.verboseLogLine : event.logLine) + "\n").utf8)) }
+                if !quiet { SystemCalls.write((verbose ? event.verboseLogLine : event.logLine) + "\n", to: SystemCalls.standardOutput) }
                 syslog?.forward(event)
                 metrics?.record(event)
             case .problem(let text):
-                FileHandle.standardError.write(Data("ascribe daemon: \(text)\n".utf8))
+                SystemCalls.write("ascribe daemon: \(text)\n", to: SystemCalls.standardError)
             }
         }
         // Registered before the daemon starts anything that could raise them.
@@ -139,7 +139,7 @@ enum DaemonCommand {
                     let next = await daemon.nextSlots()
                     let lines = NextSlotsText.lines(next.slots, now: SystemClock.now(), limit: nextSlotsShown,
                                                     notScheduled: next.notScheduled)
-                    FileHandle.standardOutput.write(Data(lines.map { $0 + "\n" }.joined().utf8))
+                    SystemCalls.write(lines.map { $0 + "\n" }.joined(), to: SystemCalls.standardOutput)
                     break
                 }
             }
@@ -166,11 +166,11 @@ enum DaemonCommand {
     private static func syslogForwarder(path: String?, disabled: Bool, development: Bool) throws(SystemError) -> SyslogForwarder? {
         let defaultPath = "/dev/log"
         guard !disabled else { return nil }
-        let chosen = path ?? (DefaultPaths.runningAsRoot && !development && FileManager.default.fileExists(atPath: defaultPath)
+        let chosen = path ?? (DefaultPaths.runningAsRoot && !development && (try? FileStatus(path: defaultPath, followingLinks: true)) != nil
             ? defaultPath : nil)
         guard let chosen else { return nil }
         return try SyslogForwarder(path: chosen, processID: getpid()) { message in
-            FileHandle.standardError.write(Data("ascribe daemon: \(message)\n".utf8))
+            SystemCalls.write("ascribe daemon: \(message)\n", to: SystemCalls.standardError)
         }
     }
 }

@@ -1,8 +1,8 @@
 import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
-import Foundation
-
+import AscribeSystem
+import Dispatch
 import Glibc
 
 enum LogCommand {
@@ -108,7 +108,7 @@ enum LogCommand {
         func flush() {
             guard !finished, !pending.isEmpty else { return }
             do {
-                try FileHandle.standardOutput.write(contentsOf: Data(pending.utf8))
+                try SystemCalls.writeAll(SystemCalls.standardOutput, ArraySlice(pending.utf8))
             } catch {
                 finished = true
             }

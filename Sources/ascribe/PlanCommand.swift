@@ -1,7 +1,6 @@
 import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
-import Foundation
 import AscribeSystem
 
 enum PlanCommand {
@@ -146,7 +145,7 @@ enum PlanCommand {
     private static func pastStore(_ state: String?) throws(UsageError) -> (store: EventStore?, note: String) {
         let directory = state ?? DefaultPaths.stateDirectory
         let path = DefaultPaths.eventStore(stateDirectory: directory)
-        guard state != nil || FileManager.default.fileExists(atPath: path) else {
+        guard state != nil || (try? FileStatus(path: path, followingLinks: true)) != nil else {
             return (nil, "no event log at \(path): past slots are shown as unknown")
         }
         return (try HostContext().openStore(state: directory, access: .readOnly), "past slots from the event log \(path)")

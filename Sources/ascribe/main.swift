@@ -1,8 +1,7 @@
 import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
-import Foundation
-
+import AscribeSystem
 import Glibc
 
 /// Exit codes shared by every command (PRODUCT.md section 6).
@@ -35,12 +34,12 @@ struct Output {
     }
 
     func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        SystemCalls.write(text + "\n", to: SystemCalls.standardError)
     }
 
     mutating func flush() {
         guard !pending.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(pending))
+        try? SystemCalls.writeAll(SystemCalls.standardOutput, pending[...])
         pending.removeAll(keepingCapacity: true)
     }
 }

@@ -63,4 +63,13 @@ import AscribeSystem
         #expect(try SystemCalls.entries(of: handle.rawValue) == [name])
         #expect(throws: SystemError(code: ENOENT)) { try FileSystem.entries(of: directory + "/missing") }
     }
+
+    /// `SystemCalls.environment` reads `environ` as Foundation's `ProcessInfo` does, so the
+    /// executable needs no Foundation for `TZ`.
+    @Test func theEnvironmentReadsAsFoundationReadsIt() {
+        let environment = SystemCalls.environment
+        #expect(!environment.isEmpty)
+        #expect(environment == ProcessInfo.processInfo.environment)
+        #expect(environment["PATH"] == getenv("PATH").map { String(cString: $0) })
+    }
 }

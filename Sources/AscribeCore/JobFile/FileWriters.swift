@@ -99,20 +99,10 @@ public struct FileWriters: Hashable, Sendable {
         return Self.listed(parts)
     }
 
-    /// Details for events: `writer_uid` and `writer` (the file's owner), and `writers` (every
-    /// non-root account that can change it, `alice(1001),bob(1002)`) when there is one.
-    public var eventDetails: [String: String] {
-        var details = EventDetails([.writerUid: String(owner.uid), .writer: owner.description])
-        let others = nonRootWriters
-        if !others.isEmpty { details[.writers] = others.map(\.detailText).joined(separator: ",") }
-        return details
-    }
-
-    /// One entry of `config.loaded`'s `writers` list: the owner, then `+` each other non-root
-    /// writer (`root(0)+alice(1001)`).
-    public var listEntry: String {
-        ([owner] + nonRootWriters.filter { $0 != owner }).map(\.detailText).joined(separator: "+")
-    }
+    /// The accounts alone, without the grants that explain them: what events name.
+    public var accounts: WriterAccounts { WriterAccounts(owner: owner, nonRoot: nonRootWriters) }
+    public var eventDetails: [String: String] { accounts.eventDetails }
+    public var listEntry: String { accounts.listEntry }
 
     static func listed(_ items: [String]) -> String {
         switch items.count {
@@ -125,6 +115,35 @@ public struct FileWriters: Hashable, Sendable {
     static func octal(_ mode: UInt32) -> String {
         let digits = String(mode & 0o7777, radix: 8)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}
+
+/// The accounts a file's events name: its owner and every other non-root account that can
+/// change it. A daemon keeps this for each loaded job, not the `FileWriters` it came from:
+/// the grants (each directory's path, mode and group members) only serve to judge and explain
+/// the file when it loads, and with 10,000 jobs they were 5.8 MB of the daemon's heap.
+public struct WriterAccounts: Hashable, Sendable {
+    public var owner: WriterAccount
+    /// Every non-root account that can change the file, by uid (the owner among them unless root).
+    public var nonRoot: [WriterAccount]
+
+    public init(owner: WriterAccount, nonRoot: [WriterAccount]) {
+        self.owner = owner
+        self.nonRoot = nonRoot
+    }
+
+    /// Details for events: `writer_uid` and `writer` (the file's owner), and `writers` (every
+    /// non-root account that can change it, `alice(1001),bob(1002)`) when there is one.
+    public var eventDetails: [String: String] {
+        var details = EventDetails([.writerUid: String(owner.uid), .writer: owner.description])
+        if !nonRoot.isEmpty { details[.writers] = nonRoot.map(\.detailText).joined(separator: ",") }
+        return details
+    }
+
+    /// One entry of `config.loaded`'s `writers` list: the owner, then `+` each other non-root
+    /// writer (`root(0)+alice(1001)`).
+    public var listEntry: String {
+        ([owner] + nonRoot.filter { $0 != owner }).map(\.detailText).joined(separator: "+")
     }
 }
 

@@ -5,7 +5,7 @@ struct LoadedJob {
     var definition: JobDefinition
     var hash: String?
     /// Who could change its file when it loaded; nil for a definition read back from the archive.
-    var writers: FileWriters? = nil
+    var writers: WriterAccounts? = nil
 }
 
 /// A run to start: a slot (possibly waiting for its job's current run to end, with
