@@ -73,6 +73,8 @@ public struct JobDefinition: Hashable, Sendable {
     public var runAs: RunAs?
     /// In the order listed, without duplicates.
     public var credentials: [CredentialName]
+    /// Identity tokens minted for each run, in the order listed, names unique.
+    public var tokens: [TokenRequest]
     public var purpose: String?
     public var runbook: String?
     /// Nil: the daemon's zone.
@@ -94,7 +96,7 @@ public struct JobDefinition: Hashable, Sendable {
 
     public init(
         name: JobName, schedule: Schedule, identity: IdentityName, owner: Owner, command: JobCommand,
-        runAs: RunAs? = nil, credentials: [CredentialName] = [], purpose: String? = nil, runbook: String? = nil,
+        runAs: RunAs? = nil, credentials: [CredentialName] = [], tokens: [TokenRequest] = [], purpose: String? = nil, runbook: String? = nil,
         timezone: ZoneRules? = nil, timeout: TimeSpan? = nil, killGrace: TimeSpan = JobDefinition.defaultKillGrace,
         overlap: OverlapPolicy = .skip, catchUp: CatchUpPolicy = .none, workingDirectory: String = "/",
         environment: [EnvironmentVariable] = [], enabled: Bool = true, source: JobSource
@@ -106,6 +108,7 @@ public struct JobDefinition: Hashable, Sendable {
         self.command = command
         self.runAs = runAs
         self.credentials = credentials
+        self.tokens = tokens
         self.purpose = purpose
         self.runbook = runbook
         self.timezone = timezone

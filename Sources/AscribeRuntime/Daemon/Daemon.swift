@@ -275,7 +275,8 @@ public actor Daemon {
             store: store,
             environment: RunEnvironment(host: configuration.host, stateDirectory: configuration.stateDirectory,
                                         credentialStore: configuration.credentialStore,
-                                        development: configuration.development, now: { [clock] in clock.eventTime() }),
+                                        development: configuration.development, tokens: configuration.tokens,
+                                        now: { [clock] in clock.eventTime() }),
             helperPath: configuration.helperPath)
         let zones = configuration.zones
         let load: JobDirectoryLoad
@@ -336,7 +337,7 @@ public actor Daemon {
             }
             return draft
         }
-        record([started, loaded] + rejected)
+        record([started, loaded] + rejected + keyCreatedDrafts(at: now))
         recordLostRuns(now: now)
         recordAdoptions(now: now)
         if let previous, previous.lastSignOfLife < now {

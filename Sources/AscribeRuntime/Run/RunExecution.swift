@@ -9,12 +9,15 @@ public struct RunEnvironment: Sendable {
     public var credentialStore: String
     /// A `--dev` scheduler: every job runs as the invoking user and every event says so.
     public var development: Bool
+    /// Signs the identity tokens jobs ask for (`tokens =`); nil: a job asking for one fails to launch.
+    public var tokens: TokenAuthority?
     /// The wall clock run events are stamped with: the recorder's own (the daemon's
     /// `DaemonClock`), so a run's events and the scheduler's share one timeline.
     public var now: @Sendable () -> EventTime
 
     public init(host: String, stateDirectory: String, credentialStore: String, development: Bool,
-                now: @escaping @Sendable () -> EventTime = { EventTime.now() }) {
+                tokens: TokenAuthority? = nil, now: @escaping @Sendable () -> EventTime = { EventTime.now() }) {
+        self.tokens = tokens
         self.host = host
         self.stateDirectory = stateDirectory
         self.credentialStore = credentialStore
@@ -151,16 +154,19 @@ public struct RunExecution {
         var drafts: [EventDraft] = []
         for (index, order) in orders.enumerated() {
             let runID = order.runID ?? RandomIdentifier.hex128()
-            let request = Self.launchRequest(for: order.job, runID: runID, environment: environment,
+            var request = Self.launchRequest(for: order.job, runID: runID, environment: environment,
                                              scheduledFor: order.scheduledFor?.rfc3339)
             var draft = firedDraft(for: order, runID: runID, argv: request.arguments)
             do {
                 try makeOutputDirectories(for: order.job)
+                let tokens = try issueTokens(for: order.job, fired: draft)
+                request.generatedCredentials = tokens.files
                 let launch = try launcher.prepare(request)
                 draft.runAs = launch.account.description
                 if launch.developmentRun { draft.development = true }
                 prepared.append((index, launch))
                 drafts.append(draft)
+                drafts += tokens.events(draft)
             } catch {
                 drafts += [draft, launchFailedDraft(from: draft, failure: error)]
                 results.append(.launchFailed(error))
