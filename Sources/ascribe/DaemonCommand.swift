@@ -104,6 +104,7 @@ enum DaemonCommand {
                 var keys = try KeyStore.open(keySettings, create: true)
                 configuration.keysMadeAtStart = try keys.prepare(.token, now: SystemClock.now())
                 configuration.tokens = TokenAuthority(issuer: issuer, lifetime: tokenLifetime, store: keys)
+                configuration.keys = keySettings
             } catch {
                 output.error("ascribe daemon: \(error.description)")
                 return .findings

@@ -138,6 +138,10 @@ enum KeysCommand {
     /// recorded in the event store with the caller as principal.
     private static func rotate(_ settings: KeyStoreSettings, purpose: KeyPurpose, reason: String, state: String,
                                output: inout Output) throws(UsageError) -> ExitCode {
+        if let code = ControlExchange.perform(.rotateKeys(purpose, reason: reason), state: state, command: "keys", json: false,
+                                              orLocally: true, output: &output) {
+            return code
+        }
         let host = HostContext()
         if let refused = host.applyStateDirectoryRules(state, command: "keys", output: &output) { return refused }
         let store = try host.openStore(state: state, access: .readWrite)

@@ -35,6 +35,9 @@ public struct DaemonConfiguration: Sendable {
     public var stateDirectoryRemovals: [StateDirectoryRemoval] = []
     /// Signs the identity tokens jobs ask for (`--issuer`); nil: such jobs fail to launch.
     public var tokens: TokenAuthority?
+    /// The signing-key directory (`--keys`), for `keys rotate` through the control socket; nil:
+    /// this daemon signs nothing.
+    public var keys: KeyStoreSettings?
     /// Keys the key store made for this start (its first with the directory), recorded as `key.created`.
     public var keysMadeAtStart: [KeyRecord] = []
 
