@@ -103,6 +103,7 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case survivingPids = "surviving_pids"
     case terminatedRuns = "terminated_runs"
     case token
+    case tokenRefreshFailed = "token_refresh_failed"
     case trigger
     case unstartedQueuedRuns = "unstarted_queued_runs"
     case version

@@ -152,6 +152,7 @@ public struct RunExecution {
         var fired: [EventDraft] = []
         var prepared: [(index: Int, launch: PreparedLaunch)] = []
         var drafts: [EventDraft] = []
+        let refresh = environment.tokens.map(TokenRefresh.init)
         for (index, order) in orders.enumerated() {
             let runID = order.runID ?? RandomIdentifier.hex128()
             var request = Self.launchRequest(for: order.job, runID: runID, environment: environment,
@@ -167,6 +168,7 @@ public struct RunExecution {
                 prepared.append((index, launch))
                 drafts.append(draft)
                 drafts += tokens.events(draft)
+                if let entry = tokens.refreshEntry(fired: draft, launch: launch) { refresh?.add(runID: runID, entry) }
             } catch {
                 drafts += [draft, launchFailedDraft(from: draft, failure: error)]
                 results.append(.launchFailed(error))
@@ -258,15 +260,18 @@ public struct RunExecution {
             }
             wake.finish()
         }
+        let refreshing = refresh.flatMap { $0.isEmpty ? nil : Self.keepFresh($0, now: environment.now, wake: wake) }
         let caps = Dictionary(prepared.map { ($0.index, Int64($0.launch.request.outputCapBytes)) }) { first, _ in first }
         func commit(_ completions: [LaunchCompletion]) {
             let indices = completions.map { byRunID[$0.runID] }
             var drafts: [EventDraft] = []
             for (completion, index) in zip(completions, indices) {
                 guard let index else { continue }
+                refresh?.remove(runID: completion.runID)
                 var terminal = terminalDraft(from: fired[index], completion: completion,
                                              interruption: progress.interruption(completion.runID))
                 terminal.outputCapBytes = caps[index]
+                terminal.details[.tokenRefreshFailed] = refresh?.takeProblem(runID: completion.runID)
                 drafts.append(terminal)
             }
             let written: Result<[Event], EventStoreError>
@@ -289,10 +294,20 @@ public struct RunExecution {
                 report(index)
             }
         }
+        /// Refreshed tokens' `credential.issued`, as they come (best effort: a run's end is not held up by them).
+        func recordRefreshes() {
+            guard let drafts = refresh?.takeDrafts(), !drafts.isEmpty, let stored = try? store.append(drafts) else { return }
+            for event in stored {
+                if let runID = event.content.runID, let index = indexOfRun[runID] { events[index].append(event) }
+            }
+        }
         for await _ in wakeups {
+            recordRefreshes()
             let batch = arrived.takeAll()
             if !batch.isEmpty { commit(batch) }
         }
+        refreshing?.cancel()
+        recordRefreshes()
         await pump.value
         let rest = arrived.takeAll()
         if !rest.isEmpty { commit(rest) }
