@@ -78,8 +78,8 @@ enum KeysCommand {
         options: [Options.purpose, Options.reason, TokenOptions.keys, Options.state, Options.json],
         exitStatus: "0 done, 1 the key directory or the event store could not be used, 2 bad usage.",
         examples: """
-            ascribe keys list --keys ./.ascribe/keys --state ./.ascribe
-            ascribe keys rotate --purpose token --reason "yearly rotation, CHG-2210"
+            ascribe keys rotate --purpose token --keys ./.ascribe/keys --reason "yearly rotation, CHG-2210"
+            ascribe keys list --keys ./.ascribe/keys
             """,
         forms: [
             UsageForm(operands: [Operand("list")], options: [Options.purpose, TokenOptions.keys, Options.state, Options.json]),
@@ -145,7 +145,7 @@ enum KeysCommand {
         let host = HostContext()
         if let refused = host.applyStateDirectoryRules(state, command: "keys", output: &output) { return refused }
         let store = try host.openStore(state: state, access: .readWrite)
-        var keys = try TokenOptions.open(settings, create: false)
+        var keys = try TokenOptions.open(settings, create: true)
         let now = SystemClock.now()
         let rotation: KeyRotation
         do {
@@ -185,7 +185,7 @@ enum OIDCCommand {
         options: [TokenOptions.issuer, TokenOptions.keys, Options.state],
         exitStatus: "0 written, 1 the key directory could not be read or DIR written, 2 bad usage.",
         examples: """
-            ascribe oidc export /srv/www/ascribe --issuer https://ascribe.example.com
+            ascribe oidc export ./www --issuer https://ascribe.example.com --keys ./.ascribe/keys
             """,
         forms: [UsageForm(operands: [Operand("export"), Operand("DIR")], options: [TokenOptions.issuer, TokenOptions.keys, Options.state],
                           required: [TokenOptions.issuer])])
@@ -232,8 +232,7 @@ enum TokenCommand {
         options: [Options.audience, Options.jwks, TokenOptions.issuer, TokenOptions.keys, Options.state],
         exitStatus: "0 valid, 1 invalid (the reason on standard error), 2 bad usage or an unreadable token or JWKS.",
         examples: """
-            ascribe token verify "$CREDENTIALS_DIRECTORY/vault.jwt" --audience https://vault.example.com --issuer https://ascribe.example.com
-            ascribe token verify - --audience sts.amazonaws.com --jwks /srv/www/ascribe/jwks.json < token.jwt
+            echo not.a.token | ascribe token verify - --audience sts.amazonaws.com --jwks ./www/jwks.json   # exits 1
             """,
         forms: [UsageForm(operands: [Operand("verify"), Operand("FILE")],
                           options: [Options.audience, Options.jwks, TokenOptions.issuer, TokenOptions.keys, Options.state],

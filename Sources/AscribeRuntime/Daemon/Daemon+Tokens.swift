@@ -25,7 +25,9 @@ extension Daemon {
         }
         var drafts = KeyEvents(host: configuration.host, development: configuration.development)
             .rotated(rotation, principal: peer.principal.name, reason: reason, at: EventTime(now))
-        drafts[0].details.merge(peer.details) { current, _ in current }
+        if let index = drafts.firstIndex(where: { $0.type == .keyRotated }) {
+            drafts[index].details.merge(peer.details) { current, _ in current }
+        }
         let events = record(drafts)
         return .done(message: "\(purpose.rawValue) key \(rotation.activating.kid) signs from \(EventTime(rotation.effective).rfc3339); "
                         + "\(rotation.retiring.kid) retires then", events: events.map(RenderedEvent.init))

@@ -20,13 +20,15 @@ public struct KeyEvents: Sendable {
         return draft
     }
 
-    /// `key.rotated`, then `key.created` for the new next key.
+    /// `key.created` for keys the rotation had to make first, `key.rotated`, then `key.created`
+    /// for the new next key.
     public func rotated(_ rotation: KeyRotation, principal: String?, reason: String?, at time: EventTime) -> [EventDraft] {
         var draft = EventDraft(time: time, host: host, type: .keyRotated, actor: HostName.schedulerActor(host: host),
                                principal: principal, reason: reason, development: development)
         draft.details = EventDetails([.purpose: rotation.purpose.rawValue, .retiredKid: rotation.retiring.kid,
                                       .activatedKid: rotation.activating.kid, .nextKid: rotation.created.kid,
                                       .effective: EventTime(rotation.effective).rfc3339])
-        return [draft, created(rotation.created, principal: principal, reason: reason, at: time)]
+        return rotation.prepared.map { created($0, principal: principal, reason: reason, at: time) }
+            + [draft, created(rotation.created, principal: principal, reason: reason, at: time)]
     }
 }

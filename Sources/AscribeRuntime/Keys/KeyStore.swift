@@ -79,6 +79,8 @@ public enum KeyStoreError: Error, Sendable, CustomStringConvertible {
 /// the next key has been published for a cache period (now, when it has); a new next key is made.
 public struct KeyRotation: Sendable, Equatable {
     public var purpose: KeyPurpose
+    /// Keys the store lacked and made first (a rotation before the first start).
+    public var prepared: [KeyRecord]
     public var retiring: KeyRecord
     public var activating: KeyRecord
     public var created: KeyRecord
@@ -205,7 +207,7 @@ public struct KeyStore: Sendable {
         if let pending = records(purpose).compactMap(\.activates).first(where: { $0 > now }) {
             throw .rotationPending(purpose, at: pending)
         }
-        _ = try prepare(purpose, now: now)
+        let prepared = try prepare(purpose, now: now)
         guard let activeIndex = records.lastIndex(where: { $0.purpose == purpose && $0.state(at: now) == .active }),
               let nextIndex = records.firstIndex(where: { $0.purpose == purpose && $0.activates == nil }) else {
             throw .noKeys(purpose, path: directory)
@@ -217,7 +219,7 @@ public struct KeyStore: Sendable {
         let created = try generate(purpose, now: now, activates: nil)
         try writeIndex()
         try removeRetiredPrivateKeys(now: now)
-        return KeyRotation(purpose: purpose, retiring: retiring, activating: activating, created: created, effective: effective)
+        return KeyRotation(purpose: purpose, prepared: prepared, retiring: retiring, activating: activating, created: created, effective: effective)
     }
 
     /// Deletes the private half of every key retired at `now`: it never signs again, and a
