@@ -172,3 +172,43 @@ import Testing
         try SystemCalls.changeMode(path: directory, 0o700)
     }
 }
+
+/// Tokens and key rotation through the daemon, with the caller as principal.
+@Suite(.serialized) struct DaemonTokenTests {
+    let me = Principal.peer(pid: getpid(), uid: UInt32(getuid()))
+
+    @Test func aRotationThroughTheDaemonIsAttributedAndItsKeySignsFromItsEffectiveTime() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try harness.job("tok", schedule: "0 0 1 1 *", command: #"test -r "$CREDENTIALS_DIRECTORY/vault.jwt""#,
+                        ["shell = /bin/sh", "tokens = vault=https://vault.example.com"])
+        let start = DaemonHarness.startOfHour()
+        let settings = KeyStoreSettings(directory: harness.root + "/keys", checkpointKeyName: "testhost")
+        var keys = try KeyStore.open(settings, create: true)
+        let made = try keys.prepare(.token, now: start)
+        let clock = FakeDaemonClock(now: start)
+        let (daemon, task) = await harness.start(clock: clock) {
+            $0.tokens = TokenAuthority(issuer: TokenRunTests.issuer, lifetime: 600, store: keys)
+            $0.keys = settings
+            $0.keysMadeAtStart = made
+        }
+        _ = try await harness.control(.run(job: "tok", reason: "before"))
+        let replies = try await harness.control(.rotateKeys(.token, reason: "yearly rotation, CHG-2210"))
+        guard case .done(let message, _)? = replies.last else { Issue.record("\(replies.map(\.json.rendered))"); return }
+        #expect(message.contains("signs from \(EventTime(start.adding(seconds: 3600)).rfc3339)"))
+        await clock.advance(by: 3600, settling: daemon)
+        _ = try await harness.control(.run(job: "tok", reason: "after"))
+        await DaemonHarness.waitUntilIdle(daemon)
+        await daemon.stop()
+        _ = await task.value
+
+        let events = try harness.events()
+        #expect(events.filter { $0.type == .keyCreated }.count == 3, "two at start, the new next key at the rotation")
+        let rotated = try #require(events.first { $0.type == .keyRotated })
+        #expect(rotated.principal == me.name && rotated.reason == "yearly rotation, CHG-2210")
+        #expect(rotated.details["retired_kid"] == made[0].kid && rotated.details["activated_kid"] == made[1].kid)
+        let issued = events.filter { $0.type == .credentialIssued }
+        #expect(issued.map { $0.details["kid"] } == [made[0].kid, made[1].kid])
+        #expect(events.filter { $0.type == .runSucceeded }.count == 2)
+    }
+}
