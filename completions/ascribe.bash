@@ -91,11 +91,11 @@ _ascribe() {
             ;;
         run)
             case $prev in
-                --jobs|--state|--credentials) _ascribe_values "$cur" directory; return ;;
-                --reason) return ;;
+                --jobs|--state|--credentials|--keys) _ascribe_values "$cur" directory; return ;;
+                --reason|--issuer|--token-lifetime) return ;;
             esac
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W '--jobs --state --credentials --reason --force --dev --verbose --json --help' -- "$cur"))
+                COMPREPLY=($(compgen -W '--jobs --state --credentials --reason --force --dev --verbose --json --issuer --keys --token-lifetime --help' -- "$cur"))
             else
                 _ascribe_values "$cur" job
             fi

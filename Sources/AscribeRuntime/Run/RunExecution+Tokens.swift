@@ -43,7 +43,7 @@ extension RunExecution {
     func issueTokens(for job: JobDefinition, fired: EventDraft) throws(LaunchFailure) -> LaunchTokens {
         guard let first = job.tokens.first else { return LaunchTokens() }
         guard let authority = environment.tokens else {
-            throw .tokenUnavailable(name: first.name.rawValue, reason: "no token issuer is configured; start the daemon with --issuer URL (docs/TOKENS.md)")
+            throw .tokenUnavailable(name: first.name.rawValue, reason: "no token issuer is configured; start the daemon with --issuer URL, or give `ascribe run` --issuer (docs/TOKENS.md)")
         }
         let subject = Self.tokenSubject(fired)
         let tokens = try authority.issue(job.tokens, for: subject, at: fired.time.instant)
