@@ -212,3 +212,40 @@ import Testing
         #expect(events.filter { $0.type == .runSucceeded }.count == 2)
     }
 }
+
+/// `ascribe keys`, `oidc export` and `token verify` as a user runs them.
+@Suite struct TokenCommandTests {
+    @Test func rotateListExportAndVerify() throws {
+        let scratch = try KeyStoreTests.Scratch()
+        defer { scratch.remove() }
+        let state = scratch.root + "/state", keys = scratch.keys, www = scratch.root + "/www"
+        let rotate = try AscribeBinary.run(["keys", "rotate", "--purpose", "token", "--reason", "CHG-1", "--keys", keys, "--state", state])
+        #expect(rotate.status == 0, "\(rotate.stderr)")
+        #expect(rotate.stdout.contains("key.rotated") && rotate.stdout.components(separatedBy: "key.created").count == 4)
+        let list = try AscribeBinary.run(["keys", "list", "--keys", keys, "--json"])
+        let states = try list.stdout.split(separator: "\n").map { try JSONParser.parse(String($0))["state"]?.stringValue ?? "" }
+        #expect(states == ["active", "next", "next"])
+        let again = try AscribeBinary.run(["keys", "rotate", "--purpose", "token", "--reason", "CHG-2", "--keys", keys, "--state", state])
+        #expect(again.status == 1 && again.stderr.contains("already scheduled"))
+
+        let export = try AscribeBinary.run(["oidc", "export", www, "--issuer", TokenRunTests.issuer, "--keys", keys])
+        #expect(export.status == 0, "\(export.stderr)")
+        let store = try KeyStore.open(scratch.settings(), create: false)
+        let signer = try TokenIssuer(issuer: TokenRunTests.issuer, lifetime: 600, store: store, now: SystemClock.now())
+        let token = try signer.issue(for: IdentityTokenTests.subject, audience: "sts.amazonaws.com", at: SystemClock.now())
+        let good = try AscribeBinary.run(["token", "verify", "-", "--audience", "sts.amazonaws.com", "--jwks", www + "/jwks.json"],
+                                         input: token.compact + "\n")
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(try JSONParser.parse(good.stdout.trimmingCharacters(in: .whitespacesAndNewlines))["jti"] == .string(IdentityTokenTests.subject.runID))
+        let local = try AscribeBinary.run(["token", "verify", "-", "--audience", "sts.amazonaws.com", "--keys", keys, "--issuer", TokenRunTests.issuer],
+                                          input: token.compact)
+        #expect(local.status == 0, "\(local.stderr)")
+        let wrong = try AscribeBinary.run(["token", "verify", "-", "--audience", "https://vault.example.com", "--jwks", www + "/jwks.json"],
+                                          input: token.compact)
+        #expect(wrong.status == 1 && wrong.stderr.contains("aud is \"sts.amazonaws.com\""))
+        let noIssuer = try AscribeBinary.run(["token", "verify", "-", "--audience", "x", "--keys", keys], input: token.compact)
+        #expect(noIssuer.status == 2 && noIssuer.stderr.contains("--issuer"))
+        let badIssuer = try AscribeBinary.run(["oidc", "export", www, "--issuer", "http://ascribe.example.com", "--keys", keys])
+        #expect(badIssuer.status == 2 && badIssuer.stderr.contains("https://"))
+    }
+}
