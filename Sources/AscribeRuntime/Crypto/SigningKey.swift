@@ -50,7 +50,7 @@ public final class SigningKey: @unchecked Sendable {
     // Sendable proof: `key` is set in `init` and never modified afterwards; every method only
     // reads it (each signature gets its own EVP_MD_CTX), and OpenSSL 3 allows an EVP_PKEY to be
     // used by several threads at once when none changes it (openssl-threads(7)).
-    fileprivate let key: OpaquePointer
+    private let key: OpaquePointer
     public let algorithm: KeyAlgorithm
 
     private init(key: OpaquePointer, algorithm: KeyAlgorithm) {
@@ -110,7 +110,7 @@ public final class SigningKey: @unchecked Sendable {
 
     /// PKCS#8 PEM, unencrypted: the key directory's permissions are what protects it.
     public func pem() throws(CryptoError) -> [UInt8] {
-        try writePEM(function: "PEM_write_bio_PrivateKey") { PEM_write_bio_PrivateKey($0, key, nil, nil, 0, nil, nil) }
+        try PEMWriter.write(function: "PEM_write_bio_PrivateKey") { PEM_write_bio_PrivateKey($0, key, nil, nil, 0, nil, nil) }
     }
 
     /// The signature of `message`: raw `r ‖ s` for ES256 (as JWS wants), PKCS#1 v1.5 for
@@ -142,10 +142,6 @@ public final class SigningKey: @unchecked Sendable {
     /// The public half, ready to check signatures.
     public func verifyingKey() throws(CryptoError) -> VerifyingKey {
         try VerifyingKey(publicParameters())
-    }
-
-    fileprivate func writePEM(function: String, _ write: (OpaquePointer) -> Int32) throws(CryptoError) -> [UInt8] {
-        try COpenSSLCryptoPEM.write(function: function, write)
     }
 }
 
@@ -213,12 +209,12 @@ public final class VerifyingKey: @unchecked Sendable {
 
     /// SubjectPublicKeyInfo PEM (`PUBLIC KEY`), the form most other tools read.
     public func pem() throws(CryptoError) -> [UInt8] {
-        try COpenSSLCryptoPEM.write(function: "PEM_write_bio_PUBKEY") { PEM_write_bio_PUBKEY($0, key) }
+        try PEMWriter.write(function: "PEM_write_bio_PUBKEY") { PEM_write_bio_PUBKEY($0, key) }
     }
 }
 
 /// A memory BIO that collects what a PEM writer produced.
-private enum COpenSSLCryptoPEM {
+private enum PEMWriter {
     static func write(function: String, _ write: (OpaquePointer) -> Int32) throws(CryptoError) -> [UInt8] {
         guard let bio = BIO_new(BIO_s_mem()) else { throw .fromErrorQueue(function: "BIO_new") }
         defer { BIO_free(bio) }
