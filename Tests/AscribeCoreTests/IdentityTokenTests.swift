@@ -17,11 +17,11 @@ import Testing
         var store: KeyStore
         let signer: TokenIssuer
 
-        init(algorithm: KeyAlgorithm = .es256, lifetime: Int64 = 600) throws {
+        init(algorithm: KeyAlgorithm = .es256, lifetime: Int64 = 600, at start: Instant = IdentityTokenTests.now) throws {
             scratch = try KeyStoreTests.Scratch()
             store = try KeyStore.open(scratch.settings(algorithm: algorithm), create: true)
-            _ = try store.prepare(.token, now: IdentityTokenTests.now)
-            signer = try TokenIssuer(issuer: IdentityTokenTests.issuer, lifetime: lifetime, store: store, now: IdentityTokenTests.now)
+            _ = try store.prepare(.token, now: start)
+            signer = try TokenIssuer(issuer: IdentityTokenTests.issuer, lifetime: lifetime, store: store, now: start)
         }
 
         func verifier(audience: String = "https://vault.example.com", at now: Instant = IdentityTokenTests.now) throws -> TokenVerifier {
@@ -63,6 +63,27 @@ import Testing
         #expect(claims["exp"] == .int(Self.now.secondsSinceEpoch + 600) && token.expires == Self.now.adding(seconds: 600))
         #expect(claims["jti"] == .string(Self.subject.runID) && claims["principal"] == .null)
         #expect(fixture.signer.refreshTime(issuedAt: Self.now) == Self.now.adding(seconds: 480))
+    }
+
+    /// An independent implementation (PyJWT) accepts both algorithms' tokens against the JWKS
+    /// `oidc export` writes.
+    @Test(arguments: [KeyAlgorithm.es256, .rs256])
+    func pyJWTVerifiesTheExportedKeys(algorithm: KeyAlgorithm) throws {
+        let now = SystemClock.now()
+        let fixture = try Fixture(algorithm: algorithm, at: now)
+        defer { fixture.scratch.remove() }
+        let token = try fixture.signer.issue(for: Self.subject, audience: "sts.amazonaws.com", at: now)
+        let written = try OIDCPublication.export(to: fixture.scratch.root + "/www", issuer: Self.issuer,
+                                                 published: fixture.store.published(.token, at: now))
+        let script = """
+            import json, sys, jwt
+            jwks = jwt.PyJWKSet.from_json(open(sys.argv[1]).read())
+            token = sys.stdin.read().strip()
+            key = next(k for k in jwks.keys if k.key_id == jwt.get_unverified_header(token)["kid"])
+            print(jwt.decode(token, key.key, algorithms=[sys.argv[2]], audience="sts.amazonaws.com", issuer=sys.argv[3])["sub"])
+            """
+        let subject = try PyJWT.python(["-c", script, written[1], algorithm.jwsName, Self.issuer], input: token.compact)
+        #expect(subject == "identity:backup-runner:job:nightly-backup\n")
     }
 
     @Test func everyChangedByteIsRefused() throws {

@@ -75,6 +75,22 @@ import Testing
         #expect(!key.isValidSignature(Array(signature.dropLast()), for: input))
     }
 
+    /// RFC 7515 appendix A.2: the RS256 example verifies with the example's public key (n, e);
+    /// one changed bit anywhere in the signature does not.
+    @Test func rfc7515RS256Verification() throws {
+        let n = "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"
+        let key = try VerifyingKey(.rsa(modulus: Self.bytes(n), exponent: Self.bytes("AQAB")))
+        let input = Array("eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ".utf8)
+        let signature = Self.bytes("cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw")
+        #expect(signature.count == 256)
+        #expect(key.isValidSignature(signature, for: input))
+        for index in stride(from: 0, to: signature.count, by: 7) {
+            var changed = signature
+            changed[index] ^= 0x01
+            #expect(!key.isValidSignature(changed, for: input))
+        }
+    }
+
     /// DER ↔ raw r ‖ s, against DER made by Python's `cryptography` (encode_dss_signature).
     @Test func ecdsaDERAndRawConvertBothWays() throws {
         let raw = Self.bytes("DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q")
