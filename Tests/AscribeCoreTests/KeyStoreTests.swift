@@ -137,6 +137,28 @@ import Testing
         }
     }
 
+    /// A change takes the directory's lock and reads the index afresh: a second process holding
+    /// the lock makes it busy, and a stale snapshot never writes over keys made meanwhile.
+    @Test func changesAreLockedAndStartFromTheIndexOnDisk() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        var stale = try KeyStore.open(scratch.settings(), create: true)
+        var other = try KeyStore.open(scratch.settings(), create: false)
+        let made = try other.prepare(.token, now: Self.start)
+        #expect(try stale.prepare(.token, now: Self.start).isEmpty, "the keys the other made are seen")
+        #expect(stale.records == other.records && stale.records.count == made.count)
+
+        let holder = try SystemCalls.open(scratch.keys, flags: O_RDONLY | O_DIRECTORY)
+        defer { SystemCalls.close(holder) }
+        #expect(flock(holder, LOCK_EX | LOCK_NB) == 0)
+        #expect { try stale.rotate(.token, now: Self.start) } throws: { error in
+            if case KeyStoreError.busy = error { return true }
+            return false
+        }
+        #expect(flock(holder, LOCK_UN) == 0)
+        #expect(try stale.rotate(.token, now: Self.start.adding(seconds: 3600)).retiring.kid == made[0].kid)
+    }
+
     @Test func aDamagedIndexNamesTheFileAndTheProblem() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

@@ -187,6 +187,10 @@ public struct KeyStore: Sendable {
     /// Makes what `purpose` lacks: an active key (signing at once: on first start there is
     /// nothing to publish ahead of) and an unscheduled next key. Returns the keys made.
     public mutating func prepare(_ purpose: KeyPurpose, now: Instant) throws(KeyStoreError) -> [KeyRecord] {
+        try changing { store throws(KeyStoreError) in try store.prepareLocked(purpose, now: now) }
+    }
+
+    private mutating func prepareLocked(_ purpose: KeyPurpose, now: Instant) throws(KeyStoreError) -> [KeyRecord] {
         let keys = records(purpose)
         var made: [KeyRecord] = []
         let hasSigner = keys.contains { $0.state(at: now) == .active || ($0.activates.map { $0 > now } ?? false) }
@@ -204,10 +208,14 @@ public struct KeyStore: Sendable {
     /// published for a cache period, otherwise when it will have been (the active key signs
     /// until then).
     public mutating func rotate(_ purpose: KeyPurpose, now: Instant) throws(KeyStoreError) -> KeyRotation {
+        try changing { store throws(KeyStoreError) in try store.rotateLocked(purpose, now: now) }
+    }
+
+    private mutating func rotateLocked(_ purpose: KeyPurpose, now: Instant) throws(KeyStoreError) -> KeyRotation {
         if let pending = records(purpose).compactMap(\.activates).first(where: { $0 > now }) {
             throw .rotationPending(purpose, at: pending)
         }
-        let prepared = try prepare(purpose, now: now)
+        let prepared = try prepareLocked(purpose, now: now)
         guard let activeIndex = records.lastIndex(where: { $0.purpose == purpose && $0.state(at: now) == .active }),
               let nextIndex = records.firstIndex(where: { $0.purpose == purpose && $0.activates == nil }) else {
             throw .noKeys(purpose, path: directory)
@@ -234,6 +242,29 @@ public struct KeyStore: Sendable {
                 throw .system(path: directory + "/" + record.privateFileName, error)
             }
         }
+    }
+
+    /// Runs a change with the directory locked (`flock`) and the index read afresh under the
+    /// lock, so two processes (a daemon starting, `ascribe run --issuer`) never write over each
+    /// other's keys from stale snapshots.
+    private mutating func changing<Result>(_ change: (inout KeyStore) throws(KeyStoreError) -> Result) throws(KeyStoreError) -> Result {
+        let lock: Int32
+        do throws(SystemError) {
+            lock = try SystemCalls.open(directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        } catch {
+            throw .system(path: directory, error)
+        }
+        // Closed (and so unlocked) when the change is over, on every path.
+        defer { SystemCalls.close(lock) }
+        do throws(SystemError) {
+            try SystemCalls.lockWithoutWaiting(lock, context: directory)
+        } catch where error.code == EWOULDBLOCK {
+            throw .busy(path: directory)
+        } catch {
+            throw .system(path: directory, error)
+        }
+        records = try readIndex()
+        return try change(&self)
     }
 
     /// A new key for `purpose`: private half written first, then added to `records` (the caller writes the index).
