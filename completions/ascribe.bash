@@ -32,7 +32,7 @@ _ascribe() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     COMPREPLY=()
     if (( COMP_CWORD == 1 )); then
-        COMPREPLY=($(compgen -W 'check next plan import daemon run log why identities status disable enable reload verify version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check next plan import daemon run log why identities status disable enable reload keys oidc token verify version --help --version' -- "$cur"))
         return
     fi
     case ${COMP_WORDS[1]} in
@@ -83,19 +83,19 @@ _ascribe() {
             ;;
         daemon)
             case $prev in
-                --jobs|--state|--credentials) _ascribe_values "$cur" directory; return ;;
-                --control-group|--syslog) return ;;
+                --jobs|--state|--credentials|--keys) _ascribe_values "$cur" directory; return ;;
+                --control-group|--syslog|--issuer|--token-lifetime|--token-algorithm) return ;;
                 --metrics-file) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --issuer --keys --token-lifetime --token-algorithm --help' -- "$cur"))
             ;;
         run)
             case $prev in
-                --jobs|--state|--credentials) _ascribe_values "$cur" directory; return ;;
-                --reason) return ;;
+                --jobs|--state|--credentials|--keys) _ascribe_values "$cur" directory; return ;;
+                --reason|--issuer|--token-lifetime) return ;;
             esac
             if [[ $cur == -* ]]; then
-                COMPREPLY=($(compgen -W '--jobs --state --credentials --reason --force --dev --verbose --json --help' -- "$cur"))
+                COMPREPLY=($(compgen -W '--jobs --state --credentials --reason --force --dev --verbose --json --issuer --keys --token-lifetime --help' -- "$cur"))
             else
                 _ascribe_values "$cur" job
             fi
@@ -105,7 +105,7 @@ _ascribe() {
                 --state) _ascribe_values "$cur" directory; return ;;
                 --job) _ascribe_values "$cur" job; return ;;
                 --identity|--since|--until|--limit) return ;;
-                --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled control.refused' -- "$cur")); return ;;
+                --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled control.refused credential.issued key.created key.rotated' -- "$cur")); return ;;
             esac
             COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --verbose --json --follow --help' -- "$cur"))
             ;;
@@ -152,6 +152,40 @@ _ascribe() {
                 --reason) return ;;
             esac
             COMPREPLY=($(compgen -W '--state --reason --json --help' -- "$cur"))
+            ;;
+        keys)
+            case $prev in
+                --purpose|--reason) return ;;
+                --keys|--state) _ascribe_values "$cur" directory; return ;;
+            esac
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W '--purpose --reason --keys --state --json --help' -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W 'list rotate' -- "$cur"))
+            fi
+            ;;
+        oidc)
+            case $prev in
+                --issuer) return ;;
+                --keys|--state) _ascribe_values "$cur" directory; return ;;
+            esac
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W '--issuer --keys --state --help' -- "$cur"))
+            else
+                _ascribe_values "$cur" directory
+            fi
+            ;;
+        token)
+            case $prev in
+                --audience|--issuer) return ;;
+                --jwks) _ascribe_values "$cur" file; return ;;
+                --keys|--state) _ascribe_values "$cur" directory; return ;;
+            esac
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W '--audience --jwks --issuer --keys --state --help' -- "$cur"))
+            else
+                _ascribe_values "$cur" file
+            fi
             ;;
         verify)
             case $prev in

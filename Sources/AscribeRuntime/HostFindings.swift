@@ -51,7 +51,7 @@ public enum HostFindings {
         return switch refusal {
         case .runAsRequired, .unknownUser, .unknownGroup, .accountLookupFailed, .notPermitted: .runAs
         case .credentialMissing, .credentialNotRegularFile, .credentialWrongOwner, .credentialReadableByOthers,
-             .credentialUnreadable, .credentialChangeableByOthers, .credentialStagingFailed: .credentials
+             .credentialUnreadable, .credentialChangeableByOthers, .credentialStagingFailed, .tokenUnavailable: .credentials
         case .invalidRequest, .commandNotFound, .programNotInSearchPath, .notExecutable, .helperMissing,
              .outputFileUnavailable, .spawnFailed, .workingDirectory, .privilegeDropFailed, .helperFailed: programKey
         }

@@ -29,6 +29,9 @@ let commands: [Command] = [
         try SwitchCommand.run(.enable, arguments, output: &output)
     },
     Command(declaration: ReloadCommand.declaration, run: ReloadCommand.run),
+    Command(declaration: KeysCommand.declaration, run: KeysCommand.run),
+    Command(declaration: OIDCCommand.declaration, run: OIDCCommand.run),
+    Command(declaration: TokenCommand.declaration, run: TokenCommand.run),
     Command(declaration: VerifyCommand.declaration, run: VerifyCommand.run),
     Command(declaration: VersionCommand.declaration, run: VersionCommand.run),
 ]

@@ -38,9 +38,14 @@ enum DaemonCommand {
             `ascribe run`, `disable`, `enable` and `status` talk to the daemon through it; callers are
             identified by the kernel (SO_PEERCRED) and only root, the daemon's user and members of the
             control group are served; refusals are recorded as control.refused.
+            With --issuer, jobs may ask for identity tokens (`tokens =`): the daemon opens its key
+            directory (--keys; made mode 0700 with a first key pair, recorded as key.created), and each
+            run finds $CREDENTIALS_DIRECTORY/NAME.jwt, signed for its audience and replaced at 80 % of
+            its lifetime while the run lasts, each issue recorded as credential.issued (docs/TOKENS.md).
             """,
         options: [CommonOptions.jobs, Options.state, Options.credentials, Options.controlGroup, Options.trustLoginUID,
-                  Options.development, Options.quiet, Options.verbose, Options.syslog, Options.noSyslog, Options.metricsFile],
+                  Options.development, Options.quiet, Options.verbose, Options.syslog, Options.noSyslog, Options.metricsFile,
+                  TokenOptions.issuer, TokenOptions.keys, TokenOptions.lifetime, TokenOptions.algorithm],
         exclusive: [[Options.quiet, Options.verbose], [Options.syslog, Options.noSyslog]],
         exitStatus: "0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.",
         examples: """
@@ -60,6 +65,9 @@ enum DaemonCommand {
         let syslogPath = arguments.value(Options.syslog)
         let noSyslog = arguments.flag(Options.noSyslog)
         let metricsPath = arguments.value(Options.metricsFile)
+        let issuer = try TokenOptions.issuer(arguments)
+        let keySettings = try TokenOptions.settings(arguments, state: state, makesKeys: true)
+        let tokenLifetime = try TokenOptions.lifetime(arguments)
         _ = try arguments.operands(max: 0)
 
         var access: ControlAccess
@@ -91,6 +99,17 @@ enum DaemonCommand {
             SystemCalls.write("ascribe daemon: \(problem)\n", to: SystemCalls.standardError)
         }
         configuration.stateDirectoryRemovals = lock.stateDirectory.removed
+        if let issuer {
+            do {
+                var keys = try KeyStore.open(keySettings, create: true)
+                configuration.keysMadeAtStart = try keys.prepare(.token, now: SystemClock.now())
+                configuration.tokens = TokenAuthority(issuer: issuer, lifetime: tokenLifetime, store: keys)
+                configuration.keys = keySettings
+            } catch {
+                output.error("ascribe daemon: \(error.description)")
+                return .findings
+            }
+        }
         let syslog: SyslogForwarder?
         do throws(SystemError) {
             syslog = try syslogForwarder(path: syslogPath, disabled: noSyslog, development: development)

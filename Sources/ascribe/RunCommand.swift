@@ -28,10 +28,12 @@ enum RunCommand {
             or identity disabled with `ascribe disable`, or a run of the job in progress (overlap =
             skip or queue; a run whose recorder is alive or whose processes survive) refuses the run,
             records run.skipped (trigger manual, you as principal) and exits 1 saying why.
+            Without a daemon, a job with `tokens` gets them signed here when --issuer names the issuer
+            (the daemon's keys, --keys); otherwise it fails to launch saying so (docs/TOKENS.md).
             """,
         operands: [Operand("JOB")],
         options: [CommonOptions.jobs, Options.state, Options.credentials, Options.reason, Options.force, Options.development,
-                  Options.verbose, Options.json],
+                  Options.verbose, Options.json, TokenOptions.issuer, TokenOptions.keys, TokenOptions.lifetime],
         exclusive: [[Options.verbose, Options.json]],
         exitStatus: "0 the run succeeded, 1 it was refused, failed, timed out, could not launch or could not be recorded, "
             + "2 bad usage or input (--force by anyone but root; a --reason with control, line-breaking or "
@@ -50,6 +52,9 @@ enum RunCommand {
         let force = arguments.flag(Options.force)
         let verbose = arguments.flag(Options.verbose)
         let json = arguments.flag(Options.json)
+        let issuer = try TokenOptions.issuer(arguments)
+        let keySettings = try TokenOptions.settings(arguments, state: state)
+        let tokenLifetime = try TokenOptions.lifetime(arguments)
         let names = try arguments.operands(max: 1)
         guard let name = names.first else { throw UsageError(message: "name the job to run") }
         guard !force || DefaultPaths.runningAsRoot else {
@@ -89,8 +94,22 @@ enum RunCommand {
         case .start(let details):
             forced = details
         }
-        let environment = RunEnvironment(host: hostName, stateDirectory: state,
+        var environment = RunEnvironment(host: hostName, stateDirectory: state,
                                          credentialStore: credentials, development: development)
+        if let issuer, !job.tokens.isEmpty {
+            // The keys the daemon signs with; made here (and recorded) when this is the first use.
+            do {
+                var keys = try KeyStore.open(keySettings, create: true)
+                let now = SystemClock.now()
+                let made = try keys.prepare(.token, now: now)
+                let events = KeyEvents(host: hostName, development: development)
+                try store.append(made.map { events.created($0, principal: principal.name, reason: "first use of this key directory", at: EventTime(now)) })
+                environment.tokens = TokenAuthority(issuer: issuer, lifetime: tokenLifetime, store: keys)
+            } catch {
+                output.error("ascribe run: \(job.name): \(error)")
+                return .findings
+            }
+        }
         let execution = RunExecution(store: store, environment: environment)
         let order = RunOrder(job: job, definitionHash: load.definitionHashes[job.name], principal: principal,
                              reason: reason, details: forced.merging(load.writers[job.name]?.eventDetails ?? [:]) { current, _ in current })

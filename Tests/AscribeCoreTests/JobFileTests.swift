@@ -100,7 +100,7 @@ import AscribeCoreTestSupport
         (JobFileFixture.file(appending: ["user = nobody"]), ["5:1: error: unknown key `user`; did you mean `run-as`?"]),
         (JobFileFixture.file(appending: ["name = reaper"]), ["5:1: error: unknown key `name`; a job's name is its file name (`<name>.job`)"]),
         (JobFileFixture.file(appending: ["frobnicate = 1"]), [
-            "5:1: error: unknown key `frobnicate`; known keys: schedule, identity, owner, command, shell, run-as, credentials, purpose, runbook, timezone, timeout, kill-grace, overlap, catch-up, working-directory, environment, enabled",
+            "5:1: error: unknown key `frobnicate`; known keys: schedule, identity, owner, command, shell, run-as, credentials, tokens, purpose, runbook, timezone, timeout, kill-grace, overlap, catch-up, working-directory, environment, enabled",
         ]),
         (JobFileFixture.file(appending: ["", "schedule = @daily"]), ["6:1: error: `schedule` is already set on line 1; each key may appear once"]),
         ("# nothing but a comment\n\n", [
@@ -273,7 +273,7 @@ import AscribeCoreTestSupport
             "3:9: warning: owner has no contact address; add one like `storage-team <storage-oncall@example.com>`",
             "4:21: error: command: unterminated double quote",
             "5:11: error: timeout: \"5\" has no unit; add a unit: 90s, 10m, 2h",
-            "6:1: error: unknown key `colour`; known keys: schedule, identity, owner, command, shell, run-as, credentials, purpose, runbook, timezone, timeout, kill-grace, overlap, catch-up, working-directory, environment, enabled",
+            "6:1: error: unknown key `colour`; known keys: schedule, identity, owner, command, shell, run-as, credentials, tokens, purpose, runbook, timezone, timeout, kill-grace, overlap, catch-up, working-directory, environment, enabled",
             "7:15: error: environment: `HOME` is set by the launcher and cannot be overridden: every run gets it from the launcher (the run-as user's, or the fixed PATH)",
         ])
     }

@@ -70,6 +70,7 @@ import AscribeTestSupport
             .status, .run(job: "reaper", reason: nil), .run(job: "reaper", reason: "locks piling up"),
             .disable(ControlTarget(name: "reaper", kind: .identity), reason: "rotating creds"),
             .enable(ControlTarget(name: "reaper"), reason: "rotated"), .reload(reason: nil), .reload(reason: "new job"),
+            .rotateKeys(.token, reason: "yearly"), .rotateKeys(.checkpoint, reason: "CHG-2210"),
         ]
         for request in requests {
             #expect(try ControlRequest(line: Array(request.json.rendered.utf8)) == request)
@@ -80,7 +81,9 @@ import AscribeTestSupport
         (#"{"request":"disable","target":"reaper"}"#, "\"reason\" is required for disable"),
         (#"{"request":"disable","target":"reaper","reason":"   "}"#, "a reason is required: say why, in words"),
         (#"{"request":"enable","target":"reaper","reason":"x","kind":"user"}"#, "\"kind\" is identity or job, not \"user\""),
-        (#"{"request":"shutdown"}"#, "unknown request \"shutdown\" (status, run, disable, enable, reload)"),
+        (#"{"request":"shutdown"}"#, "unknown request \"shutdown\" (status, run, disable, enable, reload, rotate-keys)"),
+        (#"{"request":"rotate-keys","purpose":"tls","reason":"x"}"#, "\"purpose\" is token or checkpoint, not \"tls\""),
+        (#"{"request":"rotate-keys","purpose":"token"}"#, "\"reason\" is required for rotate-keys"),
         (#"{"request":"run","job":7}"#, "\"job\" must be a string"),
         (#"["status"]"#, "a request is a JSON object with a \"request\" field"),
         (#"{"request":"disable","target":"r","reason":"a\nb"}"#, "the reason contains U+000A, a control, line-breaking or direction-changing character"),

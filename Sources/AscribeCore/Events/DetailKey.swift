@@ -2,9 +2,13 @@
 /// through this enum, so a misspelt key does not compile. The raw value is the key as stored
 /// (and hashed), so existing logs read unchanged. docs/EVENTS.md describes what each means.
 public enum DetailKey: String, CaseIterable, Sendable {
+    case activatedKid = "activated_kid"
+    case activates
     case added
     case adoptedAt = "adopted_at"
     case adoptedRuns = "adopted_runs"
+    case algorithm
+    case aud
     case catchUp = "catch_up"
     case caughtUp = "caught_up"
     case changed
@@ -24,8 +28,10 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case downFrom = "down_from"
     case downUntil = "down_until"
     case dstShiftedFrom = "dst_shifted_from"
+    case effective
     case endedAt = "ended_at"
     case error
+    case exp
     case failure
     case fileChange = "file_change"
     case firedSeq = "fired_seq"
@@ -35,12 +41,14 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case happenedAt = "happened_at"
     case jobs
     case kept
+    case kid
     case last
     case lastEventSeq = "last_event_seq"
     case lastSignOfLife = "last_sign_of_life"
     case loginUidClaimed = "login_uid_claimed"
     case loginUserClaimed = "login_user_claimed"
     case loginuid
+    case nextKid = "next_kid"
     case notCaughtUp = "not_caught_up"
     case notRecorded = "not_recorded"
     case outputCapped = "output_capped"
@@ -56,6 +64,7 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case pidStart = "pid_start"
     case principalSource = "principal_source"
     case processGroup = "process_group"
+    case purpose
     case queuedBehind = "queued_behind"
     case recordedLate = "recorded_late"
     case recorderPid = "recorder_pid"
@@ -66,6 +75,8 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case removed
     case request
     case requestedReason = "requested_reason"
+    case retiredKid = "retired_kid"
+    case retires
     case runningRunId = "running_run_id"
     case runningRuns = "running_runs"
     case runningRunsContinue = "running_runs_continue"
@@ -91,6 +102,8 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case storeUnwritableUntil = "store_unwritable_until"
     case survivingPids = "surviving_pids"
     case terminatedRuns = "terminated_runs"
+    case token
+    case tokenRefreshFailed = "token_refresh_failed"
     case trigger
     case unstartedQueuedRuns = "unstarted_queued_runs"
     case version

@@ -95,6 +95,8 @@ public struct JobDefinition: Hashable, Sendable {
         public var runAs: RunAs?
         /// In the order listed, without duplicates.
         public var credentials: [CredentialName]
+        /// Identity tokens minted for each run, in the order listed, names unique.
+        public var tokens: [TokenRequest]
         public var purpose: String?
         public var runbook: String?
         /// Nil: the daemon's zone.
@@ -149,14 +151,14 @@ public struct JobDefinition: Hashable, Sendable {
 
     public init(
         name: JobName, schedule: Schedule, identity: IdentityName, owner: Owner, command: JobCommand,
-        runAs: RunAs? = nil, credentials: [CredentialName] = [], purpose: String? = nil, runbook: String? = nil,
+        runAs: RunAs? = nil, credentials: [CredentialName] = [], tokens: [TokenRequest] = [], purpose: String? = nil, runbook: String? = nil,
         timezone: ZoneRules? = nil, timeout: TimeSpan? = nil, killGrace: TimeSpan = JobDefinition.defaultKillGrace,
         overlap: OverlapPolicy = .skip, catchUp: CatchUpPolicy = .none, workingDirectory: String = "/",
         environment: [EnvironmentVariable] = [], enabled: Bool = true, source: JobSource
     ) {
         box = Box(Fields(
             name: name, schedule: schedule, identity: identity, owner: owner, command: command, runAs: runAs,
-            credentials: credentials, purpose: purpose, runbook: runbook, timezone: timezone, timeout: timeout,
+            credentials: credentials, tokens: tokens, purpose: purpose, runbook: runbook, timezone: timezone, timeout: timeout,
             killGrace: killGrace, overlap: overlap, catchUp: catchUp, workingDirectory: workingDirectory,
             environment: environment, enabled: enabled, source: source))
     }

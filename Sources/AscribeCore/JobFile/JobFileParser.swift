@@ -168,6 +168,7 @@ struct JobFileParser {
                    "run-as: runs as uid 0; give the job an unprivileged user that can change only what it needs to")
         }
         let credentials = credentials()
+        let tokens = tokens(besides: credentials)
         let timezone = timezone(zones: zones, zoneAdvice: zoneAdvice)
         let timeout = interpret(.timeout, TimeSpan.init(parsing:))
         let killGrace = interpret(.killGrace, TimeSpan.init(parsing:)) ?? JobDefinition.defaultKillGrace
@@ -192,7 +193,7 @@ struct JobFileParser {
         let positions = entries.mapValues { JobSource.Position(line: $0.line, column: $0.column) }
         return JobDefinition(
             name: name, schedule: schedule, identity: identity, owner: owner, command: command,
-            runAs: runAs, credentials: credentials, purpose: usable(.purpose)?.value,
+            runAs: runAs, credentials: credentials, tokens: tokens, purpose: usable(.purpose)?.value,
             runbook: usable(.runbook)?.value, timezone: timezone, timeout: timeout, killGrace: killGrace,
             overlap: overlap, catchUp: catchUp, workingDirectory: workingDirectory,
             environment: environment, enabled: enabled, source: JobSource(path: path, positions: positions))
@@ -261,6 +262,31 @@ struct JobFileParser {
             }
         }
         return names
+    }
+
+    /// `NAME=AUDIENCE` pairs; a name whose `NAME.jwt` is also a listed credential is refused,
+    /// since both would be the same file in the run's credentials directory.
+    private mutating func tokens(besides credentials: [CredentialName]) -> [TokenRequest] {
+        guard let entry = usable(.tokens) else { return [] }
+        var tokens: [TokenRequest] = []
+        for element in Self.listElements(entry.value, escapes: false) {
+            do throws(JobValueError) {
+                let token = try TokenRequest(parsing: element.text)
+                guard !tokens.contains(where: { $0.name == token.name }) else {
+                    fail(.tokens, entry, offset: element.offset, "tokens: `\(token.name)` is listed twice")
+                    continue
+                }
+                guard !credentials.contains(where: { $0.rawValue == token.fileName }) else {
+                    fail(.tokens, entry, offset: element.offset,
+                         "tokens: `\(token.name)` would be \(token.fileName), which credentials already names; rename one")
+                    continue
+                }
+                tokens.append(token)
+            } catch {
+                fail(.tokens, entry, offset: element.offset + error.offset, "tokens: \(error.reason)")
+            }
+        }
+        return tokens
     }
 
     private mutating func environment() -> [EnvironmentVariable] {

@@ -8,6 +8,7 @@ public enum JobKey: String, Hashable, Sendable, CaseIterable, CustomStringConver
     case shell
     case runAs = "run-as"
     case credentials
+    case tokens
     case purpose
     case runbook
     case timezone
@@ -37,6 +38,7 @@ public enum JobKey: String, Hashable, Sendable, CaseIterable, CustomStringConver
         "directory": .workingDirectory, "workdir": .workingDirectory, "description": .purpose,
         "contact": .owner, "maintainer": .owner, "disabled": .enabled, "credential": .credentials,
         "secrets": .credentials,
+        "token": .tokens, "jwt": .tokens, "oidc": .tokens,
     ]
 
     /// The key someone most likely meant by `text`: a case or `_`/`-` slip, a known alias, or

@@ -15,6 +15,8 @@ extension JobKey {
             + "only the daemon's own user, unless --dev sets it aside."
         case .credentials: "A comma list of credential names; a run gets copies of exactly these from "
             + "the credential store, in $CREDENTIALS_DIRECTORY."
+        case .tokens: "NAME=AUDIENCE pairs, comma-separated: each run gets $CREDENTIALS_DIRECTORY/NAME.jwt, a short-lived "
+            + "token signed by the daemon for that audience (docs/TOKENS.md)."
         case .purpose: "One line saying why the job exists."
         case .runbook: "One line: where on-call reads what to do when it fails."
         case .timezone: "An IANA zone (Europe/Berlin) the schedule is read in; default the daemon's own (TZ, else /etc/localtime)."

@@ -28,6 +28,9 @@ public enum ControlRequest: Equatable, Sendable {
     case enable(ControlTarget, reason: String)
     /// Re-read the jobs directory, recorded with the caller as principal (SIGHUP cannot say who).
     case reload(reason: String?)
+    /// `ascribe keys rotate`: the daemon signs with the keys, so it rotates them and records
+    /// `key.rotated` with the caller as principal.
+    case rotateKeys(KeyPurpose, reason: String)
 
     /// The longest request line the daemon reads; anything longer is refused unread.
     public static let maximumBytes = 64 * 1024
@@ -41,6 +44,7 @@ public enum ControlRequest: Equatable, Sendable {
         case .disable: "disable"
         case .enable: "enable"
         case .reload: "reload"
+        case .rotateKeys: "rotate-keys"
         }
     }
 
@@ -54,6 +58,8 @@ public enum ControlRequest: Equatable, Sendable {
             return .object(fields)
         case .reload(let reason):
             return .object([("request", .string("reload")), ("reason", .optional(reason))])
+        case .rotateKeys(let purpose, let reason):
+            return .object([("request", .string(name)), ("purpose", .string(purpose.rawValue)), ("reason", .string(reason))])
         case .disable(let target, let reason), .enable(let target, let reason):
             return .object([("request", .string(name)), ("target", .string(target.name)),
                              ("kind", .optional(target.kind?.rawValue)), ("reason", .string(reason))])
@@ -125,8 +131,14 @@ public enum ControlRequest: Equatable, Sendable {
             let target = ControlTarget(name: name, kind: kind)
             let why = try reason(required: true) ?? ""
             self = request == "disable" ? .disable(target, reason: why) : .enable(target, reason: why)
+        case "rotate-keys":
+            let given = try text("purpose", required: true) ?? ""
+            guard let purpose = KeyPurpose(rawValue: given) else {
+                throw ControlRequestError("\"purpose\" is token or checkpoint, not \"\(given)\"")
+            }
+            self = .rotateKeys(purpose, reason: try reason(required: true) ?? "")
         default:
-            throw ControlRequestError("unknown request \"\(request)\" (status, run, disable, enable, reload)")
+            throw ControlRequestError("unknown request \"\(request)\" (status, run, disable, enable, reload, rotate-keys)")
         }
     }
 }

@@ -83,6 +83,8 @@ extension Daemon {
             runManually(name, reason: reason, force: force, call: call, now: now)
         case .reload(let reason):
             control.reply(to: call.connection, .done(message: reload(requestedBy: (call.peer, reason)), events: []))
+        case .rotateKeys(let purpose, let reason):
+            control.reply(to: call.connection, rotateKeys(purpose, reason: reason, peer: call.peer, now: now))
         }
     }
 

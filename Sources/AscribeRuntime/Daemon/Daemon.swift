@@ -207,7 +207,8 @@ public actor Daemon {
             store: store,
             environment: RunEnvironment(host: configuration.host, stateDirectory: configuration.stateDirectory,
                                         credentialStore: configuration.credentialStore,
-                                        development: configuration.development, now: { [clock] in clock.eventTime() }),
+                                        development: configuration.development, tokens: configuration.tokens,
+                                        now: { [clock] in clock.eventTime() }),
             helperPath: configuration.helperPath, reactor: reactor)
         let load: JobDirectoryLoad
         do {
@@ -250,7 +251,7 @@ public actor Daemon {
             started.details[.controlSocket] = control.path
             started.details[.controlGroup] = configuration.control?.group?.name ?? "none"
         }
-        record([started] + state.startDrafts(load, kept: kept, now: now))
+        record([started] + state.startDrafts(load, kept: kept, now: now) + keyCreatedDrafts(at: now))
         recordLostRuns(now: now)
         if let note = state.adoptionNote(at: now) { record([note]) }
         if let previous, previous.lastSignOfLife < now {

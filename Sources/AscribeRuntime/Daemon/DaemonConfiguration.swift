@@ -33,6 +33,13 @@ public struct DaemonConfiguration: Sendable {
     /// What the state directory rules removed before this start (`StateDirectory.prepare`),
     /// named in `daemon.started` (`state_removed`).
     public var stateDirectoryRemovals: [StateDirectoryRemoval] = []
+    /// Signs the identity tokens jobs ask for (`--issuer`); nil: such jobs fail to launch.
+    public var tokens: TokenAuthority?
+    /// The signing-key directory (`--keys`), for `keys rotate` through the control socket; nil:
+    /// this daemon signs nothing.
+    public var keys: KeyStoreSettings?
+    /// Keys the key store made for this start (its first with the directory), recorded as `key.created`.
+    public var keysMadeAtStart: [KeyRecord] = []
 
     public init(jobsDirectory: String, stateDirectory: String, credentialStore: String, development: Bool,
                 host: String, zones: ZoneDatabase = ZoneDatabase(), defaultZone: ZoneRules, helperPath: String? = nil,

@@ -24,6 +24,13 @@ public enum EventType: String, CaseIterable, Sendable {
     /// A control request the daemon refused (not root, not its user, not in the control
     /// group): the attempt itself is evidence. Not in PRODUCT.md's list; see docs/CONTROL.md.
     case controlRefused = "control.refused"
+    /// A run was given an identity token (PRODUCT.md §8): its jti (the run id), aud, kid and
+    /// exp, never the token.
+    case credentialIssued = "credential.issued"
+    /// A signing key was made (at first start, or as the new next key of a rotation).
+    case keyCreated = "key.created"
+    /// A person rotated a purpose's keys: active → retired, next → active.
+    case keyRotated = "key.rotated"
 
     /// Run events are about one job's run, so the store requires their job, identity and owner.
     public var isRun: Bool { rawValue.hasPrefix("run.") }

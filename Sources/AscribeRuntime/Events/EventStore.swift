@@ -174,6 +174,7 @@ public final class EventStore {
         if draft.type.isRun { required = [("job", draft.job), ("identity", draft.identity), ("owner", draft.owner)] }
         if draft.type == .identityDisabled || draft.type == .identityEnabled { required = [("identity", draft.identity)] }
         if draft.type == .jobDisabled || draft.type == .jobEnabled { required = [("job", draft.job)] }
+        if draft.type == .credentialIssued { required = [("job", draft.job), ("identity", draft.identity), ("run_id", draft.runID)] }
         for (field, value) in required where trimmed(value ?? "").isEmpty {
             return .missingField(field, type: draft.type)
         }

@@ -13,7 +13,8 @@ enum CredentialStaging {
     /// is checked on the descriptor it is copied from, so the file checked is the file copied.
     /// Returns the directory's path; on failure nothing is left behind.
     static func stage(
-        _ credentials: [LaunchRequest.Credential], under base: String, runID: String,
+        _ credentials: [LaunchRequest.Credential], generated: [LaunchRequest.GeneratedCredential] = [],
+        under base: String, runID: String,
         for account: ResolvedAccount, storeOwner: UInt32
     ) throws(LaunchFailure) -> String {
         var sources: [(credential: LaunchRequest.Credential, descriptor: Int32)] = []
@@ -32,6 +33,9 @@ enum CredentialStaging {
             let handle = try FileDescriptor.open(directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
             for (credential, source) in sources {
                 try copy(from: source, named: credential.name, into: handle.rawValue, owner: account)
+            }
+            for file in generated {
+                try write(file.bytes, named: file.name, into: handle.rawValue, owner: account)
             }
             // Handed over only once complete, so the run's user never sees a half-filled directory.
             try SystemCalls.changeMode(handle.rawValue, 0o500, context: directory)
@@ -143,6 +147,36 @@ enum CredentialStaging {
         if case .failure(let rejection) = WriterRule.check(walked.writers, runsAs: target,
                                                            subject: .credential(name: credential.name, path: credential.source)) {
             throw LaunchFailure.credentialChangeableByOthers(rejection)
+        }
+    }
+
+    /// A file the scheduler made for the run: 0400, the run's user's, like a copied credential.
+    private static func write(_ bytes: [UInt8], named name: String, into directory: Int32, owner: ResolvedAccount) throws(SystemError) {
+        let target = try FileDescriptor(owning: SystemCalls.open(name, in: directory, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o400))
+        try SystemCalls.writeAll(target.rawValue, bytes[...], context: name)
+        try SystemCalls.changeMode(target.rawValue, 0o400, context: name)
+        try SystemCalls.changeOwner(target.rawValue, uid: owner.uid, gid: owner.gid, context: name)
+    }
+
+    /// Replaces `name` in a run's credentials directory in one step (a new file renamed over
+    /// the old), so the run reads the old token or the new one, never half of either. The
+    /// directory is the run's (mode 0500), so it is opened to its owner for the rename and
+    /// closed again.
+    static func replace(_ bytes: [UInt8], named name: String, in directory: String, owner: ResolvedAccount) throws(SystemError) {
+        let handle = try FileDescriptor.open(directory, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        let status = try SystemCalls.status(handle.rawValue)
+        guard status.owner == owner.uid else {
+            throw SystemError(code: EPERM, call: "refusing", context: "\(directory) no longer belongs to the run's user")
+        }
+        let temporary = "." + name + "." + RandomIdentifier.hex128() + ".tmp"
+        try SystemCalls.changeMode(handle.rawValue, 0o700, context: directory)
+        defer { try? SystemCalls.changeMode(handle.rawValue, 0o500, context: directory) }
+        do throws(SystemError) {
+            try write(bytes, named: temporary, into: handle.rawValue, owner: owner)
+            try SystemCalls.rename(temporary, to: name, in: handle.rawValue)
+        } catch {
+            try? SystemCalls.remove(temporary, in: handle.rawValue, isDirectory: false)
+            throw error
         }
     }
 

@@ -32,6 +32,9 @@ public enum LaunchFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case credentialChangeableByOthers(WriterRejection)
     /// The run's private credentials directory could not be made.
     case credentialStagingFailed(path: String, error: SystemError)
+    /// The job asks for identity tokens (`tokens =`) and none could be signed: no issuer is
+    /// configured, or the key store has no usable token key.
+    case tokenUnavailable(name: String, reason: String)
     case helperMissing(path: String)
     /// No directory to hold the capture file, or a file already at its path.
     case outputFileUnavailable(path: String, error: SystemError)
@@ -62,6 +65,7 @@ public enum LaunchFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .credentialUnreadable: "credential-unreadable"
         case .credentialChangeableByOthers: "credential-changeable-by-others"
         case .credentialStagingFailed: "credential-staging-failed"
+        case .tokenUnavailable: "token-unavailable"
         case .helperMissing: "helper-missing"
         case .outputFileUnavailable: "output-file-unavailable"
         case .spawnFailed: "spawn-failed"
@@ -105,6 +109,8 @@ public enum LaunchFailure: Error, Sendable, Equatable, CustomStringConvertible {
             rejection.description
         case .credentialStagingFailed(let path, let error):
             "cannot prepare the run's credentials directory under \(path): \(error)"
+        case .tokenUnavailable(let name, let reason):
+            "cannot issue token `\(name)`: \(reason)"
         case .helperMissing(let path):
             "the exec helper \(path) is missing or not executable; install ascribe-exec next to ascribe"
         case .outputFileUnavailable(let path, let error):

@@ -91,6 +91,18 @@ public struct LaunchRequest: Sendable, Equatable {
         }
     }
 
+    /// A file the scheduler made for this run alone (an identity token), placed beside the
+    /// copied credentials with the same owner and mode.
+    public struct GeneratedCredential: Sendable, Equatable {
+        public var name: String
+        public var bytes: [UInt8]
+
+        public init(name: String, bytes: [UInt8]) {
+            self.name = name
+            self.bytes = bytes
+        }
+    }
+
     /// The PATH every run gets, and where bare program names are looked up.
     public static let searchPath = HostFindings.searchPath
 
@@ -107,6 +119,7 @@ public struct LaunchRequest: Sendable, Equatable {
     public var extraEnvironment: [Variable]
     public var attribution: AttributionEnvironment
     public var credentials: [Credential]
+    public var generatedCredentials: [GeneratedCredential]
     /// Nil: no limit.
     public var timeout: Duration?
     /// Between SIGTERM and SIGKILL to the process group when the run times out.
@@ -121,7 +134,7 @@ public struct LaunchRequest: Sendable, Equatable {
     public init(
         runID: String, executable: String, arguments: [String], runAs: RunAsTarget? = nil,
         workingDirectory: String = "/", extraEnvironment: [Variable] = [], attribution: AttributionEnvironment,
-        credentials: [Credential] = [], timeout: Duration? = nil, killGrace: Duration = .seconds(10),
+        credentials: [Credential] = [], generatedCredentials: [GeneratedCredential] = [], timeout: Duration? = nil, killGrace: Duration = .seconds(10),
         outputPath: String, outputCapBytes: Int = 1 << 20
     ) {
         self.runID = runID
@@ -132,6 +145,7 @@ public struct LaunchRequest: Sendable, Equatable {
         self.extraEnvironment = extraEnvironment
         self.attribution = attribution
         self.credentials = credentials
+        self.generatedCredentials = generatedCredentials
         self.timeout = timeout
         self.killGrace = killGrace
         self.outputPath = outputPath
@@ -165,7 +179,7 @@ public struct LaunchRequest: Sendable, Equatable {
         func refuse(_ reason: String) -> LaunchFailure { .invalidRequest(reason) }
         let texts = [runID, executable, workingDirectory, outputPath, attribution.job, attribution.identity,
                      attribution.traceparent, attribution.scheduledFor ?? ""]
-            + arguments + extraEnvironment.flatMap { [$0.name, $0.value] } + credentials.flatMap { [$0.name, $0.source] }
+            + arguments + extraEnvironment.flatMap { [$0.name, $0.value] } + credentials.flatMap { [$0.name, $0.source] } + generatedCredentials.map(\.name)
         guard !texts.contains(where: { $0.utf8.contains(0) }) else { throw refuse("a value contains a NUL byte") }
         guard !runID.isEmpty else { throw refuse("the run id is empty") }
         guard executable.hasPrefix("/") else {
@@ -187,11 +201,11 @@ public struct LaunchRequest: Sendable, Equatable {
             guard names.insert(variable.name).inserted else { throw refuse("`\(variable.name)` is set twice") }
         }
         var credentialNames = Set<String>()
-        for credential in credentials {
-            guard !credential.name.isEmpty, !credential.name.contains("/"), credential.name != ".", credential.name != ".." else {
-                throw refuse("`\(credential.name)` cannot name a file in the credentials directory")
+        for name in credentials.map(\.name) + generatedCredentials.map(\.name) {
+            guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+                throw refuse("`\(name)` cannot name a file in the credentials directory")
             }
-            guard credentialNames.insert(credential.name).inserted else { throw refuse("credential `\(credential.name)` is listed twice") }
+            guard credentialNames.insert(name).inserted else { throw refuse("credential `\(name)` is listed twice") }
         }
     }
 

@@ -106,9 +106,11 @@ public struct Launcher: Sendable {
         let helper = try helperPath()
         try RunAccounts.checkExecutable(request.executable, for: decision.account)
         try Self.checkOutputLocation(request.outputPath)
-        let credentialsDirectory: String? = request.credentials.isEmpty ? nil : try CredentialStaging.stage(
-            request.credentials, under: configuration.credentialsRuntimeDirectory, runID: request.runID,
-            for: decision.account, storeOwner: schedulerUID)
+        let credentialsDirectory: String? = request.credentials.isEmpty && request.generatedCredentials.isEmpty
+            ? nil
+            : try CredentialStaging.stage(request.credentials, generated: request.generatedCredentials,
+                                          under: configuration.credentialsRuntimeDirectory, runID: request.runID,
+                                          for: decision.account, storeOwner: schedulerUID)
         return PreparedLaunch(
             request: request, account: decision.account, developmentRun: configuration.developmentMode,
             ignoredRunAs: decision.ignoredRunAs, credentialsDirectory: credentialsDirectory,

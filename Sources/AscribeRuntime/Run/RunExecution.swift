@@ -9,12 +9,15 @@ public struct RunEnvironment: Sendable {
     public var credentialStore: String
     /// A `--dev` scheduler: every job runs as the invoking user and every event says so.
     public var development: Bool
+    /// Signs the identity tokens jobs ask for (`tokens =`); nil: a job asking for one fails to launch.
+    public var tokens: TokenAuthority?
     /// The wall clock run events are stamped with: the recorder's own (the daemon's
     /// `DaemonClock`), so a run's events and the scheduler's share one timeline.
     public var now: @Sendable () -> EventTime
 
     public init(host: String, stateDirectory: String, credentialStore: String, development: Bool,
-                now: @escaping @Sendable () -> EventTime = { EventTime.now() }) {
+                tokens: TokenAuthority? = nil, now: @escaping @Sendable () -> EventTime = { EventTime.now() }) {
+        self.tokens = tokens
         self.host = host
         self.stateDirectory = stateDirectory
         self.credentialStore = credentialStore
@@ -153,18 +156,23 @@ public struct RunExecution {
         var fired: [EventDraft] = []
         var prepared: [(index: Int, launch: PreparedLaunch)] = []
         var drafts: [EventDraft] = []
+        let refresh = environment.tokens.map(TokenRefresh.init)
         for (index, order) in orders.enumerated() {
             let runID = order.runID ?? RandomIdentifier.hex128()
-            let request = Self.launchRequest(for: order.job, runID: runID, environment: environment,
+            var request = Self.launchRequest(for: order.job, runID: runID, environment: environment,
                                              scheduledFor: order.scheduledFor?.rfc3339)
             var draft = firedDraft(for: order, runID: runID, argv: request.arguments)
             do {
                 try makeOutputDirectories(for: order.job)
+                let tokens = try issueTokens(for: order.job, fired: draft)
+                request.generatedCredentials = tokens.files
                 let launch = try launcher.prepare(request)
                 draft.runAs = launch.account.description
                 if launch.developmentRun { draft.development = true }
                 prepared.append((index, launch))
                 drafts.append(draft)
+                drafts += tokens.events(draft)
+                if let entry = tokens.refreshEntry(fired: draft, launch: launch) { refresh?.add(runID: runID, entry) }
             } catch {
                 drafts += [draft, launchFailedDraft(from: draft, failure: error)]
                 results.append(.launchFailed(error))
@@ -260,15 +268,18 @@ public struct RunExecution {
             }
             wake.finish()
         }
+        let refreshing = refresh.flatMap { $0.isEmpty ? nil : Self.keepFresh($0, now: environment.now, wake: wake) }
         let caps = Dictionary(prepared.map { ($0.index, Int64($0.launch.request.outputCapBytes)) }) { first, _ in first }
         func commit(_ completions: [LaunchCompletion]) {
             let indices = completions.map { byRunID[$0.runID] }
             var drafts: [EventDraft] = []
             for (completion, index) in zip(completions, indices) {
                 guard let index else { continue }
+                refresh?.remove(runID: completion.runID)
                 var terminal = terminalDraft(from: fired[index], completion: completion,
                                              interruption: progress.interruption(completion.runID))
                 terminal.outputCapBytes = caps[index]
+                terminal.details[.tokenRefreshFailed] = refresh?.takeProblem(runID: completion.runID)
                 drafts.append(terminal)
             }
             let written: Result<[Event], EventStoreError>
@@ -291,10 +302,20 @@ public struct RunExecution {
                 report(index)
             }
         }
+        /// Refreshed tokens' `credential.issued`, as they come (best effort: a run's end is not held up by them).
+        func recordRefreshes() {
+            guard let drafts = refresh?.takeDrafts(), !drafts.isEmpty, let stored = try? store.append(drafts) else { return }
+            for event in stored {
+                if let runID = event.content.runID, let index = indexOfRun[runID] { events[index].append(event) }
+            }
+        }
         for await _ in wakeups {
+            recordRefreshes()
             let batch = arrived.takeAll()
             if !batch.isEmpty { commit(batch) }
         }
+        refreshing?.cancel()
+        recordRefreshes()
         await pump.value
         let rest = arrived.takeAll()
         if !rest.isEmpty { commit(rest) }

@@ -32,8 +32,9 @@ public enum SyslogMessage {
         switch type {
         case .runFailed, .runTimedOut, .runLaunchFailed, .runLost: .error
         case .runSkipped, .runMissed, .configRejected, .controlRefused: .warning
-        case .daemonStarted, .daemonStopped, .configLoaded, .identityDisabled, .identityEnabled, .jobDisabled, .jobEnabled: .notice
-        case .runFired, .runSucceeded, .daemonHeartbeat: .informational
+        case .daemonStarted, .daemonStopped, .configLoaded, .identityDisabled, .identityEnabled, .jobDisabled, .jobEnabled,
+             .keyCreated, .keyRotated: .notice
+        case .runFired, .runSucceeded, .daemonHeartbeat, .credentialIssued: .informational
         }
     }
 
