@@ -30,6 +30,7 @@ let commands: [Command] = [
     },
     Command(declaration: ReloadCommand.declaration, run: ReloadCommand.run),
     Command(declaration: VerifyCommand.declaration, run: VerifyCommand.run),
+    Command(declaration: ProveCommand.declaration, run: ProveCommand.run),
     Command(declaration: VersionCommand.declaration, run: VersionCommand.run),
 ]
 

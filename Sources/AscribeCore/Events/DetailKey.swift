@@ -8,10 +8,12 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case catchUp = "catch_up"
     case caughtUp = "caught_up"
     case changed
+    case checkpoint
     case clock
     case connectionLimit = "connection_limit"
     case controlGroup = "control_group"
     case controlSocket = "control_socket"
+    case cosignature
     case count
     case credentialsCleanup = "credentials_cleanup"
     case dev
@@ -34,6 +36,7 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case forced
     case happenedAt = "happened_at"
     case jobs
+    case key
     case kept
     case last
     case lastEventSeq = "last_event_seq"
@@ -63,6 +66,7 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case refusal
     case refusalsNotRecordedBefore = "refusals_not_recorded_before"
     case rejected
+    case rootHash = "root_hash"
     case removed
     case request
     case requestedReason = "requested_reason"
@@ -91,10 +95,12 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case storeUnwritableUntil = "store_unwritable_until"
     case survivingPids = "surviving_pids"
     case terminatedRuns = "terminated_runs"
+    case treeSize = "tree_size"
     case trigger
     case unstartedQueuedRuns = "unstarted_queued_runs"
     case version
     case viaUser = "via_user"
+    case witness
     case writer
     case writerUid = "writer_uid"
     case writers

@@ -243,3 +243,33 @@ extension MerkleNodeReading {
         UInt64(1) << (63 - (count - 1).leadingZeroBitCount)
     }
 }
+
+/// The right edge of a Merkle tree being built leaf by leaf: one hash per complete subtree
+/// (O(log n) memory), enough for the root at the current size. For recomputing a root from
+/// the events themselves without trusting any stored node.
+public struct MerkleFrontier: Sendable {
+    /// Complete subtrees, largest (leftmost) first, with their levels.
+    private var subtrees: [(level: Int, hash: MerkleHash)] = []
+    public private(set) var size: UInt64 = 0
+
+    public init() {}
+
+    public mutating func append<Hashing: MerkleHashing>(leaf: MerkleHash, hashing: Hashing) throws(Hashing.Failure) {
+        var node = (level: 0, hash: leaf)
+        while let last = subtrees.last, last.level == node.level {
+            subtrees.removeLast()
+            node = (node.level + 1, try hashing.nodeHash(last.hash, node.hash))
+        }
+        subtrees.append(node)
+        size += 1
+    }
+
+    /// The root of the leaves appended so far (RFC 6962 MTH).
+    public func root<Hashing: MerkleHashing>(hashing: Hashing) throws(Hashing.Failure) -> MerkleHash {
+        guard var root = subtrees.last?.hash else { return try hashing.emptyRoot() }
+        for subtree in subtrees.dropLast().reversed() {
+            root = try hashing.nodeHash(subtree.hash, root)
+        }
+        return root
+    }
+}

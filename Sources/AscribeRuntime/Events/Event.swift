@@ -24,6 +24,10 @@ public enum EventType: String, CaseIterable, Sendable {
     /// A control request the daemon refused (not root, not its user, not in the control
     /// group): the attempt itself is evidence. Not in PRODUCT.md's list; see docs/CONTROL.md.
     case controlRefused = "control.refused"
+    /// The daemon signed a checkpoint of the log (PRODUCT.md section 9; docs/EVENTS.md).
+    case checkpointSigned = "checkpoint.signed"
+    /// A witness cosigned a checkpoint the daemon sent it.
+    case checkpointCosigned = "checkpoint.cosigned"
 
     /// Run events are about one job's run, so the store requires their job, identity and owner.
     public var isRun: Bool { rawValue.hasPrefix("run.") }

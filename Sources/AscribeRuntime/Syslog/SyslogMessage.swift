@@ -32,7 +32,8 @@ public enum SyslogMessage {
         switch type {
         case .runFailed, .runTimedOut, .runLaunchFailed, .runLost: .error
         case .runSkipped, .runMissed, .configRejected, .controlRefused: .warning
-        case .daemonStarted, .daemonStopped, .configLoaded, .identityDisabled, .identityEnabled, .jobDisabled, .jobEnabled: .notice
+        case .daemonStarted, .daemonStopped, .configLoaded, .identityDisabled, .identityEnabled, .jobDisabled, .jobEnabled,
+             .checkpointSigned, .checkpointCosigned: .notice
         case .runFired, .runSucceeded, .daemonHeartbeat: .informational
         }
     }
