@@ -79,8 +79,8 @@ extension VerifyCommand {
         let keys = try checkpointKeys(arguments, store: store, output: &output)
         let audit: CheckpointAudit
         do throws(EventStoreError) {
-            let host = try store.lastEvent()?.host ?? HostName.current()
-            audit = try CheckpointAudit.run(store: store, origin: EventStore.checkpointOrigin(host: host),
+            let origin = try store.lastEvent().map { EventStore.checkpointOrigin(host: $0.host) }
+            audit = try CheckpointAudit.run(store: store, origin: origin,
                                             checkpoints: checkpoints, keys: keys, witnessKeys: witnessKeys)
         } catch {
             output.error("ascribe verify: \(error.description)")

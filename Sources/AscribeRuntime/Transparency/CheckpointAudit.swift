@@ -35,8 +35,9 @@ public struct CheckpointAudit: Sendable {
     public var entries: [Entry]
 
     /// Audits `checkpoints` against `store`. A checkpoint must carry a signature by one of
-    /// `keys`; cosignatures by `witnessKeys` date it.
-    public static func run(store: EventStore, origin: String, checkpoints: [SignedCheckpoint],
+    /// `keys`; cosignatures by `witnessKeys` date it. `origin` is the log's (nil for an empty
+    /// log, which names no host: every checkpoint is then of it, and truncated).
+    public static func run(store: EventStore, origin: String?, checkpoints: [SignedCheckpoint],
                            keys: [Ed25519NoteVerifier], witnessKeys: [Ed25519NoteVerifier]) throws(EventStoreError) -> CheckpointAudit {
         let chain = try store.verify()
         let (roots, count) = try store.recomputedRoots(at: Set(checkpoints.map(\.checkpoint.size)))
@@ -56,7 +57,7 @@ public struct CheckpointAudit: Sendable {
                 _ = try signed.note.verifiedSignatures(by: keys)
                 let cosigned = (try? signed.note.verifiedSignatures(by: witnessKeys)) ?? []
                 witnessedAt = signed.cosignatureTimes(cosigned, verifiers: witnessKeys).max().map { Int64(clamping: $0) }
-                if checkpoint.origin != origin {
+                if let origin, checkpoint.origin != origin {
                     finding = .otherLog(origin: checkpoint.origin)
                 } else if checkpoint.size > count {
                     finding = .truncated(logSize: count, checkpointSize: checkpoint.size)
