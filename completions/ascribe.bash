@@ -32,7 +32,7 @@ _ascribe() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     COMPREPLY=()
     if (( COMP_CWORD == 1 )); then
-        COMPREPLY=($(compgen -W 'check next plan import daemon run log why identities status disable enable reload verify version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check next plan import daemon run log why identities status disable enable reload verify prove version --help --version' -- "$cur"))
         return
     fi
     case ${COMP_WORDS[1]} in
@@ -105,7 +105,7 @@ _ascribe() {
                 --state) _ascribe_values "$cur" directory; return ;;
                 --job) _ascribe_values "$cur" job; return ;;
                 --identity|--since|--until|--limit) return ;;
-                --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled control.refused' -- "$cur")); return ;;
+                --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled control.refused checkpoint.signed checkpoint.cosigned' -- "$cur")); return ;;
             esac
             COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --verbose --json --follow --help' -- "$cur"))
             ;;
@@ -156,8 +156,18 @@ _ascribe() {
         verify)
             case $prev in
                 --state) _ascribe_values "$cur" directory; return ;;
+                --checkpoint|--proof) _ascribe_values "$cur" file; return ;;
+                --key|--witness-key|--max-age) return ;;
             esac
-            COMPREPLY=($(compgen -W '--state --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--state --checkpoint --key --witness-key --max-age --proof --help' -- "$cur"))
+            ;;
+        prove)
+            case $prev in
+                --state) _ascribe_values "$cur" directory; return ;;
+                --checkpoint) _ascribe_values "$cur" file; return ;;
+                --key) return ;;
+            esac
+            COMPREPLY=($(compgen -W '--state --checkpoint --key --help' -- "$cur"))
             ;;
         version)
             COMPREPLY=($(compgen -W '--help' -- "$cur"))
