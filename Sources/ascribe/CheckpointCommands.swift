@@ -184,7 +184,7 @@ enum ProveCommand {
             """,
         operands: [Operand("SEQ")], options: [state, checkpoint, CheckpointOptions.key],
         examples: """
-            ascribe prove 1205 --checkpoint /mnt/audit/web1.checkpoint > seq-1205.proof
+            ascribe prove 3 --checkpoint examples/checkpoint/web1.checkpoint --key web1-checkpoint+134c3025+AUbz8bk3u4CSUaAqxn2VxflEJLQxWqzMiplbs75FuhUX   # exits 1
             """)
 
     static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {

@@ -18,6 +18,8 @@ enum DaemonCommand {
         static let syslog = CommandOption("--syslog", value: "PATH", help: "forward every event, once recorded, to the syslog socket PATH as RFC 5424 with structured data",
                                           default: "/dev/log when run as root without --dev and /dev/log exists; see docs/OPERATIONS.md")
         static let noSyslog = CommandOption("--no-syslog", help: "do not forward events to syslog")
+        static let checkpoints = CommandOption("--checkpoints", help: "sign a checkpoint of the log (C2SP signed note, Ed25519) every 1,000 events or 60 s with new events, hourly when idle and at shutdown, recorded as checkpoint.signed and so in syslog; the key is the key store's checkpoint key (\(KeyStoreSettings.defaultDirectoryHelp)); docs/EVENTS.md")
+        static let witnessFile = CommandOption("--witness-file", value: "PATH", help: "append each signed checkpoint to PATH (implies --checkpoints): keep it on another disk or host, then `ascribe verify --checkpoint PATH`")
         static let metricsFile = CommandOption("--metrics-file", value: "FILE", help: "keep a Prometheus textfile of per-job last success, last outcome, duration, skipped and missed counts and schedule period, rewritten atomically (mode 0644) as events arrive; see docs/OPERATIONS.md")
     }
 
@@ -40,7 +42,8 @@ enum DaemonCommand {
             control group are served; refusals are recorded as control.refused.
             """,
         options: [CommonOptions.jobs, Options.state, Options.credentials, Options.controlGroup, Options.trustLoginUID,
-                  Options.development, Options.quiet, Options.verbose, Options.syslog, Options.noSyslog, Options.metricsFile],
+                  Options.development, Options.quiet, Options.verbose, Options.syslog, Options.noSyslog, Options.metricsFile,
+                  Options.checkpoints, Options.witnessFile],
         exclusive: [[Options.quiet, Options.verbose], [Options.syslog, Options.noSyslog]],
         exitStatus: "0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.",
         examples: """
@@ -60,6 +63,8 @@ enum DaemonCommand {
         let syslogPath = arguments.value(Options.syslog)
         let noSyslog = arguments.flag(Options.noSyslog)
         let metricsPath = arguments.value(Options.metricsFile)
+        let witnessFile = arguments.value(Options.witnessFile)
+        let checkpoints = arguments.flag(Options.checkpoints) || witnessFile != nil
         _ = try arguments.operands(max: 0)
 
         var access: ControlAccess
@@ -91,6 +96,16 @@ enum DaemonCommand {
             FileHandle.standardError.write(Data("ascribe daemon: \(problem)\n".utf8))
         }
         configuration.stateDirectoryRemovals = lock.stateDirectory.removed
+        if checkpoints {
+            do throws(CheckpointKeyError) {
+                let signer = try CheckpointPublishing.keyStoreSigner(
+                    directory: KeyStoreSettings.defaultDirectory(stateDirectory: state), host: configuration.host, now: SystemClock.now())
+                configuration.checkpoints = CheckpointPublishing(signer: signer, witnessFile: witnessFile)
+            } catch {
+                output.error("ascribe daemon: cannot sign checkpoints: \(error.description)")
+                return .findings
+            }
+        }
         let syslog: SyslogForwarder?
         do throws(SystemError) {
             syslog = try syslogForwarder(path: syslogPath, disabled: noSyslog, development: development)
@@ -174,3 +189,4 @@ enum DaemonCommand {
         }
     }
 }
+

@@ -153,8 +153,8 @@ enum VerifyCommand {
         examples: """
             ascribe verify
             ascribe verify --state /var/lib/ascribe
-            ascribe verify --checkpoint /mnt/audit/web1.witness --max-age 2h
-            ascribe verify --proof seq-1205.proof --key web1-checkpoint+1a2b3c4d+AU2X…
+            ascribe verify --proof examples/checkpoint/seq-3.proof --key web1-checkpoint+134c3025+AUbz8bk3u4CSUaAqxn2VxflEJLQxWqzMiplbs75FuhUX
+            ascribe verify --checkpoint examples/checkpoint/web1.checkpoint --key web1-checkpoint+134c3025+AUbz8bk3u4CSUaAqxn2VxflEJLQxWqzMiplbs75FuhUX --max-age 2h   # exits 1
             """,
         forms: [UsageForm(options: [state]),
                 UsageForm(options: [state, CheckpointOptions.checkpoint, CheckpointOptions.key, CheckpointOptions.witnessKey,

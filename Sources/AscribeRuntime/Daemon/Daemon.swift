@@ -76,6 +76,8 @@ public actor Daemon {
     var rejections: [String: FileRejection] = [:]
     /// Runs a dead daemon started whose processes live on, by run id (Daemon+Adoption.swift).
     var adopted: [String: AdoptedRun] = [:]
+    /// The last checkpoint signed (Daemon+Checkpoints.swift).
+    var lastCheckpoint: CheckpointMark?
 
     public init(configuration: DaemonConfiguration, clock: any DaemonClock = SystemDaemonClock(),
                 output: @escaping @Sendable (DaemonOutput) -> Void = { _ in }) {
@@ -107,6 +109,7 @@ public actor Daemon {
                 wake = next
             }
             if nextHeartbeat < wake { wake = nextHeartbeat }
+            if let due = checkpointWake, due < wake { wake = max(due, now.adding(seconds: 1)) }
             let clock = self.clock
             let sleep = Task { await clock.sleep(until: wake) }
             sleeper = sleep
@@ -132,6 +135,7 @@ public actor Daemon {
             if let process = stopSender.process { stopped.details[.stoppedByProcess] = process }
         }
         record([stopped])
+        signFinalCheckpoint(now: end)
         control?.close()
         control = nil
         store = nil
@@ -474,6 +478,7 @@ public actor Daemon {
             record([heartbeat])
             nextHeartbeat = now.adding(seconds: configuration.heartbeatSeconds)
         }
+        signCheckpointIfDue(now: now)
     }
 
     /// The wildcard jobs' slots in `(start, end]`, for the stretch repeated after a backward

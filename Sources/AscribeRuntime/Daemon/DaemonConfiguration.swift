@@ -33,6 +33,8 @@ public struct DaemonConfiguration: Sendable {
     /// What the state directory rules removed before this start (`StateDirectory.prepare`),
     /// named in `daemon.started` (`state_removed`).
     public var stateDirectoryRemovals: [StateDirectoryRemoval] = []
+    /// Signing checkpoints and sending them off the host (Daemon+Checkpoints.swift); nil: off.
+    public var checkpoints: CheckpointPublishing?
 
     public init(jobsDirectory: String, stateDirectory: String, credentialStore: String, development: Bool,
                 host: String, zones: ZoneDatabase = ZoneDatabase(), defaultZone: ZoneRules, helperPath: String? = nil,
