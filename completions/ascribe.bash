@@ -32,7 +32,7 @@ _ascribe() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     COMPREPLY=()
     if (( COMP_CWORD == 1 )); then
-        COMPREPLY=($(compgen -W 'check next plan import daemon run log why identities status disable enable reload verify prove version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check next plan import daemon run log why identities status disable enable reload verify prove witness version --help --version' -- "$cur"))
         return
     fi
     case ${COMP_WORDS[1]} in
@@ -168,6 +168,13 @@ _ascribe() {
                 --key) return ;;
             esac
             COMPREPLY=($(compgen -W '--state --checkpoint --key --help' -- "$cur"))
+            ;;
+        witness)
+            case $prev in
+                --listen|--log-key|--name) return ;;
+                --state) _ascribe_values "$cur" directory; return ;;
+            esac
+            COMPREPLY=($(compgen -W '--listen --state --log-key --name --help' -- "$cur"))
             ;;
         version)
             COMPREPLY=($(compgen -W '--help' -- "$cur"))

@@ -31,6 +31,7 @@ let commands: [Command] = [
     Command(declaration: ReloadCommand.declaration, run: ReloadCommand.run),
     Command(declaration: VerifyCommand.declaration, run: VerifyCommand.run),
     Command(declaration: ProveCommand.declaration, run: ProveCommand.run),
+    Command(declaration: WitnessCommand.declaration, run: WitnessCommand.run),
     Command(declaration: VersionCommand.declaration, run: VersionCommand.run),
 ]
 
