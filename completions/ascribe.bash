@@ -84,10 +84,10 @@ _ascribe() {
         daemon)
             case $prev in
                 --jobs|--state|--credentials) _ascribe_values "$cur" directory; return ;;
-                --control-group|--syslog|--witness-file) return ;;
+                --control-group|--syslog|--witness-file|--witness) return ;;
                 --metrics-file) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --checkpoints --witness-file --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --checkpoints --witness-file --witness --help' -- "$cur"))
             ;;
         run)
             case $prev in

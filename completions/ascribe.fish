@@ -81,6 +81,7 @@ complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l no-syslog -d 'do 
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l metrics-file -r -F -d 'keep a Prometheus textfile of per-job last success, last outcome, duration, skipped and missed counts and schedule period, rewritten atomically'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l checkpoints -d 'sign a checkpoint of the log'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l witness-file -x -d 'append each signed checkpoint to PATH'
+complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l witness -x -d 'send each signed checkpoint to the C2SP tlog-witness at URL'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l help -d 'show the help'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l jobs -x -a '(__fish_complete_directories (commandline -ct))' -d 'jobs directory'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory'

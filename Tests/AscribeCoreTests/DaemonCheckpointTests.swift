@@ -38,4 +38,36 @@ import Testing
         #expect(audit.entries.map(\.finding) == sizes.map { .extended(size: $0) })
         #expect(audit.chain == .intact(count: events.count))
     }
+
+    /// With a witness (`ascribe witness serve`, for real on loopback), each checkpoint is
+    /// cosigned and the cosignature recorded as `checkpoint.cosigned`; the second one is sent
+    /// with the consistency proof from the first.
+    @Test func eachCheckpointIsCosignedByTheWitness() async throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        let signer = try CheckpointKeys.fresh("ascribe/testhost")
+        let witness = try WitnessTests.WitnessProcess(state: harness.root + "/witness", logKey: signer.verifierKey.description)
+        defer { witness.stop() }
+        let clock = FakeDaemonClock(now: DaemonHarness.startOfHour())
+        let (daemon, task) = await harness.start(clock: clock) { configuration in
+            configuration.checkpoints = CheckpointPublishing(signer: signer, witnesses: ["http://127.0.0.1:\(witness.port)"])
+        }
+        func cosigned() throws -> [Event] { try harness.events().filter { $0.type == .checkpointCosigned } }
+        while try cosigned().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        await clock.advance(by: 300, settling: daemon)
+        while try cosigned().count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        await daemon.stop()
+        #expect(await task.value == .stopped)
+
+        let events = try harness.events()
+        let signed = events.filter { $0.type == .checkpointSigned }
+        let cosignatures = try cosigned()
+        #expect(cosignatures.map { $0.details[.treeSize] } == signed.prefix(2).map { $0.details[.treeSize] })
+        #expect(cosignatures.allSatisfy { $0.details[.witness] == "witness.test/w1" })
+        let key = try Ed25519NoteVerifier(NoteVerifierKey.parse(witness.cosignerKey, hashing: TreeHashing()))
+        for (checkpoint, cosignature) in zip(signed, cosignatures) {
+            let note = try SignedNote.parse(Array(((checkpoint.details[.checkpoint] ?? "") + (cosignature.details[.cosignature] ?? "")).utf8))
+            #expect(try note.verifiedSignatures(by: [key]).count == 1)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import AscribeCore
 import AscribeSystem
+import Dispatch
 import Glibc
 
 /// How the daemon signs checkpoints of its log and where it sends them (PRODUCT.md section 9).
@@ -9,6 +10,8 @@ public struct CheckpointPublishing: Sendable {
     /// `--witness-file`: each signed checkpoint note is appended here (another disk, a mount
     /// of another host).
     public var witnessFile: String?
+    /// `--witness URL`: C2SP tlog-witnesses (`http://host:port[/prefix]`) each checkpoint is sent to.
+    public var witnesses: [String] = []
     /// Sign once this many events were written since the last checkpoint…
     public var everyEvents: UInt64 = 1000
     /// …or once this long has passed with new events…
@@ -16,9 +19,10 @@ public struct CheckpointPublishing: Sendable {
     /// …or this long with none (the checkpoint then says the log is alive and unchanged).
     public var idleSeconds: Int64 = 3600
 
-    public init(signer: NoteSigner, witnessFile: String? = nil) {
+    public init(signer: NoteSigner, witnessFile: String? = nil, witnesses: [String] = []) {
         self.signer = signer
         self.witnessFile = witnessFile
+        self.witnesses = witnesses
     }
 }
 
@@ -62,11 +66,21 @@ struct CheckpointMark {
     var time: Instant
 }
 
+/// What the daemon knows of its checkpoints: the last it signed, and the size each witness
+/// last cosigned (learnt from its answers; 0 until then, and a 409 says the real one).
+struct CheckpointState {
+    var last: CheckpointMark?
+    var witnessSizes: [String: UInt64] = [:]
+}
+
+/// Blocking HTTP to witnesses happens here, off the daemon's executor, one request at a time.
+private let witnessQueue = DispatchQueue(label: "ascribe.witness-client")
+
 extension Daemon {
     /// When a checkpoint falls due by time alone, for the loop's sleep; nil when checkpoints are off.
     var checkpointWake: Instant? {
         guard let publishing = configuration.checkpoints else { return nil }
-        guard let mark = lastCheckpoint else { return clock.now() }
+        guard let mark = checkpointState.last else { return clock.now() }
         // New events wake the loop anyway (slots, runs, heartbeats); past the 60 s mark only
         // the idle checkpoint is left to wait for.
         let withNewEvents = mark.time.adding(seconds: publishing.newEventsSeconds)
@@ -78,11 +92,11 @@ extension Daemon {
     /// written after the last checkpoint's own `checkpoint.signed`.
     func signCheckpointIfDue(now: Instant) {
         guard let publishing = configuration.checkpoints, let store, storeOutage == nil else { return }
-        guard let mark = lastCheckpoint ?? recordedCheckpoint(store) else {
+        guard let mark = checkpointState.last ?? recordedCheckpoint(store) else {
             signCheckpoint(now: now)
             return
         }
-        lastCheckpoint = mark
+        checkpointState.last = mark
         guard let size = try? store.merkleTreeSize() else { return }
         let newEvents = size > mark.size + 1 ? size - mark.size - 1 : 0
         let elapsed = now.secondsSinceEpoch - mark.time.secondsSinceEpoch
@@ -95,7 +109,7 @@ extension Daemon {
     /// At shutdown: a last checkpoint covering everything, `daemon.stopped` included.
     func signFinalCheckpoint(now: Instant) {
         guard configuration.checkpoints != nil, let store, storeOutage == nil,
-              let size = try? store.merkleTreeSize(), size > (lastCheckpoint?.size ?? 0) + 1 || lastCheckpoint == nil else { return }
+              let size = try? store.merkleTreeSize(), size > (checkpointState.last?.size ?? 0) + 1 || checkpointState.last == nil else { return }
         signCheckpoint(now: now)
     }
 
@@ -111,10 +125,11 @@ extension Daemon {
                                                        time: EventTime(now))
         } catch {
             output(.problem(error.description))
-            lastCheckpoint = CheckpointMark(size: lastCheckpoint?.size ?? 0, time: now)
+            checkpointState.last = CheckpointMark(size: checkpointState.last?.size ?? 0, time: now)
             return
         }
-        lastCheckpoint = CheckpointMark(size: signed.checkpoint.size, time: now)
+        checkpointState.last = CheckpointMark(size: signed.checkpoint.size, time: now)
+        sendToWitnesses(signed)
         if let path = publishing.witnessFile {
             do throws(SystemError) {
                 let file = try FileDescriptor.open(path, flags: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode: 0o644)
@@ -123,6 +138,53 @@ extension Daemon {
             } catch {
                 output(.problem("could not append the checkpoint of \(signed.checkpoint.size) events to the witness file \(path): \(error)"))
             }
+        }
+    }
+
+    /// Sends `signed` to each witness with the consistency proof from the size it holds.
+    private func sendToWitnesses(_ signed: SignedCheckpoint, retrying: Bool = false, only: [String]? = nil) {
+        guard let publishing = configuration.checkpoints, let store else { return }
+        for url in only ?? publishing.witnesses {
+            let old = checkpointState.witnessSizes[url] ?? 0
+            guard old <= signed.checkpoint.size,
+                  let proof = try? store.consistencyProof(oldSize: old, newSize: signed.checkpoint.size) else { continue }
+            let body = AddCheckpointRequest(oldSize: old, proof: proof, note: Array(signed.note.rendered.utf8)).rendered
+            witnessQueue.async {
+                let answer = Result { () throws(HTTPError) in try WitnessHTTP.addCheckpoint(url: url, body: body) }
+                Task { await self.witnessAnswered(url: url, signed: signed, answer: answer, retrying: retrying) }
+            }
+        }
+    }
+
+    /// Records each cosignature as `checkpoint.cosigned`; after a 409 learns the witness's size
+    /// and tries once more with the proof from it.
+    private func witnessAnswered(url: String, signed: SignedCheckpoint, answer: Result<WitnessResponse, HTTPError>, retrying: Bool) {
+        switch answer {
+        case .failure(let error):
+            output(.problem("witness \(url): \(error)"))
+        case .success(let response) where response.status == 200:
+            checkpointState.witnessSizes[url] = max(checkpointState.witnessSizes[url] ?? 0, signed.checkpoint.size)
+            let lines = String(decoding: response.body, as: UTF8.self).split(separator: "\n").map(String.init)
+            var drafts: [EventDraft] = []
+            for line in lines {
+                guard let cosignature = try? NoteSignature(line: line) else { continue }
+                var draft = schedulerDraft(.checkpointCosigned, at: clock.now())
+                draft.details = EventDetails([.witness: cosignature.name, .cosignature: line + "\n",
+                                              .treeSize: String(signed.checkpoint.size), .rootHash: signed.checkpoint.root.base64])
+                drafts.append(draft)
+            }
+            record(drafts)
+        case .success(let response) where response.status == 409 && !retrying:
+            let text = String(decoding: response.body, as: UTF8.self)
+            if let size = UInt64(text.hasSuffix("\n") ? String(text.dropLast()) : text) {
+                checkpointState.witnessSizes[url] = size
+                sendToWitnesses(signed, retrying: true, only: [url])
+            } else {
+                output(.problem("witness \(url): 409 without a size"))
+            }
+        case .success(let response):
+            output(.problem("witness \(url) refused the checkpoint of \(signed.checkpoint.size) events: \(response.status) "
+                + String(decoding: response.body.prefix(300), as: UTF8.self)))
         }
     }
 

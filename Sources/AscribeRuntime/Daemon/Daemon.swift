@@ -76,8 +76,8 @@ public actor Daemon {
     var rejections: [String: FileRejection] = [:]
     /// Runs a dead daemon started whose processes live on, by run id (Daemon+Adoption.swift).
     var adopted: [String: AdoptedRun] = [:]
-    /// The last checkpoint signed (Daemon+Checkpoints.swift).
-    var lastCheckpoint: CheckpointMark?
+    /// The last checkpoint signed, what each witness holds (Daemon+Checkpoints.swift).
+    var checkpointState = CheckpointState()
 
     public init(configuration: DaemonConfiguration, clock: any DaemonClock = SystemDaemonClock(),
                 output: @escaping @Sendable (DaemonOutput) -> Void = { _ in }) {
