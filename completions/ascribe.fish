@@ -139,7 +139,7 @@ complete -c ascribe -n '__fish_seen_subcommand_from verify' -l state -x -a '(__f
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l checkpoint -r -F -d 'a checkpoint saved off the host, or a witness file of them'
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l key -x -d 'trust checkpoints signed by this C2SP verifier key'
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l witness-key -x -d 'a witnesss cosigning key'
-complete -c ascribe -n '__fish_seen_subcommand_from verify' -l max-age -x -d 'with --checkpoint, also fail when the newest checkpoint the log extends is older than AGE'
+complete -c ascribe -n '__fish_seen_subcommand_from verify' -l max-age -x -d 'also fail when the newest checkpoint the log extends is older than AGE'
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l proof -r -F -d 'an inclusion proof from ascribe prove'
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l help -d 'show the help'
 complete -c ascribe -n '__fish_seen_subcommand_from prove' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory holding events.db'

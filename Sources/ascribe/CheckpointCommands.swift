@@ -11,12 +11,12 @@ enum CheckpointOptions {
     static let proof = CommandOption("--proof", value: "FILE",
         help: "an inclusion proof from `ascribe prove`: checked on its own, without the log")
     static let key = CommandOption("--key", value: "VKEY",
-        help: "trust checkpoints signed by this C2SP verifier key (name+id+base64); with --checkpoint the log's own recorded keys otherwise",
+        help: "trust checkpoints signed by this C2SP verifier key (name+id+base64); by default the keys the log recorded signing with",
         repeatable: true)
     static let witnessKey = CommandOption("--witness-key", value: "VKEY",
         help: "a witness's cosigning key: its cosignatures date the checkpoints", repeatable: true)
     static let maxAge = CommandOption("--max-age", value: "AGE",
-        help: "with --checkpoint, also fail when the newest checkpoint the log extends is older than AGE (a silent log), e.g. 2h")
+        help: "also fail when the newest checkpoint the log extends is older than AGE, e.g. 2h: a silent log")
 
     /// A saved checkpoint, witness file or proof: small text, read whole.
     static let fileLimit = 16 << 20
