@@ -46,7 +46,9 @@ public struct InclusionProofText: Equatable, Sendable {
             guard lines.count <= 3 + Self.pathLimit else { throw .malformed(line: lines.count, "more than \(Self.pathLimit) path hashes") }
         }
         guard lines.first == Self.header else { throw .malformed(line: 1, "expected \(Self.header)") }
-        guard lines.count >= 3, lines[1].hasPrefix("seq "), let seq = UInt64(lines[1].dropFirst(4)), seq >= 1 else {
+        let seqText = lines.count >= 2 ? lines[1].dropFirst(4) : ""
+        guard lines.count >= 3, lines[1].hasPrefix("seq "), let seq = UInt64(seqText), seq >= 1, !seqText.hasPrefix("0"),
+              seqText.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
             throw .malformed(line: 2, "expected seq <number>")
         }
         let hash = lines[2].dropFirst(6)
