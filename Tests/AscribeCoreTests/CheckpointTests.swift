@@ -153,6 +153,12 @@ struct CheckpointTamperTests {
             let cli = try AscribeBinary.run(["verify", "--state", state, "--checkpoint", path])
             #expect(cli.status == 0, "\(cli.stderr)")
             #expect(cli.stdout.hasPrefix("checkpoint of 10 events at 2026-11-23T18:30:00.000Z: the log extends it (14 events)\n"))
+
+            // Dated by the log's own checkpoint.signed: silent once older than the allowed age.
+            let signedAt = Fixture.draft().time.instant.secondsSinceEpoch
+            #expect(result.entries.first?.witnessedAt == signedAt)
+            #expect(result.silence(now: signedAt + 7200, maxAge: 3600) ?? (0, 0) == (10, signedAt))
+            #expect(result.silence(now: signedAt + 1800, maxAge: 3600) == nil)
         }
     }
 

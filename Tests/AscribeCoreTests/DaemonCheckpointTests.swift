@@ -65,9 +65,18 @@ import Testing
         #expect(cosignatures.map { $0.details[.treeSize] } == signed.prefix(2).map { $0.details[.treeSize] })
         #expect(cosignatures.allSatisfy { $0.details[.witness] == "witness.test/w1" })
         let key = try Ed25519NoteVerifier(NoteVerifierKey.parse(witness.cosignerKey, hashing: TreeHashing()))
+        var cosignedNotes: [SignedCheckpoint] = []
         for (checkpoint, cosignature) in zip(signed, cosignatures) {
-            let note = try SignedNote.parse(Array(((checkpoint.details[.checkpoint] ?? "") + (cosignature.details[.cosignature] ?? "")).utf8))
+            let text = (checkpoint.details[.checkpoint] ?? "") + (cosignature.details[.cosignature] ?? "")
+            let note = try SignedNote.parse(Array(text.utf8))
             #expect(try note.verifiedSignatures(by: [key]).count == 1)
+            cosignedNotes.append(try SignedCheckpoint(parsing: Array(text.utf8)))
         }
+        // A cosigned checkpoint is dated by its cosignature (the fake clock's hour is in the past).
+        let store = try EventStore.open(path: harness.storePath, access: .readOnly)
+        let audit = try CheckpointAudit.run(store: store, origin: "ascribe/testhost", checkpoints: cosignedNotes,
+                                            keys: [Ed25519NoteVerifier(signer.verifierKey)], witnessKeys: [key])
+        #expect(audit.entries.allSatisfy { $0.finding.isProblem == false && $0.witnessedAt != nil })
+        #expect(audit.entries.compactMap(\.witnessedAt).allSatisfy { $0 > DaemonHarness.startOfHour().secondsSinceEpoch - 3600 })
     }
 }
