@@ -32,7 +32,7 @@ _ascribe() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
     COMPREPLY=()
     if (( COMP_CWORD == 1 )); then
-        COMPREPLY=($(compgen -W 'check next plan import daemon run log why identities status disable enable reload keys oidc token verify version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'check next plan import daemon run log why identities status disable enable reload keys oidc token verify prove witness version --help --version' -- "$cur"))
         return
     fi
     case ${COMP_WORDS[1]} in
@@ -84,10 +84,10 @@ _ascribe() {
         daemon)
             case $prev in
                 --jobs|--state|--credentials|--keys) _ascribe_values "$cur" directory; return ;;
-                --control-group|--syslog|--issuer|--token-lifetime|--token-algorithm) return ;;
+                --control-group|--syslog|--issuer|--token-lifetime|--token-algorithm|--witness-file|--witness) return ;;
                 --metrics-file) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --issuer --keys --token-lifetime --token-algorithm --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --issuer --keys --token-lifetime --token-algorithm --checkpoints --witness-file --witness --help' -- "$cur"))
             ;;
         run)
             case $prev in
@@ -105,7 +105,7 @@ _ascribe() {
                 --state) _ascribe_values "$cur" directory; return ;;
                 --job) _ascribe_values "$cur" job; return ;;
                 --identity|--since|--until|--limit) return ;;
-                --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled control.refused credential.issued key.created key.rotated' -- "$cur")); return ;;
+                --type) COMPREPLY=($(compgen -W 'run.fired run.succeeded run.failed run.timed_out run.launch_failed run.skipped run.missed run.lost daemon.started daemon.stopped daemon.heartbeat config.loaded config.rejected identity.disabled identity.enabled job.disabled job.enabled control.refused credential.issued key.created key.rotated checkpoint.signed checkpoint.cosigned' -- "$cur")); return ;;
             esac
             COMPREPLY=($(compgen -W '--state --job --identity --type --since --until --limit --verbose --json --follow --help' -- "$cur"))
             ;;
@@ -190,8 +190,25 @@ _ascribe() {
         verify)
             case $prev in
                 --state) _ascribe_values "$cur" directory; return ;;
+                --checkpoint|--proof) _ascribe_values "$cur" file; return ;;
+                --key|--witness-key|--max-age) return ;;
             esac
-            COMPREPLY=($(compgen -W '--state --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--state --checkpoint --key --witness-key --max-age --proof --help' -- "$cur"))
+            ;;
+        prove)
+            case $prev in
+                --state) _ascribe_values "$cur" directory; return ;;
+                --checkpoint) _ascribe_values "$cur" file; return ;;
+                --key) return ;;
+            esac
+            COMPREPLY=($(compgen -W '--state --checkpoint --key --help' -- "$cur"))
+            ;;
+        witness)
+            case $prev in
+                --listen|--log-key|--name) return ;;
+                --state) _ascribe_values "$cur" directory; return ;;
+            esac
+            COMPREPLY=($(compgen -W '--listen --state --log-key --name --help' -- "$cur"))
             ;;
         version)
             COMPREPLY=($(compgen -W '--help' -- "$cur"))

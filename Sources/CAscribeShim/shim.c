@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -123,6 +125,56 @@ int ascribe_unix_connect(const char *path) {
         return -1;
     }
     return fd;
+}
+
+// TCP for the witness protocol: `host` and `port` as getaddrinfo reads them (numeric port);
+// the first address that works. A getaddrinfo failure is reported as EADDRNOTAVAIL.
+static int tcp_socket(const char *host, const char *port, int passive, int backlog) {
+    struct addrinfo hints, *found = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+    if (getaddrinfo(host, port, &hints, &found) != 0) {
+        errno = EADDRNOTAVAIL;
+        return -1;
+    }
+    int fd = -1, saved = EADDRNOTAVAIL;
+    for (struct addrinfo *address = found; address != NULL; address = address->ai_next) {
+        fd = socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC, address->ai_protocol);
+        if (fd < 0) { saved = errno; continue; }
+        int one = 1;
+        int result;
+        if (passive) {
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            result = bind(fd, address->ai_addr, address->ai_addrlen) == 0 ? listen(fd, backlog) : -1;
+        } else {
+            do { result = connect(fd, address->ai_addr, address->ai_addrlen); } while (result != 0 && errno == EINTR);
+        }
+        if (result == 0) break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(found);
+    if (fd < 0) errno = saved;
+    return fd;
+}
+
+int ascribe_tcp_listen(const char *host, const char *port, int backlog) { return tcp_socket(host, port, 1, backlog); }
+
+int ascribe_tcp_connect(const char *host, const char *port) { return tcp_socket(host, port, 0, 0); }
+
+int ascribe_accept_blocking(int listener) { return accept4(listener, NULL, NULL, SOCK_CLOEXEC); }
+
+int ascribe_local_port(int fd) {
+    struct sockaddr_storage address;
+    socklen_t length = sizeof address;
+    if (getsockname(fd, (struct sockaddr *)&address, &length) != 0) return -1;
+    if (address.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&address)->sin_port);
+    if (address.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+    errno = EAFNOSUPPORT;
+    return -1;
 }
 
 int ascribe_accept(int listener) { return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }

@@ -33,6 +33,8 @@ let commands: [Command] = [
     Command(declaration: OIDCCommand.declaration, run: OIDCCommand.run),
     Command(declaration: TokenCommand.declaration, run: TokenCommand.run),
     Command(declaration: VerifyCommand.declaration, run: VerifyCommand.run),
+    Command(declaration: ProveCommand.declaration, run: ProveCommand.run),
+    Command(declaration: WitnessCommand.declaration, run: WitnessCommand.run),
     Command(declaration: VersionCommand.declaration, run: VersionCommand.run),
 ]
 

@@ -18,6 +18,9 @@ enum DaemonCommand {
         static let syslog = CommandOption("--syslog", value: "PATH", help: "forward every event, once recorded, to the syslog socket PATH as RFC 5424 with structured data",
                                           default: "/dev/log when run as root without --dev and /dev/log exists; see docs/OPERATIONS.md")
         static let noSyslog = CommandOption("--no-syslog", help: "do not forward events to syslog")
+        static let checkpoints = CommandOption("--checkpoints", help: "sign a checkpoint of the log (C2SP signed note, Ed25519) every 1,000 events or 60 s with new events, hourly when idle and at shutdown, recorded as checkpoint.signed and so in syslog; the key is the key store's checkpoint key (\(KeyStoreSettings.defaultDirectoryHelp)); docs/EVENTS.md")
+        static let witnessFile = CommandOption("--witness-file", value: "PATH", help: "append each signed checkpoint to PATH (implies --checkpoints): keep it on another disk or host, then `ascribe verify --checkpoint PATH`")
+        static let witness = CommandOption("--witness", value: "URL", help: "send each signed checkpoint to the C2SP tlog-witness at URL (http://host:port[/prefix], e.g. `ascribe witness serve` on another host; https through a TLS terminator) and record each cosignature as checkpoint.cosigned (implies --checkpoints)", repeatable: true)
         static let metricsFile = CommandOption("--metrics-file", value: "FILE", help: "keep a Prometheus textfile of per-job last success, last outcome, duration, skipped and missed counts and schedule period, rewritten atomically (mode 0644) as events arrive; see docs/OPERATIONS.md")
     }
 
@@ -45,7 +48,8 @@ enum DaemonCommand {
             """,
         options: [CommonOptions.jobs, Options.state, Options.credentials, Options.controlGroup, Options.trustLoginUID,
                   Options.development, Options.quiet, Options.verbose, Options.syslog, Options.noSyslog, Options.metricsFile,
-                  TokenOptions.issuer, TokenOptions.keys, TokenOptions.lifetime, TokenOptions.algorithm],
+                  TokenOptions.issuer, TokenOptions.keys, TokenOptions.lifetime, TokenOptions.algorithm,
+                  Options.checkpoints, Options.witnessFile, Options.witness],
         exclusive: [[Options.quiet, Options.verbose], [Options.syslog, Options.noSyslog]],
         exitStatus: "0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.",
         examples: """
@@ -68,6 +72,9 @@ enum DaemonCommand {
         let issuer = try TokenOptions.issuer(arguments)
         let keySettings = try TokenOptions.settings(arguments, state: state, makesKeys: true)
         let tokenLifetime = try TokenOptions.lifetime(arguments)
+        let witnessFile = arguments.value(Options.witnessFile)
+        let witnesses = arguments.values(Options.witness)
+        let checkpoints = arguments.flag(Options.checkpoints) || witnessFile != nil || !witnesses.isEmpty
         _ = try arguments.operands(max: 0)
 
         var access: ControlAccess
@@ -107,6 +114,17 @@ enum DaemonCommand {
                 configuration.keys = keySettings
             } catch {
                 output.error("ascribe daemon: \(error.description)")
+                return .findings
+            }
+        }
+        if checkpoints {
+            do throws(CheckpointKeyError) {
+                let signer = try CheckpointPublishing.keyStoreSigner(
+                    directory: keySettings.directory, host: configuration.host, now: SystemClock.now())
+                configuration.checkpoints = CheckpointPublishing(signer: signer, witnessFile: witnessFile, witnesses: witnesses)
+                configuration.keys = keySettings
+            } catch {
+                output.error("ascribe daemon: cannot sign checkpoints: \(error.description)")
                 return .findings
             }
         }
@@ -193,3 +211,4 @@ enum DaemonCommand {
         }
     }
 }
+

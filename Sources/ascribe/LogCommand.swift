@@ -140,18 +140,39 @@ enum VerifyCommand {
             Re-walks the event log's hash chain from the first event and reports either
             "N events, chain intact" or the first broken link and why (exit 1). An edited, deleted or
             inserted event breaks the chain; see docs/EVENTS.md for what a chain alone cannot show.
+
+            With --checkpoint, also checks that the log extends each signed checkpoint in FILE
+            (kept off the host: a witness file, a saved copy): a log shorter than a checkpoint is
+            named TRUNCATED, one whose first events hash to another root REWRITTEN. The roots are
+            recomputed from the events, not read from the stored tree. With --proof, checks an
+            inclusion proof from `ascribe prove` on its own, without the log.
             """,
-        options: [state],
+        options: [state, CheckpointOptions.checkpoint, CheckpointOptions.key, CheckpointOptions.witnessKey,
+                  CheckpointOptions.maxAge, CheckpointOptions.proof],
+        exclusive: [[CheckpointOptions.checkpoint, CheckpointOptions.proof]],
         examples: """
             ascribe verify
             ascribe verify --state /var/lib/ascribe
-            """)
+            ascribe verify --proof examples/checkpoint/seq-3.proof --key web1-checkpoint+134c3025+AUbz8bk3u4CSUaAqxn2VxflEJLQxWqzMiplbs75FuhUX
+            ascribe verify --checkpoint examples/checkpoint/web1.checkpoint --key web1-checkpoint+134c3025+AUbz8bk3u4CSUaAqxn2VxflEJLQxWqzMiplbs75FuhUX --max-age 2h   # exits 1
+            """,
+        forms: [UsageForm(options: [state]),
+                UsageForm(options: [state, CheckpointOptions.checkpoint, CheckpointOptions.key, CheckpointOptions.witnessKey,
+                                    CheckpointOptions.maxAge], required: [CheckpointOptions.checkpoint]),
+                UsageForm(options: [CheckpointOptions.proof, CheckpointOptions.key],
+                          required: [CheckpointOptions.proof, CheckpointOptions.key])])
 
     static let state = CommonOptions.state()
 
     static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
         let state = arguments.value(Self.state) ?? DefaultPaths.stateDirectory
         _ = try arguments.operands(max: 0)
+        if let proof = arguments.value(CheckpointOptions.proof) {
+            return try verifyProof(arguments, path: proof, output: &output)
+        }
+        if let checkpoint = arguments.value(CheckpointOptions.checkpoint) {
+            return try verifyCheckpoints(arguments, path: checkpoint, state: state, output: &output)
+        }
         let store = try HostContext().openStore(state: state, access: .readOnly)
         do throws(EventStoreError) {
             switch try store.verify() {

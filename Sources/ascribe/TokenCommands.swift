@@ -16,7 +16,7 @@ enum TokenOptions {
     /// `--keys`, and `--token-algorithm` for a command that makes keys (`makesKeys`).
     static func settings(_ arguments: ParsedArguments, state: String, makesKeys: Bool = false) throws(UsageError) -> KeyStoreSettings {
         let directory = arguments.value(keys) ?? KeyStoreSettings.defaultDirectory(stateDirectory: state)
-        var settings = KeyStoreSettings(directory: directory, checkpointKeyName: HostName.current())
+        var settings = KeyStoreSettings(directory: directory, checkpointKeyName: EventStore.checkpointOrigin(host: HostName.current()))
         if makesKeys, let text = arguments.value(algorithm) {
             guard let chosen = KeyAlgorithm(rawValue: text.uppercased()), chosen != .ed25519 else {
                 throw UsageError(message: "--token-algorithm must be ES256 or RS256, not \"\(text)\"")

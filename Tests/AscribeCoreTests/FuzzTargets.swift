@@ -11,7 +11,30 @@ enum FuzzTargets {
         "jobfile": jobFile,
         "cron": cronExpression,
         "crontab": crontab,
+        "note": note,
     ]
+
+    /// A signed note, read also as a checkpoint body, an inclusion proof and an add-checkpoint
+    /// request: whatever parses renders back to exactly the bytes read (strict base64, one
+    /// spelling per note), so a changed byte can never verify as the same note.
+    static func note(_ bytes: [UInt8]) {
+        if let note = try? SignedNote.parse(bytes) {
+            precondition(Array(note.rendered.utf8) == bytes, "a note renders back to its bytes")
+            precondition(note.signatures.count <= SignedNote.signatureLimit, "signatures are capped")
+            if let checkpoint = try? Checkpoint(body: note.text) {
+                precondition(checkpoint.body == note.text, "a checkpoint renders back to its text")
+            }
+        }
+        if let proof = try? InclusionProofText(parsing: bytes) {
+            precondition(Array(proof.rendered.utf8) == bytes || String(validating: proof.note, as: UTF8.self) == nil,
+                         "a proof renders back to its bytes")
+            precondition(proof.path.count <= InclusionProofText.pathLimit, "paths are capped")
+        }
+        if let request = try? AddCheckpointRequest(parsing: bytes) {
+            precondition(request.rendered == bytes, "a request renders back to its bytes")
+            precondition(request.proof.count <= AddCheckpointRequest.proofLimit, "proofs are capped")
+        }
+    }
 
     /// A whole job file; the `timezone` value is also read as a TZ string, so the TZ-string
     /// parser is fuzzed through it.

@@ -51,6 +51,13 @@ import AscribeTestSupport
             try store.append(Self.seed())
         }
         try FileManager.default.copyItem(atPath: Self.directory + "/events.db", toPath: scratch + "/events.db")
+        // The fixture is a schema-2 log: the first read-write open migrates it (the Merkle tree
+        // is built from its events), as the daemon's would; every reader then reads it the same.
+        let migrated = try EventStore.open(path: scratch + "/events.db")
+        let count = try migrated.merkleTreeSize()
+        let recomputed = try migrated.recomputedRoots(at: [count])
+        let stored = try migrated.merkleRoot(size: count)
+        #expect(count > 0 && recomputed.count == count && recomputed.roots[count] == stored)
         for (name, text) in try Self.readings(state: scratch) {
             let path = Self.directory + "/expected/" + name
             if Self.rewriting {

@@ -54,7 +54,7 @@ func expectInSync(_ arguments: [String], file: String, sourceLocation: SourceLoc
         let listed = try AscribeBinary.run(["--help"]).stdout
             .split(separator: "\n", omittingEmptySubsequences: false).drop { $0 != "Commands:" }.dropFirst().prefix { !$0.isEmpty }
             .map { String($0.split(separator: " ")[0]) }
-        #expect(listed.count >= 8 && listed.count < 20)
+        #expect(listed.count >= 8 && listed.count < 40)
         for command in listed {
             #expect(page.contains("\n.SS \(command)\n"), "no section for \(command)")
         }

@@ -2,13 +2,13 @@
 # Builds the libFuzzer binary (AscribeCore with coverage and AddressSanitizer) and fuzzes one
 # target for SECONDS, growing Tests/fuzz/corpus/TARGET; crashes are written to
 # Tests/fuzz/crashers/TARGET. See docs/FUZZING.md.
-#   Tests/fuzz/run.sh TARGET SECONDS [extra libFuzzer flags]    TARGET: jobfile cron crontab
+#   Tests/fuzz/run.sh TARGET SECONDS [extra libFuzzer flags]    TARGET: jobfile cron crontab note
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
 if [ $# -lt 2 ]; then
-  echo "usage: Tests/fuzz/run.sh TARGET SECONDS [libFuzzer flags]   (TARGET: jobfile cron crontab)" >&2
+  echo "usage: Tests/fuzz/run.sh TARGET SECONDS [libFuzzer flags]   (TARGET: jobfile cron crontab note)" >&2
   exit 2
 fi
 target=$1 seconds=$2
@@ -16,7 +16,7 @@ shift 2
 corpus=Tests/fuzz/corpus/$target
 crashers=Tests/fuzz/crashers/$target
 if [ ! -d "$corpus" ]; then
-  echo "run.sh: no corpus directory $corpus (TARGET: jobfile cron crontab)" >&2
+  echo "run.sh: no corpus directory $corpus (TARGET: jobfile cron crontab note)" >&2
   exit 2
 fi
 mkdir -p "$crashers"

@@ -12,10 +12,12 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case catchUp = "catch_up"
     case caughtUp = "caught_up"
     case changed
+    case checkpoint
     case clock
     case connectionLimit = "connection_limit"
     case controlGroup = "control_group"
     case controlSocket = "control_socket"
+    case cosignature
     case count
     case credentialsCleanup = "credentials_cleanup"
     case dev
@@ -40,6 +42,7 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case forced
     case happenedAt = "happened_at"
     case jobs
+    case key
     case kept
     case kid
     case last
@@ -72,6 +75,7 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case refusal
     case refusalsNotRecordedBefore = "refusals_not_recorded_before"
     case rejected
+    case rootHash = "root_hash"
     case removed
     case request
     case requestedReason = "requested_reason"
@@ -104,10 +108,12 @@ public enum DetailKey: String, CaseIterable, Sendable {
     case terminatedRuns = "terminated_runs"
     case token
     case tokenRefreshFailed = "token_refresh_failed"
+    case treeSize = "tree_size"
     case trigger
     case unstartedQueuedRuns = "unstarted_queued_runs"
     case version
     case viaUser = "via_user"
+    case witness
     case writer
     case writerUid = "writer_uid"
     case writers

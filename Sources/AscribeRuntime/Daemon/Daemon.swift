@@ -43,6 +43,8 @@ public actor Daemon {
     var handles: [String: RunHandle] = [:]
     /// Set while the store cannot be written (Daemon+StoreOutage.swift).
     var storeOutage: StoreOutage?
+    /// The last checkpoint signed, what each witness holds (Daemon+Checkpoints.swift).
+    var checkpointState = CheckpointState()
 
     public init(configuration: DaemonConfiguration, clock: any DaemonClock = SystemDaemonClock(),
                 output: @escaping @Sendable (DaemonOutput) -> Void = { _ in }) {
@@ -64,8 +66,10 @@ public actor Daemon {
         while !state.stopping {
             let now = clock.now()
             perform(state.tick(now: now, accounted: { self.accountedSlots(of: $0, since: $1) }), now: now)
+            signCheckpointIfDue(now: now)
             guard !state.stopping else { break }
-            let wake = state.wakeTime(now: now)
+            var wake = state.wakeTime(now: now)
+            if let due = checkpointWake, due < wake { wake = max(due, now.adding(seconds: 1)) }
             let clock = self.clock
             let sleep = Task { await clock.sleep(until: wake) }
             sleeper = sleep
@@ -92,6 +96,7 @@ public actor Daemon {
             if let process = stopSender.process { stopped.details[.stoppedByProcess] = process }
         }
         record([stopped])
+        signFinalCheckpoint(now: end)
         control?.close()
         control = nil
         reactor?.shutdown()

@@ -40,6 +40,8 @@ public struct DaemonConfiguration: Sendable {
     public var keys: KeyStoreSettings?
     /// Keys the key store made for this start (its first with the directory), recorded as `key.created`.
     public var keysMadeAtStart: [KeyRecord] = []
+    /// Signing checkpoints and sending them off the host (Daemon+Checkpoints.swift); nil: off.
+    public var checkpoints: CheckpointPublishing?
 
     public init(jobsDirectory: String, stateDirectory: String, credentialStore: String, development: Bool,
                 host: String, zones: ZoneDatabase = ZoneDatabase(), defaultZone: ZoneRules, helperPath: String? = nil,

@@ -31,6 +31,10 @@ public enum EventType: String, CaseIterable, Sendable {
     case keyCreated = "key.created"
     /// A person rotated a purpose's keys: active → retired, next → active.
     case keyRotated = "key.rotated"
+    /// The daemon signed a checkpoint of the log (PRODUCT.md section 9; docs/EVENTS.md).
+    case checkpointSigned = "checkpoint.signed"
+    /// A witness cosigned a checkpoint the daemon sent it.
+    case checkpointCosigned = "checkpoint.cosigned"
 
     /// Run events are about one job's run, so the store requires their job, identity and owner.
     public var isRun: Bool { rawValue.hasPrefix("run.") }

@@ -42,6 +42,20 @@ public protocol EventLog: AnyObject {
 
     /// Hands back memory the backend keeps for speed (after a load filled its caches).
     func releaseMemory()
+
+    // The RFC 6962 Merkle tree over the event hashes (docs/EVENTS.md), kept with each append.
+
+    /// How many events the tree covers (every stored event).
+    func merkleTreeSize() throws(EventStoreError) -> UInt64
+
+    /// The root of the tree's first `size` leaves.
+    func merkleRoot(size: UInt64) throws(EventStoreError) -> MerkleHash
+
+    /// The proof that event `seq` is leaf `seq - 1` of the tree of `size` leaves.
+    func inclusionProof(seq: Int64, size: UInt64) throws(EventStoreError) -> [MerkleHash]
+
+    /// The proof that the tree of `oldSize` leaves is a prefix of the one of `newSize`.
+    func consistencyProof(oldSize: UInt64, newSize: UInt64) throws(EventStoreError) -> [MerkleHash]
 }
 
 extension EventStore: EventLog {}

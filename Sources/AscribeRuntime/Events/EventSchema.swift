@@ -68,6 +68,21 @@ enum EventSchema {
         CREATE TRIGGER definitions_no_delete BEFORE DELETE ON definitions
             BEGIN SELECT RAISE(ABORT, 'definitions are append-only'); END;
         """,
+        // The RFC 6962 Merkle tree over the events' hashes (EventStore+MerkleTree.swift): each
+        // complete subtree of 2^level leaves, numbered idx at its level. Filled from the events
+        // already stored by `EventStore.extendMerkleTree()` in the same transaction.
+        """
+        CREATE TABLE merkle_nodes (
+            level INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            hash BLOB NOT NULL,
+            PRIMARY KEY (level, idx)
+        ) STRICT, WITHOUT ROWID;
+        CREATE TRIGGER merkle_nodes_no_update BEFORE UPDATE ON merkle_nodes
+            BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only'); END;
+        CREATE TRIGGER merkle_nodes_no_delete BEFORE DELETE ON merkle_nodes
+            BEGIN SELECT RAISE(ABORT, 'the Merkle tree is append-only'); END;
+        """,
     ]
 
     static var version: Int64 { Int64(migrations.count) }

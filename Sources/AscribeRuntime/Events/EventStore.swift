@@ -137,6 +137,7 @@ public final class EventStore {
                 events.append(event)
                 prevHash = hash
             }
+            try extendMerkleTree(with: events)
             return events
         }
         appended?(events)

@@ -59,6 +59,9 @@ public enum EventStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// A stored row that cannot be read back as an event; `ascribe verify` says more.
     case corruptRow(seq: Int64, problem: String)
     case invalidFilter(String)
+    /// The Merkle tree over the log does not match the events (rows deleted or replaced
+    /// outside Ascribe), or a tree size or seq asked for is not in it.
+    case merkleTree(String)
 
     public var description: String {
         switch self {
@@ -89,6 +92,8 @@ public enum EventStoreError: Error, Equatable, Sendable, CustomStringConvertible
             "event store: seq \(seq) cannot be read: \(problem); run `ascribe verify`"
         case .invalidFilter(let problem):
             "event query: \(problem)"
+        case .merkleTree(let problem):
+            "event store Merkle tree: \(problem)"
         }
     }
 }

@@ -36,6 +36,7 @@ extension EventStore {
             for migration in EventSchema.migrations.dropFirst(Int(version)) {
                 try sqlite { () throws(SQLiteError) in try database.execute(migration) }
             }
+            try extendMerkleTree()
             try sqlite { () throws(SQLiteError) in try database.execute("PRAGMA user_version = \(EventSchema.version)") }
         }
     }

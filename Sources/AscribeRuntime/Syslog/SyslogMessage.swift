@@ -33,7 +33,7 @@ public enum SyslogMessage {
         case .runFailed, .runTimedOut, .runLaunchFailed, .runLost: .error
         case .runSkipped, .runMissed, .configRejected, .controlRefused: .warning
         case .daemonStarted, .daemonStopped, .configLoaded, .identityDisabled, .identityEnabled, .jobDisabled, .jobEnabled,
-             .keyCreated, .keyRotated: .notice
+             .keyCreated, .keyRotated, .checkpointSigned, .checkpointCosigned: .notice
         case .runFired, .runSucceeded, .daemonHeartbeat, .credentialIssued: .informational
         }
     }

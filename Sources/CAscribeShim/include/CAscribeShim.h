@@ -51,6 +51,15 @@ int ascribe_epoll_wait(int epoll, uint64_t *tokens, int capacity, int timeout_ms
 int ascribe_unix_listen(const char *path, int backlog);
 /// A blocking, close-on-exec stream connection to `path`; -1 and errno on failure.
 int ascribe_unix_connect(const char *path);
+/// A blocking, close-on-exec TCP socket listening on `host`:`port` (a numeric port; 0 picks
+/// one); -1 and errno on failure.
+int ascribe_tcp_listen(const char *host, const char *port, int backlog);
+/// A blocking, close-on-exec TCP connection to `host`:`port`; -1 and errno on failure.
+int ascribe_tcp_connect(const char *host, const char *port);
+/// accept4 with SOCK_CLOEXEC only: the connection blocks (bounded by a receive timeout).
+int ascribe_accept_blocking(int listener);
+/// The local port a TCP socket is bound to, or -1 and errno.
+int ascribe_local_port(int fd);
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
 int ascribe_accept(int listener);
 /// The connecting process's pid, uid and gid as the kernel recorded them at connect (SO_PEERCRED).
