@@ -18,12 +18,12 @@ enum CheckpointKeys {
     /// An Ed25519 key from its 32-byte seed, through PKCS#8 PEM (RFC 8410's fixed prefix).
     static func ed25519(seed: [UInt8]) throws -> SigningKey {
         let der: [UInt8] = [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20] + seed
-        let pem = "-----BEGIN PRIVATE KEY-----\n\(StandardBase64.encode(der))\n-----END PRIVATE KEY-----\n"
+        let pem = "-----BEGIN PRIVATE KEY-----\n\(Base64.standard.encode(der))\n-----END PRIVATE KEY-----\n"
         return try SigningKey(pem: Array(pem.utf8))
     }
 
     static func goSigner() throws -> NoteSigner {
-        let material = StandardBase64.decode(goPrivateKey) ?? []
+        let material = Base64.standard.decode(goPrivateKey) ?? []
         #expect(material.count == 33 && material.first == 0x01)
         return try NoteSigner(name: "PeterNeumann", key: ed25519(seed: Array(material.dropFirst())))
     }

@@ -139,12 +139,11 @@ import AscribeTestSupport
         clock.advance(by: 60)
         await clock.waitForSleeper()
         while try !harness.events().contains(where: { $0.type == .runFired }) { try await Task.sleep(for: .milliseconds(10)) }
-        let began = ContinuousClock.now
         await daemon.stop(signal: SIGTERM)
         #expect(await task.value == .stopped)
-        #expect(ContinuousClock.now - began < .seconds(5))
 
         let events = try harness.events()
+        // Ended by the drain's SIGTERM after the grace, not waited for (`sleep 60`): no timing needed.
         let failed = try #require(events.first { $0.type == .runFailed })
         #expect(failed.signal == SIGTERM)
         // Written last (by seq); its time is the fake clock's, the run's the real one.

@@ -37,13 +37,13 @@ import Testing
 
     static func part(_ token: String, _ index: Int) -> JSONValue? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        return Base64URL.decode(parts[index]).flatMap { try? JSONParser.parse($0) }
+        return Base64.url.decode(parts[index]).flatMap { try? JSONParser.parse($0) }
     }
 
     /// A token with `header` and `claims` and whatever signature `sign` makes of the input.
     static func forge(header: JSONValue, claims: JSONValue, sign: ([UInt8]) throws -> [UInt8]) rethrows -> String {
-        let input = Base64URL.encode(Array(header.rendered.utf8)) + "." + Base64URL.encode(Array(claims.rendered.utf8))
-        return input + "." + Base64URL.encode(try sign(Array(input.utf8)))
+        let input = Base64.url.encode(Array(header.rendered.utf8)) + "." + Base64.url.encode(Array(claims.rendered.utf8))
+        return input + "." + Base64.url.encode(try sign(Array(input.utf8)))
     }
 
     @Test(arguments: [KeyAlgorithm.es256, .rs256])
@@ -150,7 +150,7 @@ import Testing
 
         // RS256 claimed for an ES256 key.
         let parts = token.split(separator: ".")
-        let relabelled = Base64URL.encode(Array(#"{"alg":"RS256","kid":"\#(kid)","typ":"JWT"}"#.utf8)) + "." + parts[1] + "." + parts[2]
+        let relabelled = Base64.url.encode(Array(#"{"alg":"RS256","kid":"\#(kid)","typ":"JWT"}"#.utf8)) + "." + parts[1] + "." + parts[2]
         #expect(throws: TokenRejection.algorithmMismatch(alg: "RS256", kid: kid, keyAlgorithm: "ES256")) {
             try verifier.verify(relabelled, now: Self.now)
         }

@@ -4,7 +4,7 @@ import Testing
 
 /// The libcrypto wrapper against published vectors, and the encodings around it.
 @Suite struct SigningKeyTests {
-    static func bytes(_ base64url: String) -> [UInt8] { Base64URL.decode(base64url) ?? [] }
+    static func bytes(_ base64url: String) -> [UInt8] { Base64.url.decode(base64url) ?? [] }
     static func hex(_ text: String) -> [UInt8] {
         var bytes: [UInt8] = []
         var index = text.startIndex
@@ -19,13 +19,13 @@ import Testing
     @Test func base64URLRoundTripsAndRefusesEveryNonCanonicalSpelling() {
         for length in 0..<40 {
             let data = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-            #expect(Base64URL.decode(Base64URL.encode(data)) == data)
+            #expect(Base64.url.decode(Base64.url.encode(data)) == data)
         }
-        #expect(Base64URL.encode(Array("Payload".utf8)) == "UGF5bG9hZA")
-        #expect(Base64URL.decode("UGF5bG9hZA==") == nil, "padding is not base64url")
-        #expect(Base64URL.decode("UGF5bG9hZB") == nil, "non-zero bits past the data")
-        #expect(Base64URL.decode("UGF5+G9hZA") == nil, "+ is base64, not base64url")
-        #expect(Base64URL.decode("U") == nil, "one character is never a byte")
+        #expect(Base64.url.encode(Array("Payload".utf8)) == "UGF5bG9hZA")
+        #expect(Base64.url.decode("UGF5bG9hZA==") == nil, "padding is not base64url")
+        #expect(Base64.url.decode("UGF5bG9hZB") == nil, "non-zero bits past the data")
+        #expect(Base64.url.decode("UGF5+G9hZA") == nil, "+ is base64, not base64url")
+        #expect(Base64.url.decode("U") == nil, "one character is never a byte")
     }
 
     /// RFC 7638 §3.1: the thumbprint of the RFC 7517 RSA example key.
@@ -51,7 +51,7 @@ import Testing
         #expect(try parameters.thumbprint() == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")
         let input = Array("eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc".utf8)
         let signature = try key.sign(input)
-        #expect(Base64URL.encode(signature) == "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg")
+        #expect(Base64.url.encode(signature) == "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg")
         #expect(try key.verifyingKey().isValidSignature(signature, for: input))
         #expect(try key.pem() == Array(pem.utf8))
     }

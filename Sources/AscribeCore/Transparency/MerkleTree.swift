@@ -10,7 +10,7 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init?(base64: some StringProtocol) {
-        guard let bytes = StandardBase64.decode(base64) else { return nil }
+        guard let bytes = Base64.standard.decode(base64) else { return nil }
         self.init(bytes: bytes)
     }
 
@@ -34,7 +34,7 @@ public struct MerkleHash: Hashable, Sendable, CustomStringConvertible {
         bytes = digest
     }
 
-    public var base64: String { StandardBase64.encode(bytes) }
+    public var base64: String { Base64.standard.encode(bytes) }
 
     public var hex: String {
         let digits = Array("0123456789abcdef".utf8)

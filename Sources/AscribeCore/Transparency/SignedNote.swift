@@ -97,7 +97,7 @@ public struct NoteSignature: Equatable, Sendable {
         guard let space = rest.firstIndex(of: " ") else { throw .malformed("a signature line has no space after its name") }
         let name = String(rest[..<space])
         guard NoteKeyName.isValid(name) else { throw .malformed("signature name \(name.debugDescription) is not a key name") }
-        guard let bytes = StandardBase64.decode(rest[rest.index(after: space)...]), bytes.count > 4 else {
+        guard let bytes = Base64.standard.decode(rest[rest.index(after: space)...]), bytes.count > 4 else {
             throw .malformed("the signature of \(name) is not base64 of a key ID and a signature")
         }
         self.init(name: name, keyID: NoteKeyID.read(bytes), signature: Array(bytes[4...]))
@@ -105,7 +105,7 @@ public struct NoteSignature: Equatable, Sendable {
 
     /// `— <name> <base64>` and its newline.
     public var line: String {
-        "\u{2014} \(name) \(StandardBase64.encode(NoteKeyID.bytes(keyID) + signature))\n"
+        "\u{2014} \(name) \(Base64.standard.encode(NoteKeyID.bytes(keyID) + signature))\n"
     }
 }
 
@@ -162,7 +162,8 @@ public enum NoteKeyID {
         bytes.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    static func bytes(_ keyID: UInt32) -> [UInt8] {
+    /// The key ID as it is written into a signature: four bytes, big-endian.
+    public static func bytes(_ keyID: UInt32) -> [UInt8] {
         [UInt8(keyID >> 24), UInt8(truncatingIfNeeded: keyID >> 16), UInt8(truncatingIfNeeded: keyID >> 8),
          UInt8(truncatingIfNeeded: keyID)]
     }
@@ -201,7 +202,7 @@ public struct NoteVerifierKey: Equatable, Sendable, CustomStringConvertible {
         guard parts[1].utf8.count == 8, let keyID = UInt32(parts[1], radix: 16), parts[1].allSatisfy(\.isHexDigit) else {
             throw .malformedKey("the key ID \(String(parts[1]).debugDescription) is not 8 hex digits")
         }
-        guard let material = StandardBase64.decode(parts[2]), let algorithm = material.first else {
+        guard let material = Base64.standard.decode(parts[2]), let algorithm = material.first else {
             throw .malformedKey("the key is not base64")
         }
         let publicKey = Array(material.dropFirst())
@@ -222,6 +223,6 @@ public struct NoteVerifierKey: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(name)+\(NoteKeyID.hex(keyID))+\(StandardBase64.encode([algorithm] + publicKey))"
+        "\(name)+\(NoteKeyID.hex(keyID))+\(Base64.standard.encode([algorithm] + publicKey))"
     }
 }

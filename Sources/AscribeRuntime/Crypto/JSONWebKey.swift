@@ -17,11 +17,11 @@ extension PublicKeyParameters {
     public var requiredJWKMembers: [(String, JSONValue)] {
         switch self {
         case .ecP256(let x, let y):
-            [("crv", .string("P-256")), ("kty", .string("EC")), ("x", .string(Base64URL.encode(x))), ("y", .string(Base64URL.encode(y)))]
+            [("crv", .string("P-256")), ("kty", .string("EC")), ("x", .string(Base64.url.encode(x))), ("y", .string(Base64.url.encode(y)))]
         case .rsa(let modulus, let exponent):
-            [("e", .string(Base64URL.encode(exponent))), ("kty", .string("RSA")), ("n", .string(Base64URL.encode(modulus)))]
+            [("e", .string(Base64.url.encode(exponent))), ("kty", .string("RSA")), ("n", .string(Base64.url.encode(modulus)))]
         case .ed25519(let key):
-            [("crv", .string("Ed25519")), ("kty", .string("OKP")), ("x", .string(Base64URL.encode(key)))]
+            [("crv", .string("Ed25519")), ("kty", .string("OKP")), ("x", .string(Base64.url.encode(key)))]
         }
     }
 
@@ -30,7 +30,7 @@ extension PublicKeyParameters {
     public func thumbprint() throws(CryptoError) -> String {
         let canonical = JSONValue.object(requiredJWKMembers).rendered
         do {
-            return Base64URL.encode(try SHA256.digest(Array(canonical.utf8)).bytes)
+            return Base64.url.encode(try SHA256.digest(Array(canonical.utf8)).bytes)
         } catch {
             throw CryptoError(function: "SHA-256", message: error.message)
         }
@@ -46,7 +46,7 @@ extension PublicKeyParameters {
     public init(jwk: JSONValue) throws(JSONWebKeyError) {
         func member(_ name: String) throws(JSONWebKeyError) -> [UInt8] {
             guard let text = jwk[name]?.stringValue else { throw JSONWebKeyError("the JWK has no \"\(name)\" string") }
-            guard let bytes = Base64URL.decode(text) else { throw JSONWebKeyError("the JWK's \"\(name)\" is not base64url") }
+            guard let bytes = Base64.url.decode(text) else { throw JSONWebKeyError("the JWK's \"\(name)\" is not base64url") }
             return bytes
         }
         switch (jwk["kty"]?.stringValue, jwk["crv"]?.stringValue) {
@@ -61,14 +61,15 @@ extension PublicKeyParameters {
         }
     }
 
-    /// The C2SP signed-note key ID: the first four bytes of SHA-256(name ‖ 0x0A ‖ 0x01 ‖ key),
-    /// for an Ed25519 key named `name` (https://c2sp.org/signed-note).
+    /// The C2SP signed-note key ID (`NoteKeyID`) of an Ed25519 key named `name`
+    /// (https://c2sp.org/signed-note), as four bytes.
     public func noteKeyID(name: String) throws(CryptoError) -> [UInt8] {
         guard case .ed25519(let key) = self else {
             throw CryptoError(function: "note key ID", message: "signed notes use Ed25519 keys, not \(algorithm.rawValue)")
         }
         do {
-            return Array(try SHA256.digest(Array(name.utf8) + [0x0A, 0x01] + key).bytes.prefix(4))
+            return NoteKeyID.bytes(try NoteKeyID.compute(name: name, algorithm: NoteKeyID.ed25519, publicKey: key,
+                                                         hashing: TreeHashing()))
         } catch {
             throw CryptoError(function: "SHA-256", message: error.message)
         }

@@ -98,9 +98,9 @@ public struct TokenIssuer: Sendable {
             ("host", .string(subject.host)),
             ("config_hash", .optional(subject.configHash)),
         ])
-        let input = Base64URL.encode(Array(header.rendered.utf8)) + "." + Base64URL.encode(Array(claims.rendered.utf8))
+        let input = Base64.url.encode(Array(header.rendered.utf8)) + "." + Base64.url.encode(Array(claims.rendered.utf8))
         let signature = try key.sign(Array(input.utf8))
-        return IssuedToken(compact: input + "." + Base64URL.encode(signature), jti: subject.runID, audience: audience,
+        return IssuedToken(compact: input + "." + Base64.url.encode(signature), jti: subject.runID, audience: audience,
                            kid: record.kid, issuedAt: now, expires: expires)
     }
 

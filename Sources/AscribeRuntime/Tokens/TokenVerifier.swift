@@ -50,8 +50,8 @@ public struct TokenVerifier: Sendable {
     public func verify(_ token: String, now: Instant) throws(TokenRejection) -> JSONValue {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .malformed("\(parts.count) parts instead of 3 (header.claims.signature)") }
-        guard let headerBytes = Base64URL.decode(parts[0]), let claimBytes = Base64URL.decode(parts[1]),
-              let signature = Base64URL.decode(parts[2]) else {
+        guard let headerBytes = Base64.url.decode(parts[0]), let claimBytes = Base64.url.decode(parts[1]),
+              let signature = Base64.url.decode(parts[2]) else {
             throw .malformed("a part is not base64url")
         }
         let header = try Self.object(headerBytes, "header")
