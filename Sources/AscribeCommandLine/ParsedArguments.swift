@@ -15,7 +15,7 @@ public struct UsageError: Error, Sendable {
 /// starts with `-`.
 public struct ParsedArguments: Sendable {
     public let declaration: CommandDeclaration
-    private var values: [String: [String]] = [:]
+    private var values = GivenValues()
     private let operandWords: [String]
 
     /// True when `--help` or `-h` appears anywhere: the command prints its help and nothing else.
@@ -51,7 +51,7 @@ public struct ParsedArguments: Sendable {
                 index += 1
             }
             guard option.isRepeatable || values[name] == nil else { throw UsageError(message: "\(name) given twice") }
-            values[name, default: []].append(value)
+            values.append(value, for: name)
         }
         operandWords = operands
         for option in declaration.options where option.isRequired && values[option.name] == nil {
@@ -61,6 +61,26 @@ public struct ParsedArguments: Sendable {
             let given = group.filter { values[$0.name] != nil }
             if given.count > 1 {
                 throw UsageError(message: given.map(\.name).joined(separator: " and ") + " exclude each other")
+            }
+        }
+    }
+
+    /// The values given for each option, by option name. A short array searched in order
+    /// rather than a dictionary: a command line names a handful of options, and the first
+    /// `[String: [String]]` of a process costs more to set up (its type's metadata, checked
+    /// at run time) than all the lookups of a call.
+    private struct GivenValues {
+        private var entries: [(name: String, values: [String])] = []
+
+        subscript(name: String) -> [String]? {
+            entries.first { $0.name == name }?.values
+        }
+
+        mutating func append(_ value: String, for name: String) {
+            if let index = entries.firstIndex(where: { $0.name == name }) {
+                entries[index].values.append(value)
+            } else {
+                entries.append((name, [value]))
             }
         }
     }

@@ -136,14 +136,13 @@ public struct ZoneDatabase: Sendable {
     /// goes through another copy of the database, relative to its last `zoneinfo` directory).
     func linkedZoneName() -> String? {
         guard let target = ZoneDatabase.readLink(localtimePath) else { return nil }
-        let directory = localtimePath.split(separator: "/", omittingEmptySubsequences: false).dropLast()
-            .joined(separator: "/")
+        let directory = localtimePath.lastIndex(of: "/").map { String(localtimePath[..<$0]) } ?? ""
         let absolute = ZoneDatabase.normalize(target.hasPrefix("/") ? target : directory + "/" + target)
         let rootPrefix = ZoneDatabase.normalize(root) + "/"
         if absolute.hasPrefix(rootPrefix) { return String(absolute.dropFirst(rootPrefix.count)) }
         let components = absolute.split(separator: "/")
         guard let index = components.lastIndex(of: "zoneinfo"), index + 1 < components.count else { return nil }
-        return components[(index + 1)...].joined(separator: "/")
+        return String(ZoneDatabase.slashSeparated(components[(index + 1)...]).dropFirst())
     }
 
     /// An absolute path with `.`, `..` and repeated slashes folded away, without touching disk.
@@ -156,7 +155,19 @@ public struct ZoneDatabase: Sendable {
             default: parts.append(part)
             }
         }
-        return "/" + parts.joined(separator: "/")
+        return parts.isEmpty ? "/" : slashSeparated(parts)
+    }
+
+    /// `/a/b` from `[a, b]`. Written out because `joined(separator:)` over substrings is not
+    /// specialized here and looks up protocol conformances at run time: a scan of every
+    /// conformance in the binary, which is most of the cost of reading the system zone at start-up.
+    static func slashSeparated(_ parts: some Collection<Substring>) -> String {
+        var path = ""
+        for part in parts {
+            path += "/"
+            path += part
+        }
+        return path
     }
 
     static func readLink(_ path: String) -> String? {

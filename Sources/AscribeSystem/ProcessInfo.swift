@@ -22,6 +22,12 @@ extension SystemCalls {
         return variables
     }
 
+    /// One variable of the environment (`getenv`: of two entries with one name, the first);
+    /// nil when it is not set. Cheaper than `environment` when one variable is all a call needs.
+    public static func environmentValue(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
     /// `gethostname`; nil when it fails.
     public static func hostName() -> String? {
         var buffer = [CChar](repeating: 0, count: 256)

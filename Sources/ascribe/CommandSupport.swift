@@ -16,7 +16,9 @@ struct HostContext {
     let zones = ZoneDatabase()
 
     var systemZone: ZoneRules {
-        zones.systemZone(environment: SystemCalls.environment)
+        // `TZ` is the only variable the zone depends on: reading it alone spares every command
+        // building the whole environment as a dictionary at start-up.
+        zones.systemZone(environment: SystemCalls.environmentValue("TZ").map { ["TZ": $0] } ?? [:])
     }
 
     func zone(named name: String?) throws(UsageError) -> ZoneRules {

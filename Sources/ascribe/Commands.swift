@@ -2,49 +2,54 @@ import AscribeCommandLine
 import AscribeCore
 import AscribeRuntime
 
-/// A command: its declaration (options, help, man page, completions) and what runs it.
-struct Command: Sendable {
-    let declaration: CommandDeclaration
+/// What runs a command, given its arguments parsed by its declaration. (A struct rather than
+/// the bare function type: the Swift 6.3 compiler crashes converting `CheckCommand.run` to a
+/// typed-throws function type that is a generic argument.)
+struct CommandAction: Sendable {
     let run: @Sendable (ParsedArguments, inout Output) throws(UsageError) -> ExitCode
-
-    var name: String { declaration.name }
 }
 
+/// A command: its name, its declaration (options, help, man page, completions), built only
+/// when asked for, and what runs it.
+typealias Command = CommandTable<CommandAction>.Entry
+
 /// Every command, in the order `ascribe --help`, the man page and the completions list them.
-let commands: [Command] = [
-    Command(declaration: CheckCommand.declaration, run: CheckCommand.run),
-    Command(declaration: NextCommand.declaration, run: NextCommand.run),
-    Command(declaration: PlanCommand.declaration, run: PlanCommand.run),
-    Command(declaration: ImportCommand.declaration, run: ImportCommand.run),
-    Command(declaration: DaemonCommand.declaration, run: DaemonCommand.run),
-    Command(declaration: RunCommand.declaration, run: RunCommand.run),
-    Command(declaration: LogCommand.declaration, run: LogCommand.run),
-    Command(declaration: WhyCommand.declaration, run: WhyCommand.run),
-    Command(declaration: IdentitiesCommand.declaration, run: IdentitiesCommand.run),
-    Command(declaration: StatusCommand.declaration, run: StatusCommand.run),
-    Command(declaration: SwitchCommand.declaration(.disable)) { arguments, output throws(UsageError) in
+/// Each is declared on demand: a call builds only the declaration of the command it calls.
+let commands = CommandTable<CommandAction>([
+    Command("check", declaration: { CheckCommand.declaration }, action: CommandAction(run: CheckCommand.run)),
+    Command("next", declaration: { NextCommand.declaration }, action: CommandAction(run: NextCommand.run)),
+    Command("plan", declaration: { PlanCommand.declaration }, action: CommandAction(run: PlanCommand.run)),
+    Command("import", declaration: { ImportCommand.declaration }, action: CommandAction(run: ImportCommand.run)),
+    Command("daemon", declaration: { DaemonCommand.declaration }, action: CommandAction(run: DaemonCommand.run)),
+    Command("run", declaration: { RunCommand.declaration }, action: CommandAction(run: RunCommand.run)),
+    Command("log", declaration: { LogCommand.declaration }, action: CommandAction(run: LogCommand.run)),
+    Command("why", declaration: { WhyCommand.declaration }, action: CommandAction(run: WhyCommand.run)),
+    Command("identities", declaration: { IdentitiesCommand.declaration }, action: CommandAction(run: IdentitiesCommand.run)),
+    Command("status", declaration: { StatusCommand.declaration }, action: CommandAction(run: StatusCommand.run)),
+    Command("disable", declaration: { SwitchCommand.declaration(.disable) }, action: CommandAction { arguments, output throws(UsageError) in
         try SwitchCommand.run(.disable, arguments, output: &output)
-    },
-    Command(declaration: SwitchCommand.declaration(.enable)) { arguments, output throws(UsageError) in
+    }),
+    Command("enable", declaration: { SwitchCommand.declaration(.enable) }, action: CommandAction { arguments, output throws(UsageError) in
         try SwitchCommand.run(.enable, arguments, output: &output)
-    },
-    Command(declaration: ReloadCommand.declaration, run: ReloadCommand.run),
-    Command(declaration: KeysCommand.declaration, run: KeysCommand.run),
-    Command(declaration: OIDCCommand.declaration, run: OIDCCommand.run),
-    Command(declaration: TokenCommand.declaration, run: TokenCommand.run),
-    Command(declaration: VerifyCommand.declaration, run: VerifyCommand.run),
-    Command(declaration: ProveCommand.declaration, run: ProveCommand.run),
-    Command(declaration: WitnessCommand.declaration, run: WitnessCommand.run),
-    Command(declaration: VersionCommand.declaration, run: VersionCommand.run),
-]
+    }),
+    Command("reload", declaration: { ReloadCommand.declaration }, action: CommandAction(run: ReloadCommand.run)),
+    Command("keys", declaration: { KeysCommand.declaration }, action: CommandAction(run: KeysCommand.run)),
+    Command("oidc", declaration: { OIDCCommand.declaration }, action: CommandAction(run: OIDCCommand.run)),
+    Command("token", declaration: { TokenCommand.declaration }, action: CommandAction(run: TokenCommand.run)),
+    Command("verify", declaration: { VerifyCommand.declaration }, action: CommandAction(run: VerifyCommand.run)),
+    Command("prove", declaration: { ProveCommand.declaration }, action: CommandAction(run: ProveCommand.run)),
+    Command("witness", declaration: { WitnessCommand.declaration }, action: CommandAction(run: WitnessCommand.run)),
+    Command("version", declaration: { VersionCommand.declaration }, action: CommandAction(run: VersionCommand.run)),
+])
 
 /// `help` is not listed among the commands (it is how one reads them) but is declared the same way.
-let helpCommand = Command(declaration: HelpCommand.declaration, run: HelpCommand.run)
+let helpCommand = Command("help", declaration: { HelpCommand.declaration }, action: CommandAction(run: HelpCommand.run))
 
-/// The command named `name`, `help` included; nil after saying which commands there are.
+/// The command named `name`, `help` included, not declared yet; nil after saying which commands there are.
 func command(named name: String, output: inout Output) -> Command? {
-    if let command = (commands + [helpCommand]).first(where: { $0.name == name }) { return command }
-    output.error("ascribe: unknown command \"\(name)\"; commands: \(commands.map(\.name).joined(separator: ", "))")
+    if name == helpCommand.name { return helpCommand }
+    if let command = commands.entry(named: name) { return command }
+    output.error("ascribe: unknown command \"\(name)\"; commands: \(commands.names.joined(separator: ", "))")
     return nil
 }
 
@@ -54,7 +59,7 @@ let topLevelHelp = """
     Usage: ascribe <command> [options]
 
     Commands:
-    \(commands.map { "  " + $0.name.padding(11) + $0.declaration.summary }.joined(separator: "\n"))
+    \(commands.entries.map { "  " + $0.name.padding(11) + $0.declaration.summary }.joined(separator: "\n"))
 
     Run `ascribe <command> --help` for a command's options and examples.
     Exit codes: \(ExitCode.allCases.map { "\($0.rawValue) \($0.meaning)" }.joined(separator: ", ")).

@@ -59,7 +59,7 @@ enum HelpCommand {
                 "Every command prints its usage, options and examples with --help; this page is generated from "
                     + "the same declarations (ascribe help --man).",
             ],
-            commands: commands.map(\.declaration),
+            commands: commands.declarations,
             exitStatus: ExitCode.allCases.map { .init(String($0.rawValue), $0.meaning) },
             files: [
                 .init(DefaultPaths.systemJobsDirectory, "Job files, one job per <job-name>.job, read by the daemon as root."),
@@ -96,7 +96,7 @@ enum HelpCommand {
     }
 
     private static func completion() -> ShellCompletion {
-        ShellCompletion(program: "ascribe", commands: commands.map(\.declaration), eventTypes: EventType.allCases.map(\.rawValue),
+        ShellCompletion(program: "ascribe", commands: commands.declarations, eventTypes: EventType.allCases.map(\.rawValue),
                         rootJobsDirectory: DefaultPaths.systemJobsDirectory, userJobsDirectory: DefaultPaths.localJobsDirectory)
     }
 }

@@ -58,7 +58,7 @@ func ascribe(_ arguments: [String], output: inout Output) -> ExitCode {
         return .ok
     }
     do {
-        return try command.run(try ParsedArguments(command.declaration, arguments: rest), &output)
+        return try command.action.run(try ParsedArguments(command.declaration, arguments: rest), &output)
     } catch {
         output.error("ascribe \(name): \(error.message)\nRun `ascribe \(name) --help` for usage.")
         return .badInput

@@ -11,6 +11,13 @@ import AscribeCoreTestSupport
         #expect(MemoryLayout<JobDefinition>.size == MemoryLayout<Int>.size)
     }
 
+    /// The daemon's upcoming slots hold, per calendar job, the definition (one pointer, its
+    /// box shared with the daemon's table) and the next fire: not copies of the job's name,
+    /// expression and zone (about 190 bytes a job before).
+    @Test func upcomingSlotEntryIsADefinitionAndItsNextFire() {
+        #expect(MemoryLayout<UpcomingSlots.Entry>.size <= MemoryLayout<Int>.size + MemoryLayout<Fire?>.stride)
+    }
+
     /// Boxed fields keep value semantics: a changed copy leaves the original as it was, and two
     /// definitions built alike are equal and hash alike.
     @Test func boxedDefinitionKeepsValueSemantics() throws {

@@ -57,6 +57,10 @@ func expectInSync(_ arguments: [String], file: String, sourceLocation: SourceLoc
         #expect(listed.count >= 8 && listed.count < 40)
         for command in listed {
             #expect(page.contains("\n.SS \(command)\n"), "no section for \(command)")
+            // The command table names each command apart from its declaration (so a call
+            // declares only its own command): the name it is called by is the one it declares.
+            let help = try AscribeBinary.run([command, "--help"])
+            #expect(help.status == 0 && help.stdout.hasPrefix("Usage: ascribe \(command)"), "\(command) --help")
         }
         for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "\"EXIT STATUS\"", "FILES", "\"SEE ALSO\""] {
             #expect(page.contains("\n.SH \(section)\n"), "no \(section)")

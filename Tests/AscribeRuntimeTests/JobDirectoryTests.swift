@@ -43,6 +43,24 @@ private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathCom
         }
     }
 
+    /// Jobs with one owner share one copy of its text and contact (what the daemon keeps per
+    /// job), and still read as written.
+    @Test func jobsOfOneOwnerShareItsStrings() throws {
+        func storage(_ text: String?) -> UnsafeRawPointer? {
+            text?.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil
+        }
+        try withScratchDirectory { directory in
+            try write(job(identity: "alpha-reaper"), to: "\(directory)/alpha.job")
+            try write(job(identity: "bravo-reaper"), to: "\(directory)/bravo.job")
+            let load = try JobDirectory.load(path: directory, zones: JobFileFixture.zones)
+            let owners = load.jobs.map(\.owner)
+            #expect(owners.count == 2 && owners[0] == owners[1])
+            #expect(owners[0].text.utf8.count > 15 && (owners[0].contact?.utf8.count ?? 0) > 15)
+            #expect(storage(owners[0].text) == storage(owners[1].text))
+            #expect(storage(owners[0].contact) == storage(owners[1].contact))
+        }
+    }
+
     @Test func onlyVisibleJobFilesCount() throws {
         try withScratchDirectory { directory in
             try write(job(identity: "alpha-reaper"), to: "\(directory)/alpha.job")

@@ -538,6 +538,14 @@ extension ZoneRulesTests {
                                                        withDestinationPath: upwards + "usr/share/zoneinfo/./Asia/Kolkata")
             #expect(ZoneDatabase(localtimePath: relativeLink).systemZone(environment: [:]).identifier == "Asia/Kolkata")
 
+            // A link into another copy of the database names the zone after its last `zoneinfo`.
+            let otherCopy = directory.appendingPathComponent("other-copy").path
+            try FileManager.default.createSymbolicLink(atPath: otherCopy, withDestinationPath: "/opt//zoneinfo/../zoneinfo/America/Sao_Paulo")
+            #expect(ZoneDatabase(localtimePath: otherCopy).linkedZoneName() == "America/Sao_Paulo")
+            #expect(ZoneDatabase(localtimePath: otherCopy).systemZone(environment: [:]).identifier == "America/Sao_Paulo")
+            #expect(ZoneDatabase(localtimePath: relativeLink).linkedZoneName() == "Asia/Kolkata")
+            #expect(ZoneDatabase.normalize("//a/./b/../c/") == "/a/c" && ZoneDatabase.normalize("/..") == "/")
+
             let copy = directory.appendingPathComponent("copy").path
             try FileManager.default.copyItem(atPath: "/usr/share/zoneinfo/America/New_York", toPath: copy)
             let copied = ZoneDatabase(localtimePath: copy).systemZone(environment: [:])

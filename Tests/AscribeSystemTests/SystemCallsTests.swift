@@ -72,4 +72,13 @@ import AscribeSystem
         #expect(environment == ProcessInfo.processInfo.environment)
         #expect(environment["PATH"] == getenv("PATH").map { String(cString: $0) })
     }
+
+    /// One variable reads as the whole environment has it; an unset one is nil.
+    @Test func oneVariableReadsAsTheEnvironmentHasIt() {
+        let environment = SystemCalls.environment
+        #expect(SystemCalls.environmentValue("PATH") == environment["PATH"])
+        #expect(SystemCalls.environmentValue("PATH") != nil)
+        #expect(environment["ASCRIBE_NEVER_SET_BY_TESTS"] == nil)
+        #expect(SystemCalls.environmentValue("ASCRIBE_NEVER_SET_BY_TESTS") == nil)
+    }
 }
