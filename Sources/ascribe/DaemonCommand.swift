@@ -18,6 +18,10 @@ enum DaemonCommand {
         static let syslog = CommandOption("--syslog", value: "PATH", help: "forward every event, once recorded, to the syslog socket PATH as RFC 5424 with structured data",
                                           default: "/dev/log when run as root without --dev and /dev/log exists; see docs/OPERATIONS.md")
         static let noSyslog = CommandOption("--no-syslog", help: "do not forward events to syslog")
+        static let store = CommandOption("--store", value: "URI", help: "keep the log in a fleet's shared PostgreSQL database (a libpq URI, postgresql://user@host/db): one hash chain for every host, and each slot claimed once fleet-wide (placement = once) or once per host (every-host); see docs/FLEET.md",
+                                         default: "<state>/events.db, this host's own")
+        static let hostName = CommandOption("--host-name", value: "NAME", help: "the name every event records as its host; in a fleet each host needs its own",
+                                            default: "the system's host name")
         static let metricsFile = CommandOption("--metrics-file", value: "FILE", help: "keep a Prometheus textfile of per-job last success, last outcome, duration, skipped and missed counts and schedule period, rewritten atomically (mode 0644) as events arrive; see docs/OPERATIONS.md")
     }
 
@@ -40,7 +44,7 @@ enum DaemonCommand {
             control group are served; refusals are recorded as control.refused.
             """,
         options: [CommonOptions.jobs, Options.state, Options.credentials, Options.controlGroup, Options.trustLoginUID,
-                  Options.development, Options.quiet, Options.verbose, Options.syslog, Options.noSyslog, Options.metricsFile],
+                  Options.development, Options.quiet, Options.verbose, Options.syslog, Options.noSyslog, Options.metricsFile, Options.store, Options.hostName],
         exclusive: [[Options.quiet, Options.verbose], [Options.syslog, Options.noSyslog]],
         exitStatus: "0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.",
         examples: """
@@ -60,6 +64,8 @@ enum DaemonCommand {
         let syslogPath = arguments.value(Options.syslog)
         let noSyslog = arguments.flag(Options.noSyslog)
         let metricsPath = arguments.value(Options.metricsFile)
+        let store = try DaemonStore(parsing: arguments.value(Options.store))
+        let hostName = try arguments.value(Options.hostName).map(checkedHostName) ?? HostName.current()
         _ = try arguments.operands(max: 0)
 
         var access: ControlAccess
@@ -85,12 +91,13 @@ enum DaemonCommand {
         let host = HostContext()
         var configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
-            host: HostName.current(), zones: host.zones, defaultZone: host.systemZone, control: access)
+            host: hostName, zones: host.zones, defaultZone: host.systemZone, control: access)
         // Said at once: a schedule silently in UTC because tzdata is missing would run hours off.
         if let problem = host.zones.systemZoneProblem(environment: ProcessInfo.processInfo.environment) {
             FileHandle.standardError.write(Data("ascribe daemon: \(problem)\n".utf8))
         }
         configuration.stateDirectoryRemovals = lock.stateDirectory.removed
+        configuration.store = store
         let syslog: SyslogForwarder?
         do throws(SystemError) {
             syslog = try syslogForwarder(path: syslogPath, disabled: noSyslog, development: development)
@@ -172,5 +179,34 @@ enum DaemonCommand {
         return try SyslogForwarder(path: chosen, processID: getpid()) { message in
             FileHandle.standardError.write(Data("ascribe daemon: \(message)\n".utf8))
         }
+    }
+}
+
+extension DaemonCommand {
+    /// `--host-name`: what every event calls this host, so it must say one name plainly.
+    static func checkedHostName(_ name: String) throws(UsageError) -> String {
+        let allowed = name.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "_")
+        }
+        guard !name.isEmpty, name.utf8.count <= 253, allowed else {
+            throw UsageError(message: "--host-name: \(name.debugDescription) is not a host name; use letters, digits, '-', '.' and '_' (at most 253)")
+        }
+        return name
+    }
+}
+
+extension DaemonStore {
+    /// `--store`: absent for this host's own SQLite store; a PostgreSQL URI for a fleet's.
+    init(parsing value: String?) throws(UsageError) {
+        guard let value else {
+            self = .local
+            return
+        }
+        guard value.hasPrefix("postgresql://") || value.hasPrefix("postgres://") else {
+            throw UsageError(message: "--store: expected a PostgreSQL URI such as postgresql://ascribe@db.example.com/ascribe (the default store is <state>/events.db)")
+        }
+        self = .postgreSQL(value)
     }
 }

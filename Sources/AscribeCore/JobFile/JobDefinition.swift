@@ -35,6 +35,15 @@ public enum CatchUpPolicy: String, Hashable, Sendable, CaseIterable {
     case all
 }
 
+/// Which hosts of a fleet (`daemon --store postgresql://…`, PRODUCT.md §10) run a slot. A
+/// single host runs every slot either way.
+public enum Placement: String, Hashable, Sendable, CaseIterable {
+    /// One host of the fleet fires each slot (the default): the first to claim it.
+    case once
+    /// Every host fires each slot once.
+    case everyHost = "every-host"
+}
+
 /// Where a definition came from, so every event and finding can cite `file:line`.
 public struct JobSource: Hashable, Sendable {
     /// A 1-based line and column in a job file.
@@ -82,6 +91,7 @@ public struct JobDefinition: Hashable, Sendable {
     public var killGrace: TimeSpan
     public var overlap: OverlapPolicy
     public var catchUp: CatchUpPolicy
+    public var placement: Placement
     /// Always absolute.
     public var workingDirectory: String
     /// In the order listed, names unique.
@@ -96,8 +106,8 @@ public struct JobDefinition: Hashable, Sendable {
         name: JobName, schedule: Schedule, identity: IdentityName, owner: Owner, command: JobCommand,
         runAs: RunAs? = nil, credentials: [CredentialName] = [], purpose: String? = nil, runbook: String? = nil,
         timezone: ZoneRules? = nil, timeout: TimeSpan? = nil, killGrace: TimeSpan = JobDefinition.defaultKillGrace,
-        overlap: OverlapPolicy = .skip, catchUp: CatchUpPolicy = .none, workingDirectory: String = "/",
-        environment: [EnvironmentVariable] = [], enabled: Bool = true, source: JobSource
+        overlap: OverlapPolicy = .skip, catchUp: CatchUpPolicy = .none, placement: Placement = .once,
+        workingDirectory: String = "/", environment: [EnvironmentVariable] = [], enabled: Bool = true, source: JobSource
     ) {
         self.name = name
         self.schedule = schedule
@@ -113,6 +123,7 @@ public struct JobDefinition: Hashable, Sendable {
         self.killGrace = killGrace
         self.overlap = overlap
         self.catchUp = catchUp
+        self.placement = placement
         self.workingDirectory = workingDirectory
         self.environment = environment
         self.enabled = enabled

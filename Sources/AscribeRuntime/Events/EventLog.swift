@@ -24,6 +24,12 @@ public protocol EventLog: AnyObject {
     @discardableResult
     func append(_ draft: EventDraft) throws(EventStoreError) -> Event
 
+    /// Claims each of `claims` and appends `drafts` in one durable transaction: a draft whose
+    /// run lost its claim (another host holds the slot) is not stored, and its run must not
+    /// start. On any error nothing is claimed or stored. A single host's log claims every slot
+    /// (the default below); a fleet's store claims by a unique key (`SlotClaim`).
+    func append(_ drafts: [EventDraft], claiming claims: [SlotClaim]) throws(EventStoreError) -> ClaimedAppend
+
     func events(matching filter: EventFilter) throws(EventStoreError) -> [Event]
 
     /// Each event matching `filter`, without holding them all.
@@ -42,6 +48,13 @@ public protocol EventLog: AnyObject {
 
     /// Hands back memory the backend keeps for speed (after a load filled its caches).
     func releaseMemory()
+}
+
+extension EventLog {
+    /// One host owns every slot of its own log: every claim wins.
+    public func append(_ drafts: [EventDraft], claiming claims: [SlotClaim]) throws(EventStoreError) -> ClaimedAppend {
+        ClaimedAppend(events: try append(drafts), claimedElsewhere: [])
+    }
 }
 
 extension EventStore: EventLog {}
