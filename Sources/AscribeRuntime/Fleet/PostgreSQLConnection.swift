@@ -102,15 +102,7 @@ public final class PostgreSQLConnection {
             throw PostgreSQLError(operation: operation, sqlState: nil, message: Self.text(PQerrorMessage(connection)))
         }
         defer { PQclear(result) }
-        switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
-            break
-        default:
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
-            throw PostgreSQLError(operation: operation, sqlState: state,
-                                  message: primary ?? Self.text(PQresultErrorMessage(result)))
-        }
+        try Self.check(result, operation: operation)
         let columnCount = PQnfields(result)
         let rowCount = PQntuples(result)
         let columns = (0..<columnCount).map { Self.text(PQfname(result, $0)) }
@@ -122,6 +114,27 @@ public final class PostgreSQLConnection {
             })
         }
         return PostgreSQLRows(columns: columns, rows: rows)
+    }
+
+    /// Runs a fixed script of several statements (a schema migration) in one round trip. It
+    /// takes no values: anything that varies goes through `execute` as a parameter.
+    public func executeScript(_ sql: String, operation: String) throws(PostgreSQLError) {
+        guard let result = PQexec(connection, sql) else {
+            throw PostgreSQLError(operation: operation, sqlState: nil, message: Self.text(PQerrorMessage(connection)))
+        }
+        defer { PQclear(result) }
+        try Self.check(result, operation: operation)
+    }
+
+    private static func check(_ result: OpaquePointer, operation: String) throws(PostgreSQLError) {
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+            return
+        default:
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            throw PostgreSQLError(operation: operation, sqlState: state, message: primary ?? text(PQresultErrorMessage(result)))
+        }
     }
 
     /// Runs `body` between BEGIN and COMMIT; any error rolls back and is rethrown, so either

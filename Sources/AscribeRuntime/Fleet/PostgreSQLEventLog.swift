@@ -63,7 +63,7 @@ public final class PostgreSQLEventLog: EventLog {
             }
             guard version < PostgreSQLSchema.version else { return }
             try postgres { () throws(PostgreSQLError) in
-                for migration in PostgreSQLSchema.migrations.dropFirst(Int(version)) { try connection.execute(migration, operation: "migrate") }
+                for migration in PostgreSQLSchema.migrations.dropFirst(Int(version)) { try connection.executeScript(migration, operation: "migrate") }
                 try connection.execute("INSERT INTO ascribe_schema (version) VALUES ($1::bigint) ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version",
                                        [.integer(PostgreSQLSchema.version)])
             }
