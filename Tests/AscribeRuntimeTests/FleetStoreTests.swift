@@ -136,3 +136,88 @@ struct FleetStoreTests {
         }
     }
 }
+
+/// Several daemons in this process on one PostgreSQL store, each with its own host name, state
+/// directory and fake clock, moved through the same minutes together.
+@Suite(.serialized, .requires(PostgreSQLServer.isAvailable, Comment(rawValue: PostgreSQLServer.requirement)))
+struct FleetDaemonTests {
+    @Test func threeDaemonsFireEachOnceSlotOnceAndEachEveryHostSlotOncePerHost() async throws {
+        try await PostgreSQLServer.withServer { server in
+            try FleetStoreTests.createDaemonRole(server)
+            let uri = server.uri(user: "ascribe_fleet")
+            let hosts = ["web1", "web2", "web3"]
+            let harnesses = try hosts.map { _ in try DaemonHarness() }
+            defer { for harness in harnesses { harness.remove() } }
+            let onceJobs = (1...4).map { "reaper-\($0)" }
+            for harness in harnesses {
+                for job in onceJobs { try harness.job(job, schedule: "* * * * *", command: "/bin/true") }
+                try harness.job("rotate-logs", schedule: "* * * * *", command: "/bin/true", ["placement = every-host"])
+            }
+            let start = DaemonHarness.startOfHour()
+            var fleet: [(clock: FakeDaemonClock, daemon: Daemon, task: Task<DaemonOutcome, Never>)] = []
+            for (harness, host) in zip(harnesses, hosts) {
+                // `ascribe daemon` makes it (DaemonLock); the SQLite store would make it too.
+                try FileManager.default.createDirectory(atPath: harness.state, withIntermediateDirectories: false,
+                                                        attributes: [.posixPermissions: 0o700])
+                let clock = FakeDaemonClock(now: start)
+                var configuration = harness.configuration()
+                configuration.host = host
+                configuration.store = .postgreSQL(uri)
+                let problems = Mutex<[String]>([])
+                let daemon = Daemon(configuration: configuration, clock: clock) { output in
+                    if case .problem(let text) = output { problems.withLock { $0.append(text) } }
+                }
+                let task = Task { await daemon.run() }
+                let outcome = await clock.waitForSleeperOrEnd(of: task)
+                try #require(outcome == nil, "\(host) did not start: \(String(describing: outcome)) \(problems.withLock { $0 })")
+                fleet.append((clock, daemon, task))
+            }
+            let minutes = 5
+            for _ in 0..<minutes {
+                // Every host wakes for the same minute before any has settled: they race for it.
+                for member in fleet { member.clock.advance(by: 60) }
+                for member in fleet {
+                    await member.clock.waitForSleeper()
+                    await DaemonHarness.waitUntilIdle(member.daemon)
+                }
+            }
+            for member in fleet { await member.daemon.stop() }
+            for member in fleet { #expect(await member.task.value == .stopped) }
+
+            let log = try PostgreSQLEventLog.open(uri, host: "check")
+            #expect(try log.verify() == .intact(count: try log.events(matching: EventFilter()).count))
+            let events = try log.events(matching: EventFilter(order: .oldestFirst))
+            let fired = events.filter { $0.type == .runFired }
+            let slots = (1...minutes).map { EventTime(start.adding(seconds: Int64($0) * 60)) }
+            for job in onceJobs {
+                #expect(fired.filter { $0.job == job }.compactMap(\.scheduledFor).sorted() == slots, "\(job)")
+            }
+            for host in hosts {
+                #expect(fired.filter { $0.job == "rotate-logs" && $0.host == host }.compactMap(\.scheduledFor).sorted() == slots, "\(host)")
+            }
+            // Exactly one terminal event for every run fired, on the host that fired it.
+            for run in fired {
+                let terminals = events.filter { $0.runID == run.runID && $0.type.isRunTerminal }
+                #expect(terminals.map(\.type) == [.runSucceeded] && terminals.first?.host == run.host)
+            }
+            // Every host recorded its own start and stop in the one chain.
+            for host in hosts {
+                #expect(events.filter { $0.host == host && ($0.type == .daemonStarted || $0.type == .daemonStopped) }.count == 2)
+            }
+        }
+    }
+}
+
+extension FakeDaemonClock {
+    /// Waits until the daemon sleeps (nil) or its run ends (its outcome: it failed to start).
+    func waitForSleeperOrEnd(of task: Task<DaemonOutcome, Never>) async -> DaemonOutcome? {
+        let ended = Mutex<DaemonOutcome?>(nil)
+        let watcher = Task { let outcome = await task.value; ended.withLock { $0 = outcome } }
+        defer { watcher.cancel() }
+        while !hasSleeper {
+            if let outcome = ended.withLock({ $0 }) { return outcome }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return nil
+    }
+}
