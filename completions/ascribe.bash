@@ -84,10 +84,10 @@ _ascribe() {
         daemon)
             case $prev in
                 --jobs|--state|--credentials) _ascribe_values "$cur" directory; return ;;
-                --control-group|--syslog) return ;;
+                --control-group|--syslog|--store|--host-name) return ;;
                 --metrics-file) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --store --host-name --help' -- "$cur"))
             ;;
         run)
             case $prev in

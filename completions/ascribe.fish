@@ -77,6 +77,8 @@ complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l verbose -d 'print
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l syslog -x -d 'forward every event, once recorded, to the syslog socket PATH as RFC 5424 with structured data'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l no-syslog -d 'do not forward events to syslog'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l metrics-file -r -F -d 'keep a Prometheus textfile of per-job last success, last outcome, duration, skipped and missed counts and schedule period, rewritten atomically'
+complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l store -x -d 'keep the log in a fleets shared PostgreSQL database'
+complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l host-name -x -d 'the name every event records as its host'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l help -d 'show the help'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l jobs -x -a '(__fish_complete_directories (commandline -ct))' -d 'jobs directory'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory'
