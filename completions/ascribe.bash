@@ -156,8 +156,9 @@ _ascribe() {
         verify)
             case $prev in
                 --state) _ascribe_values "$cur" directory; return ;;
+                --store) return ;;
             esac
-            COMPREPLY=($(compgen -W '--state --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--state --store --help' -- "$cur"))
             ;;
         version)
             COMPREPLY=($(compgen -W '--help' -- "$cur"))

@@ -133,5 +133,6 @@ complete -c ascribe -n '__fish_seen_subcommand_from reload' -l reason -x -d 'why
 complete -c ascribe -n '__fish_seen_subcommand_from reload' -l json -d 'the daemons reply as JSON'
 complete -c ascribe -n '__fish_seen_subcommand_from reload' -l help -d 'show the help'
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory holding events.db'
+complete -c ascribe -n '__fish_seen_subcommand_from verify' -l store -x -d 'verify a fleets log in PostgreSQL'
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l help -d 'show the help'
 complete -c ascribe -n '__fish_seen_subcommand_from version' -l help -d 'show the help'

@@ -140,21 +140,32 @@ enum VerifyCommand {
             Re-walks the event log's hash chain from the first event and reports either
             "N events, chain intact" or the first broken link and why (exit 1). An edited, deleted or
             inserted event breaks the chain; see docs/EVENTS.md for what a chain alone cannot show.
+            With --store, walks a fleet's chain in PostgreSQL (every host's events; docs/FLEET.md).
             """,
-        options: [state],
+        options: [state, store],
+        exclusive: [[state, store]],
         examples: """
             ascribe verify
             ascribe verify --state /var/lib/ascribe
             """)
 
     static let state = CommonOptions.state()
+    static let store = CommandOption("--store", value: "URI", help: "verify a fleet's log in PostgreSQL (a libpq URI, postgresql://user@host/db) instead of <state>/events.db")
 
     static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
         let state = arguments.value(Self.state) ?? DefaultPaths.stateDirectory
+        let fleet = try DaemonStore(parsing: arguments.value(Self.store))
         _ = try arguments.operands(max: 0)
-        let store = try HostContext().openStore(state: state, access: .readOnly)
+        let walk: () throws(EventStoreError) -> ChainVerification
+        switch fleet {
+        case .local:
+            let store = try HostContext().openStore(state: state, access: .readOnly)
+            walk = { () throws(EventStoreError) in try store.verify() }
+        case .postgreSQL(let uri):
+            walk = { () throws(EventStoreError) in try PostgreSQLEventLog.open(uri, host: HostName.current(), access: .readOnly).verify() }
+        }
         do throws(EventStoreError) {
-            switch try store.verify() {
+            switch try walk() {
             case .intact(let count):
                 output.line("\(count) event\(count == 1 ? "" : "s"), chain intact")
                 return .ok

@@ -25,6 +25,11 @@ struct FleetCommandLineTests {
             #expect(events.first?.type == .daemonStarted && events.last?.type == .daemonStopped)
             #expect(events.allSatisfy { $0.host == "fleet-e2e" && $0.actor == "ascribe-scheduler@fleet-e2e" })
             #expect(try log.verify() == .intact(count: events.count))
+            let verified = try AscribeBinary.run(["verify", "--store", uri])
+            #expect(verified.status == 0 && verified.stdout == "\(events.count) events, chain intact\n", "\(verified.stderr)")
+            // A database with no Ascribe schema is not verified as an empty chain.
+            let empty = try AscribeBinary.run(["verify", "--store", server.superuserURI])
+            #expect(empty.status == 1 && empty.stderr.contains("no Ascribe schema here"), "\(empty.stderr)")
         }
     }
 }

@@ -19,8 +19,10 @@ public final class PostgreSQLEventLog: EventLog {
     }
 
     /// Connects with `conninfo` (a libpq URI or key=value string), requires durable commits,
-    /// and creates or migrates the schema.
-    public static func open(_ conninfo: String, host: String) throws(EventStoreError) -> PostgreSQLEventLog {
+    /// and for `.readWrite` creates or migrates the schema; `.readOnly` (`verify --store`)
+    /// changes nothing and requires this version's schema.
+    public static func open(_ conninfo: String, host: String,
+                            access: EventStore.Access = .readWrite) throws(EventStoreError) -> PostgreSQLEventLog {
         let connection: PostgreSQLConnection
         do {
             connection = try PostgreSQLConnection(conninfo)
@@ -31,7 +33,10 @@ public final class PostgreSQLEventLog: EventLog {
             throw .postgreSQL(error)
         }
         let log = PostgreSQLEventLog(host: host, connection: connection)
-        try log.migrate()
+        switch access {
+        case .readWrite: try log.migrate()
+        case .readOnly: try log.checkSchemaForReading()
+        }
         return log
     }
 
@@ -68,6 +73,26 @@ public final class PostgreSQLEventLog: EventLog {
                                        [.integer(PostgreSQLSchema.version)])
             }
         }
+    }
+
+    private static let noSchema = PostgreSQLError(
+        operation: "open", sqlState: "42P01",
+        message: "no Ascribe schema here (no ascribe_schema table on the role's search_path; the daemon creates it, docs/FLEET.md)")
+
+    /// A reader may not migrate: the schema must already be this version's.
+    func checkSchemaForReading() throws(EventStoreError) {
+        let store = "the PostgreSQL store"
+        let found: PostgreSQLRows
+        do {
+            found = try connection.execute("SELECT version FROM ascribe_schema")
+        } catch {
+            // 42P01: no such table, so no Ascribe schema here (or not on the role's search_path).
+            if error.sqlState == "42P01" { throw .postgreSQL(Self.noSchema) }
+            throw .postgreSQL(error)
+        }
+        guard let version = found.value(0, 0).flatMap({ Int64($0) }) else { throw .postgreSQL(Self.noSchema) }
+        if version > PostgreSQLSchema.version { throw .schemaTooNew(path: store, found: version, supported: PostgreSQLSchema.version) }
+        if version < PostgreSQLSchema.version { throw .schemaOutdated(path: store, found: version, supported: PostgreSQLSchema.version) }
     }
 
     // MARK: Writing
