@@ -228,3 +228,22 @@ extension FakeDaemonClock {
         return nil
     }
 }
+
+extension FleetStoreTests {
+    /// `pg_terminate_backend` (or a server restart) ends the daemon's session: its next append
+    /// reconnects and chains on, rather than the host staying in an outage for good.
+    @Test func aTerminatedSessionIsReconnectedOnTheNextAppend() async throws {
+        try await PostgreSQLServer.withServer { server in
+            try Self.createDaemonRole(server)
+            let log = try PostgreSQLEventLog.open(server.uri(user: "ascribe_fleet"), host: "web1")
+            try log.append(EventStoreFixture.daemonDraft())
+            try server.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'ascribe_fleet'")
+            // The first statement after the kill may see the broken connection; the next reconnects.
+            let first = Result { () throws(EventStoreError) in try log.append(EventStoreFixture.daemonDraft(.daemonHeartbeat, minute: 1)) }
+            if case .failure(let error) = first { #expect(error.meansStoreUnwritable, "\(error)") }
+            try log.append(EventStoreFixture.daemonDraft(.daemonHeartbeat, minute: 2))
+            let expected = (try? first.get()) == nil ? 2 : 3
+            #expect(try log.verify() == .intact(count: expected))
+        }
+    }
+}

@@ -58,6 +58,8 @@ public struct PostgreSQLRows: Sendable {
 /// thread-safe), so it is not `Sendable`.
 public final class PostgreSQLConnection {
     private let connection: OpaquePointer
+    /// Settings run on every (re)connection, since a new session starts from the server's defaults.
+    private var sessionSettings = ["SET client_min_messages = warning"]
 
     /// Connects with a libpq connection string or URI (`postgresql://user@host:5432/db`).
     public init(_ conninfo: String) throws(PostgreSQLError) {
@@ -71,7 +73,25 @@ public final class PostgreSQLConnection {
         }
         self.connection = connection
         // Notices ("already exists, skipping") would go to standard error.
-        try execute("SET client_min_messages = warning")
+        for setting in sessionSettings { try execute(setting) }
+    }
+
+    /// Runs `setting` (a fixed `SET …`) now and again after every reconnection.
+    public func keep(_ setting: String) throws(PostgreSQLError) {
+        try execute(setting)
+        sessionSettings.append(setting)
+    }
+
+    /// After the connection was lost (the server restarted, a backend was terminated), connects
+    /// again with the same parameters and settings. A transaction in flight when it was lost
+    /// is gone: the server rolled it back.
+    public func reconnectIfLost() throws(PostgreSQLError) {
+        guard PQstatus(connection) != CONNECTION_OK else { return }
+        PQreset(connection)
+        guard PQstatus(connection) == CONNECTION_OK else {
+            throw PostgreSQLError(operation: "reconnect", sqlState: nil, message: Self.text(PQerrorMessage(connection)))
+        }
+        for setting in sessionSettings { try execute(setting, operation: "reconnect") }
     }
 
     deinit { PQfinish(connection) }
@@ -144,6 +164,7 @@ public final class PostgreSQLConnection {
         reporting report: (PostgreSQLError) -> Failure, _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
         do {
+            try reconnectIfLost()
             try execute("BEGIN", operation: "begin")
         } catch {
             throw report(error)

@@ -27,8 +27,8 @@ public final class PostgreSQLEventLog: EventLog {
         do {
             connection = try PostgreSQLConnection(conninfo)
             // A commit must be durable when it returns: the fail-closed promise rests on it.
-            try connection.execute("SET synchronous_commit = on")
-            try connection.execute("SET TIME ZONE 'UTC'")
+            try connection.keep("SET synchronous_commit = on")
+            try connection.keep("SET TIME ZONE 'UTC'")
         } catch {
             throw .postgreSQL(error)
         }
@@ -282,7 +282,10 @@ public final class PostgreSQLEventLog: EventLog {
     }
 
     private func forEachRow(sql: String, parameters: [PostgreSQLParameter], _ body: ([String?]) -> Void) throws(EventStoreError) {
-        let result = try postgres { () throws(PostgreSQLError) in try connection.execute(sql, parameters) }
+        let result = try postgres { () throws(PostgreSQLError) in
+            try connection.reconnectIfLost()
+            return try connection.execute(sql, parameters)
+        }
         for row in result.rows { body(row) }
     }
 }
