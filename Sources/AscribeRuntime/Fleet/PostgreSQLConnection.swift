@@ -16,10 +16,6 @@ public struct PostgreSQLError: Error, Equatable, Sendable, CustomStringConvertib
         self.message = message
     }
 
-    /// Class 08 (connection exception) or no SQLSTATE at all: the database could not be
-    /// reached, as opposed to a statement it refused.
-    public var meansUnreachable: Bool { sqlState == nil || sqlState?.hasPrefix("08") == true || sqlState?.hasPrefix("57P") == true }
-
     public var description: String {
         "PostgreSQL \(operation) failed" + (sqlState.map { " (SQLSTATE \($0))" } ?? "") + ": " + message
     }
@@ -35,7 +31,6 @@ public enum PostgreSQLParameter: Equatable, Sendable {
 
     static func integer(_ value: Int64) -> PostgreSQLParameter { .text(String(value)) }
     static func optionalText(_ value: String?) -> PostgreSQLParameter { value.map(PostgreSQLParameter.text) ?? .null }
-    static func optionalInteger(_ value: Int64?) -> PostgreSQLParameter { value.map(integer) ?? .null }
 }
 
 /// A statement's rows, copied out of libpq (text format) so no pointer outlives the call.
