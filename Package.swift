@@ -25,12 +25,13 @@ let package = Package(
         .target(name: "AscribeCore"),
         .target(name: "AscribeCommandLine", dependencies: ["AscribeCore"]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgreSQL", path: "Sources/CPostgreSQL", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "COpenSSLCrypto", path: "Sources/COpenSSLCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CAscribeShim", path: "Sources/CAscribeShim"),
         // The one OS layer: the only module that calls Glibc and the C shim for files, processes,
         // sockets, epoll, inotify and signals; its API is Swift types only.
         .target(name: "AscribeSystem", dependencies: ["CAscribeShim"]),
-        .target(name: "AscribeRuntime", dependencies: ["AscribeCore", "AscribeSystem", "CSQLite", "COpenSSLCrypto"]),
+        .target(name: "AscribeRuntime", dependencies: ["AscribeCore", "AscribeSystem", "CSQLite", "CPostgreSQL", "COpenSSLCrypto"]),
         // Plain C, linked statically and without Swift's start-up object (-nostartfiles), so
         // SwiftPM does not pull in the Swift runtime: no dynamic loader and no Swift runtime
         // run while the helper is still root, and each run starts ~3 ms sooner (docs/LAUNCH.md).

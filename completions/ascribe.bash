@@ -84,10 +84,10 @@ _ascribe() {
         daemon)
             case $prev in
                 --jobs|--state|--credentials|--keys) _ascribe_values "$cur" directory; return ;;
-                --control-group|--syslog|--issuer|--token-lifetime|--token-algorithm|--witness-file|--witness) return ;;
+                --control-group|--syslog|--issuer|--token-lifetime|--token-algorithm|--witness-file|--witness|--store|--host-name) return ;;
                 --metrics-file) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --issuer --keys --token-lifetime --token-algorithm --checkpoints --witness-file --witness --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --issuer --keys --token-lifetime --token-algorithm --checkpoints --witness-file --witness --store --host-name --help' -- "$cur"))
             ;;
         run)
             case $prev in
@@ -190,10 +190,10 @@ _ascribe() {
         verify)
             case $prev in
                 --state) _ascribe_values "$cur" directory; return ;;
+                --store|--key|--witness-key|--max-age) return ;;
                 --checkpoint|--proof) _ascribe_values "$cur" file; return ;;
-                --key|--witness-key|--max-age) return ;;
             esac
-            COMPREPLY=($(compgen -W '--state --checkpoint --key --witness-key --max-age --proof --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--state --store --checkpoint --key --witness-key --max-age --proof --help' -- "$cur"))
             ;;
         prove)
             case $prev in

@@ -89,6 +89,8 @@ complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l token-algorithm -
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l checkpoints -d 'sign a checkpoint of the log'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l witness-file -x -d 'append each signed checkpoint to PATH'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l witness -x -d 'send each signed checkpoint to the C2SP tlog-witness at URL'
+complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l store -x -d 'keep the log in a fleets shared PostgreSQL database'
+complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l host-name -x -d 'the name every event records as its host'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l help -d 'show the help'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l jobs -x -a '(__fish_complete_directories (commandline -ct))' -d 'jobs directory'
 complete -c ascribe -n '__fish_seen_subcommand_from run' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory'
@@ -165,6 +167,7 @@ complete -c ascribe -n '__fish_seen_subcommand_from token' -l state -x -a '(__fi
 complete -c ascribe -n '__fish_seen_subcommand_from token' -l help -d 'show the help'
 complete -c ascribe -n '__fish_seen_subcommand_from token' -F
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l state -x -a '(__fish_complete_directories (commandline -ct))' -d 'state directory holding events.db'
+complete -c ascribe -n '__fish_seen_subcommand_from verify' -l store -x -d 'verify a fleets log in PostgreSQL'
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l checkpoint -r -F -d 'a checkpoint saved off the host, or a witness file of them'
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l key -x -d 'trust checkpoints signed by this C2SP verifier key'
 complete -c ascribe -n '__fish_seen_subcommand_from verify' -l witness-key -x -d 'a witnesss cosigning key'

@@ -21,6 +21,10 @@ enum DaemonCommand {
         static let checkpoints = CommandOption("--checkpoints", help: "sign a checkpoint of the log (C2SP signed note, Ed25519) every 1,000 events or 60 s with new events, hourly when idle and at shutdown, recorded as checkpoint.signed and so in syslog; the key is the key store's checkpoint key (\(KeyStoreSettings.defaultDirectoryHelp)); docs/EVENTS.md")
         static let witnessFile = CommandOption("--witness-file", value: "PATH", help: "append each signed checkpoint to PATH (implies --checkpoints): keep it on another disk or host, then `ascribe verify --checkpoint PATH`")
         static let witness = CommandOption("--witness", value: "URL", help: "send each signed checkpoint to the C2SP tlog-witness at URL (http://host:port[/prefix], e.g. `ascribe witness serve` on another host; https through a TLS terminator) and record each cosignature as checkpoint.cosigned (implies --checkpoints)", repeatable: true)
+        static let store = CommandOption("--store", value: "URI", help: "keep the log in a fleet's shared PostgreSQL database (a libpq URI, postgresql://user@host/db): one hash chain for every host, and each slot claimed once fleet-wide (placement = once) or once per host (every-host); see docs/FLEET.md",
+                                         default: "<state>/events.db, this host's own")
+        static let hostName = CommandOption("--host-name", value: "NAME", help: "the name every event records as its host; in a fleet each host needs its own",
+                                            default: "the system's host name")
         static let metricsFile = CommandOption("--metrics-file", value: "FILE", help: "keep a Prometheus textfile of per-job last success, last outcome, duration, skipped and missed counts and schedule period, rewritten atomically (mode 0644) as events arrive; see docs/OPERATIONS.md")
     }
 
@@ -49,7 +53,7 @@ enum DaemonCommand {
         options: [CommonOptions.jobs, Options.state, Options.credentials, Options.controlGroup, Options.trustLoginUID,
                   Options.development, Options.quiet, Options.verbose, Options.syslog, Options.noSyslog, Options.metricsFile,
                   TokenOptions.issuer, TokenOptions.keys, TokenOptions.lifetime, TokenOptions.algorithm,
-                  Options.checkpoints, Options.witnessFile, Options.witness],
+                  Options.checkpoints, Options.witnessFile, Options.witness, Options.store, Options.hostName],
         exclusive: [[Options.quiet, Options.verbose], [Options.syslog, Options.noSyslog]],
         exitStatus: "0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.",
         examples: """
@@ -75,6 +79,11 @@ enum DaemonCommand {
         let witnessFile = arguments.value(Options.witnessFile)
         let witnesses = arguments.values(Options.witness)
         let checkpoints = arguments.flag(Options.checkpoints) || witnessFile != nil || !witnesses.isEmpty
+        let store = try DaemonStore(parsing: arguments.value(Options.store))
+        let hostName = try arguments.value(Options.hostName).map(checkedHostName) ?? HostName.current()
+        if case .postgreSQL = store, checkpoints {
+            throw UsageError(message: "--checkpoints, --witness-file and --witness sign this host's own log; a fleet's log in PostgreSQL has no checkpoints yet (docs/FLEET.md)")
+        }
         _ = try arguments.operands(max: 0)
 
         var access: ControlAccess
@@ -100,7 +109,7 @@ enum DaemonCommand {
         let host = HostContext()
         var configuration = DaemonConfiguration(
             jobsDirectory: jobs, stateDirectory: state, credentialStore: credentials, development: development,
-            host: HostName.current(), zones: host.zones, defaultZone: host.systemZone, control: access)
+            host: hostName, zones: host.zones, defaultZone: host.systemZone, control: access)
         // Said at once: a schedule silently in UTC because tzdata is missing would run hours off.
         if let problem = host.zones.systemZoneProblem(environment: SystemCalls.environment) {
             SystemCalls.write("ascribe daemon: \(problem)\n", to: SystemCalls.standardError)
@@ -128,6 +137,7 @@ enum DaemonCommand {
                 return .findings
             }
         }
+        configuration.store = store
         let syslog: SyslogForwarder?
         do throws(SystemError) {
             syslog = try syslogForwarder(path: syslogPath, disabled: noSyslog, development: development)
@@ -212,3 +222,31 @@ enum DaemonCommand {
     }
 }
 
+extension DaemonCommand {
+    /// `--host-name`: what every event calls this host, so it must say one name plainly.
+    static func checkedHostName(_ name: String) throws(UsageError) -> String {
+        let allowed = name.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "_")
+        }
+        guard !name.isEmpty, name.utf8.count <= 253, allowed else {
+            throw UsageError(message: "--host-name: \(name.debugDescription) is not a host name; use letters, digits, '-', '.' and '_' (at most 253)")
+        }
+        return name
+    }
+}
+
+extension DaemonStore {
+    /// `--store`: absent for this host's own SQLite store; a PostgreSQL URI for a fleet's.
+    init(parsing value: String?) throws(UsageError) {
+        guard let value else {
+            self = .local
+            return
+        }
+        guard value.hasPrefix("postgresql://") || value.hasPrefix("postgres://") else {
+            throw UsageError(message: "--store: expected a PostgreSQL URI such as postgresql://ascribe@db.example.com/ascribe (the default store is <state>/events.db)")
+        }
+        self = .postgreSQL(value)
+    }
+}

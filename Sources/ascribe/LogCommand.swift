@@ -146,10 +146,13 @@ enum VerifyCommand {
             named TRUNCATED, one whose first events hash to another root REWRITTEN. The roots are
             recomputed from the events, not read from the stored tree. With --proof, checks an
             inclusion proof from `ascribe prove` on its own, without the log.
+
+            With --store, walks a fleet's chain in PostgreSQL (every host's events; docs/FLEET.md).
             """,
-        options: [state, CheckpointOptions.checkpoint, CheckpointOptions.key, CheckpointOptions.witnessKey,
+        options: [state, store, CheckpointOptions.checkpoint, CheckpointOptions.key, CheckpointOptions.witnessKey,
                   CheckpointOptions.maxAge, CheckpointOptions.proof],
-        exclusive: [[CheckpointOptions.checkpoint, CheckpointOptions.proof]],
+        exclusive: [[CheckpointOptions.checkpoint, CheckpointOptions.proof], [state, store], [store, CheckpointOptions.checkpoint],
+                    [store, CheckpointOptions.proof]],
         examples: """
             ascribe verify
             ascribe verify --state /var/lib/ascribe
@@ -157,15 +160,18 @@ enum VerifyCommand {
             ascribe verify --checkpoint examples/checkpoint/web1.checkpoint --key web1-checkpoint+134c3025+AUbz8bk3u4CSUaAqxn2VxflEJLQxWqzMiplbs75FuhUX --max-age 2h   # exits 1
             """,
         forms: [UsageForm(options: [state]),
+                UsageForm(options: [store], required: [store]),
                 UsageForm(options: [state, CheckpointOptions.checkpoint, CheckpointOptions.key, CheckpointOptions.witnessKey,
                                     CheckpointOptions.maxAge], required: [CheckpointOptions.checkpoint]),
                 UsageForm(options: [CheckpointOptions.proof, CheckpointOptions.key],
                           required: [CheckpointOptions.proof, CheckpointOptions.key])])
 
     static let state = CommonOptions.state()
+    static let store = CommandOption("--store", value: "URI", help: "verify a fleet's log in PostgreSQL (a libpq URI, postgresql://user@host/db) instead of <state>/events.db")
 
     static func run(_ arguments: ParsedArguments, output: inout Output) throws(UsageError) -> ExitCode {
         let state = arguments.value(Self.state) ?? DefaultPaths.stateDirectory
+        let fleet = try DaemonStore(parsing: arguments.value(Self.store))
         _ = try arguments.operands(max: 0)
         if let proof = arguments.value(CheckpointOptions.proof) {
             return try verifyProof(arguments, path: proof, output: &output)
@@ -173,9 +179,16 @@ enum VerifyCommand {
         if let checkpoint = arguments.value(CheckpointOptions.checkpoint) {
             return try verifyCheckpoints(arguments, path: checkpoint, state: state, output: &output)
         }
-        let store = try HostContext().openStore(state: state, access: .readOnly)
+        let walk: () throws(EventStoreError) -> ChainVerification
+        switch fleet {
+        case .local:
+            let store = try HostContext().openStore(state: state, access: .readOnly)
+            walk = { () throws(EventStoreError) in try store.verify() }
+        case .postgreSQL(let uri):
+            walk = { () throws(EventStoreError) in try PostgreSQLEventLog.open(uri, host: HostName.current(), access: .readOnly).verify() }
+        }
         do throws(EventStoreError) {
-            switch try store.verify() {
+            switch try walk() {
             case .intact(let count):
                 output.line("\(count) event\(count == 1 ? "" : "s"), chain intact")
                 return .ok

@@ -65,6 +65,7 @@ import AscribeCoreTestSupport
         #expect(job.killGrace.seconds == 10)
         #expect(job.overlap == .skip)
         #expect(job.catchUp == CatchUpPolicy.none)
+        #expect(job.placement == .once)
         #expect(job.workingDirectory == "/")
         #expect(job.environment.isEmpty)
         #expect(job.enabled)
@@ -100,7 +101,7 @@ import AscribeCoreTestSupport
         (JobFileFixture.file(appending: ["user = nobody"]), ["5:1: error: unknown key `user`; did you mean `run-as`?"]),
         (JobFileFixture.file(appending: ["name = reaper"]), ["5:1: error: unknown key `name`; a job's name is its file name (`<name>.job`)"]),
         (JobFileFixture.file(appending: ["frobnicate = 1"]), [
-            "5:1: error: unknown key `frobnicate`; known keys: schedule, identity, owner, command, shell, run-as, credentials, tokens, purpose, runbook, timezone, timeout, kill-grace, overlap, catch-up, working-directory, environment, enabled",
+            "5:1: error: unknown key `frobnicate`; known keys: schedule, identity, owner, command, shell, run-as, credentials, tokens, purpose, runbook, timezone, timeout, kill-grace, overlap, catch-up, placement, working-directory, environment, enabled",
         ]),
         (JobFileFixture.file(appending: ["", "schedule = @daily"]), ["6:1: error: `schedule` is already set on line 1; each key may appear once"]),
         ("# nothing but a comment\n\n", [
@@ -233,6 +234,9 @@ import AscribeCoreTestSupport
         (JobFileFixture.file(appending: ["run-as = 4294967295"]), ["5:10: error: run-as: numeric user id 4294967295 is out of range (0-4294967294)"]),
         // Choices
         (JobFileFixture.file(appending: ["overlap = Skip"]), ["5:11: error: overlap: \"Skip\" is not one of skip, queue, allow; did you mean `skip`?"]),
+        (JobFileFixture.file(appending: ["placement = everyhost"]), [
+            "5:13: error: placement: \"everyhost\" is not one of once, every-host; did you mean `every-host`?",
+        ]),
         (JobFileFixture.file(appending: ["catch-up = every"]), ["5:12: error: catch-up: \"every\" is not one of none, once, all"]),
         (JobFileFixture.file(appending: ["enabled = true"]), ["5:11: error: enabled: use yes or no, not \"true\""]),
         (JobFileFixture.file(appending: ["working-directory = tmp/work"]), [
@@ -273,7 +277,7 @@ import AscribeCoreTestSupport
             "3:9: warning: owner has no contact address; add one like `storage-team <storage-oncall@example.com>`",
             "4:21: error: command: unterminated double quote",
             "5:11: error: timeout: \"5\" has no unit; add a unit: 90s, 10m, 2h",
-            "6:1: error: unknown key `colour`; known keys: schedule, identity, owner, command, shell, run-as, credentials, tokens, purpose, runbook, timezone, timeout, kill-grace, overlap, catch-up, working-directory, environment, enabled",
+            "6:1: error: unknown key `colour`; known keys: schedule, identity, owner, command, shell, run-as, credentials, tokens, purpose, runbook, timezone, timeout, kill-grace, overlap, catch-up, placement, working-directory, environment, enabled",
             "7:15: error: environment: `HOME` is set by the launcher and cannot be overridden: every run gets it from the launcher (the run-as user's, or the fixed PATH)",
         ])
     }
@@ -434,3 +438,11 @@ import AscribeCoreTestSupport
     }
 }
 
+@Suite struct PlacementKeyTests {
+    @Test func placementChoosesOnceOrEveryHost() throws {
+        let everyHost = try #require(JobFileFixture.parse(JobFileFixture.file(appending: ["placement = every-host"])).definition)
+        #expect(everyHost.placement == .everyHost)
+        let once = try #require(JobFileFixture.parse(JobFileFixture.file(appending: ["placement = once"])).definition)
+        #expect(once.placement == .once)
+    }
+}

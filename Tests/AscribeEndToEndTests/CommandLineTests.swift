@@ -31,6 +31,10 @@ import AscribeTestSupport
         (["check", "/nonexistent/jobs.d"], "/nonexistent/jobs.d"),
         (["plan", "--jobs", "jobs.d", "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-01T00:00:00Z"], "--to must be after --from"),
         (["frobnicate"], "unknown command"),
+        (["daemon", "--store", "/var/lib/ascribe/events.db"], "--store: expected a PostgreSQL URI"),
+        (["daemon", "--host-name", "web 1"], "--host-name: \"web 1\" is not a host name"),
+        (["daemon", "--store", "postgresql://ascribe@db.example.com/ascribe", "--witness-file", "/tmp/never-written"],
+         "a fleet's log in PostgreSQL has no checkpoints yet"),
     ])
     func badInputExitsTwoWithAMessage(arguments: [String], message: String) throws {
         let result = try AscribeBinary.run(arguments)

@@ -83,6 +83,9 @@ package final class FakeDaemonClock: DaemonClock {
         await DaemonHarness.waitUntilIdle(daemon)
     }
 
+    /// Whether the daemon is asleep (done with the current instant).
+    package var hasSleeper: Bool { state.withLock { !$0.sleepers.isEmpty } }
+
     /// Waits (real time, polling) until the daemon is asleep again, i.e. done with this instant.
     package func waitForSleeper() async {
         while state.withLock({ $0.sleepers.isEmpty }) { try? await Task.sleep(for: .milliseconds(2)) }

@@ -35,6 +35,15 @@ public enum CatchUpPolicy: String, Hashable, Sendable, CaseIterable {
     case all
 }
 
+/// Which hosts of a fleet (`daemon --store postgresql://…`, PRODUCT.md §10) run a slot. A
+/// single host runs every slot either way.
+public enum Placement: String, Hashable, Sendable, CaseIterable {
+    /// One host of the fleet fires each slot (the default): the first to claim it.
+    case once
+    /// Every host fires each slot once.
+    case everyHost = "every-host"
+}
+
 /// Where a definition came from, so every event and finding can cite `file:line`.
 public struct JobSource: Hashable, Sendable {
     /// A 1-based line and column in a job file.
@@ -106,6 +115,7 @@ public struct JobDefinition: Hashable, Sendable {
         public var killGrace: TimeSpan
         public var overlap: OverlapPolicy
         public var catchUp: CatchUpPolicy
+        public var placement: Placement
         /// Always absolute.
         public var workingDirectory: String
         /// In the order listed, names unique.
@@ -153,13 +163,13 @@ public struct JobDefinition: Hashable, Sendable {
         name: JobName, schedule: Schedule, identity: IdentityName, owner: Owner, command: JobCommand,
         runAs: RunAs? = nil, credentials: [CredentialName] = [], tokens: [TokenRequest] = [], purpose: String? = nil, runbook: String? = nil,
         timezone: ZoneRules? = nil, timeout: TimeSpan? = nil, killGrace: TimeSpan = JobDefinition.defaultKillGrace,
-        overlap: OverlapPolicy = .skip, catchUp: CatchUpPolicy = .none, workingDirectory: String = "/",
-        environment: [EnvironmentVariable] = [], enabled: Bool = true, source: JobSource
+        overlap: OverlapPolicy = .skip, catchUp: CatchUpPolicy = .none, placement: Placement = .once,
+        workingDirectory: String = "/", environment: [EnvironmentVariable] = [], enabled: Bool = true, source: JobSource
     ) {
         box = Box(Fields(
             name: name, schedule: schedule, identity: identity, owner: owner, command: command, runAs: runAs,
             credentials: credentials, tokens: tokens, purpose: purpose, runbook: runbook, timezone: timezone, timeout: timeout,
-            killGrace: killGrace, overlap: overlap, catchUp: catchUp, workingDirectory: workingDirectory,
+            killGrace: killGrace, overlap: overlap, catchUp: catchUp, placement: placement, workingDirectory: workingDirectory,
             environment: environment, enabled: enabled, source: source))
     }
 }

@@ -174,6 +174,7 @@ struct JobFileParser {
         let killGrace = interpret(.killGrace, TimeSpan.init(parsing:)) ?? JobDefinition.defaultKillGrace
         let overlap = choice(.overlap, default: OverlapPolicy.skip)
         let catchUp = choice(.catchUp, default: CatchUpPolicy.none)
+        let placement = choice(.placement, default: Placement.once)
         let workingDirectory = interpret(.workingDirectory) { text throws(JobValueError) in
             guard text.hasPrefix("/") else {
                 throw JobValueError(offset: 0, reason: "\"\(Self.shorten(text))\" is not an absolute path; write one starting with /")
@@ -195,7 +196,7 @@ struct JobFileParser {
             name: name, schedule: schedule, identity: identity, owner: owner, command: command,
             runAs: runAs, credentials: credentials, tokens: tokens, purpose: usable(.purpose)?.value,
             runbook: usable(.runbook)?.value, timezone: timezone, timeout: timeout, killGrace: killGrace,
-            overlap: overlap, catchUp: catchUp, workingDirectory: workingDirectory,
+            overlap: overlap, catchUp: catchUp, placement: placement, workingDirectory: workingDirectory,
             environment: environment, enabled: enabled, source: JobSource(path: path, positions: positions))
     }
 

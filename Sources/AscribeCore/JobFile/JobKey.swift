@@ -16,6 +16,7 @@ public enum JobKey: String, Hashable, Sendable, CaseIterable, CustomStringConver
     case killGrace = "kill-grace"
     case overlap
     case catchUp = "catch-up"
+    case placement
     case workingDirectory = "working-directory"
     case environment
     case enabled

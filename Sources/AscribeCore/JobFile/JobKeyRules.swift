@@ -24,6 +24,8 @@ extension JobKey {
         case .killGrace: "How long a timed-out run has between SIGTERM and SIGKILL; default 10s."
         case .overlap: "skip (default), queue or allow: what a slot does while the previous run is still going."
         case .catchUp: "none (default), once or all: what the daemon does with slots missed while it was down."
+        case .placement: "once (default) or every-host: in a fleet sharing one PostgreSQL store, whether one host "
+            + "fires each slot or every host does; a single host fires every slot either way."
         case .workingDirectory: "An absolute path; default /."
         case .environment: "NAME=value pairs, comma-separated (\\, for a literal comma); PATH, HOME, USER, "
             + "LOGNAME, SHELL, CREDENTIALS_DIRECTORY, TRACEPARENT and ASCRIBE_* are the launcher's."

@@ -14,7 +14,7 @@ enum RunOutputVisibility: Equatable {
         switch report.result {
         case .completed(let completion), .completedUnrecorded(let completion, _): runAs = completion.account
         // No process ran to its end: no output was captured, so there is nothing to withhold.
-        case .notStarted, .launchFailed, .unaccounted: return .shown
+        case .notStarted, .claimedElsewhere, .launchFailed, .unaccounted: return .shown
         }
         if caller == 0 || caller == runAs.uid { return .shown }
         return .withheld("output withheld: only root and the run's user (\(runAs.user)) may see a run's output through the control socket")

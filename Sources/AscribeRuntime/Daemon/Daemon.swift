@@ -189,13 +189,7 @@ public actor Daemon {
     // MARK: Start
 
     private func start(now: Instant) throws(DaemonStartError) {
-        let store: any EventLog
-        let storePath = DefaultPaths.eventStore(stateDirectory: configuration.stateDirectory)
-        do {
-            store = try EventStore.open(path: storePath)
-        } catch {
-            throw DaemonStartError(description: "cannot open the event store \(storePath), so nothing may run: \(error.description)")
-        }
+        let store = try openEventLog()
         let output = self.output
         store.appended = { events in
             for event in events { output(.event(event)) }

@@ -7,7 +7,10 @@ public struct DaemonConfiguration: Sendable {
     public var credentialStore: String
     /// `--dev`: every job runs as the invoking user; every event is marked development.
     public var development: Bool
+    /// The name every event records as its host (`--host-name`); in a fleet, each host's own.
     public var host: String
+    /// Where the log lives (`--store`); `.local` unless the host is one of a fleet.
+    public var store: DaemonStore = .local
     public var zones: ZoneDatabase
     /// The zone of jobs that name none.
     public var defaultZone: ZoneRules

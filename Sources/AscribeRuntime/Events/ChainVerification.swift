@@ -15,22 +15,38 @@ extension EventStore {
         let statement = try sqlite { () throws(SQLiteError) in
             try database.prepare(EventSchema.selectColumns + " ORDER BY seq")
         }
-        var expectedSeq: Int64 = 1
-        var previousHash = Event.genesisHash
+        var verifier = ChainVerifier()
         while try sqlite({ () throws(SQLiteError) in try statement.step() }) {
-            let event: Event
-            switch try sqlite({ () throws(SQLiteError) in try EventSchema.event(from: statement) }) {
-            case .success(let decoded):
-                event = decoded
-            case .failure(let defect):
-                let seq = defect.seq ?? expectedSeq
-                return .broken(seq: seq, reason: "seq \(seq): \(defect.problem) (the event was altered)")
-            }
-            if let broken = Self.check(event, expectedSeq: expectedSeq, previousHash: previousHash) { return broken }
-            previousHash = event.hash
-            expectedSeq = event.seq &+ 1
+            let row = try sqlite { () throws(SQLiteError) in try EventSchema.event(from: statement) }
+            if let broken = verifier.next(row) { return broken }
         }
-        return .intact(count: Int(expectedSeq - 1))
+        return verifier.result
+    }
+}
+
+/// Walks a chain in seq order, one event at a time, whatever store it is read from (SQLite's,
+/// or the fleet's PostgreSQL store), so both are checked by the same rules.
+struct ChainVerifier {
+    private var expectedSeq: Int64 = 1
+    private var previousHash = Event.genesisHash
+
+    /// The verdict once every event has been given to `next` without a break.
+    var result: ChainVerification { .intact(count: Int(expectedSeq - 1)) }
+
+    /// Checks the next row read in seq order; the first break found, else nil.
+    mutating func next(_ row: Result<Event, RowDefect>) -> ChainVerification? {
+        let event: Event
+        switch row {
+        case .success(let decoded):
+            event = decoded
+        case .failure(let defect):
+            let seq = defect.seq ?? expectedSeq
+            return .broken(seq: seq, reason: "seq \(seq): \(defect.problem) (the event was altered)")
+        }
+        if let broken = Self.check(event, expectedSeq: expectedSeq, previousHash: previousHash) { return broken }
+        previousHash = event.hash
+        expectedSeq = event.seq &+ 1
+        return nil
     }
 
     /// The first problem with `event` given the event before it, if any.

@@ -24,6 +24,12 @@ public protocol EventLog: AnyObject {
     @discardableResult
     func append(_ draft: EventDraft) throws(EventStoreError) -> Event
 
+    /// Claims each of `claims` and appends `drafts` in one durable transaction: a draft whose
+    /// run lost its claim (another host holds the slot) is not stored, and its run must not
+    /// start. On any error nothing is claimed or stored. A single host's log claims every slot
+    /// (the default below); a fleet's store claims by a unique key (`SlotClaim`).
+    func append(_ drafts: [EventDraft], claiming claims: [SlotClaim]) throws(EventStoreError) -> ClaimedAppend
+
     func events(matching filter: EventFilter) throws(EventStoreError) -> [Event]
 
     /// Each event matching `filter`, without holding them all.
@@ -56,6 +62,13 @@ public protocol EventLog: AnyObject {
 
     /// The proof that the tree of `oldSize` leaves is a prefix of the one of `newSize`.
     func consistencyProof(oldSize: UInt64, newSize: UInt64) throws(EventStoreError) -> [MerkleHash]
+}
+
+extension EventLog {
+    /// One host owns every slot of its own log: every claim wins.
+    public func append(_ drafts: [EventDraft], claiming claims: [SlotClaim]) throws(EventStoreError) -> ClaimedAppend {
+        ClaimedAppend(events: try append(drafts), claimedElsewhere: [])
+    }
 }
 
 extension EventStore: EventLog {}

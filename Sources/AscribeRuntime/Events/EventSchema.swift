@@ -166,6 +166,12 @@ enum EventSchema {
         for column in Column.allCases {
             values.append(try statement.value(at: column.rawValue))
         }
+        return event(from: values)
+    }
+
+    /// Reads one row's values, in `Column` order, back into an event (any backend's row, as
+    /// SQLite's storage classes), or says which column holds what no event could have written.
+    static func event(from values: [SQLiteValue]) -> Result<Event, RowDefect> {
         do throws(RowDefect) {
             return .success(try RowReader(values: values).event())
         } catch {

@@ -55,6 +55,8 @@ public enum EventStoreError: Error, Equatable, Sendable, CustomStringConvertible
     /// A durability pragma did not take effect (read back after setting it).
     case pragmaNotInEffect(name: String, expected: String, actual: String)
     case sqlite(SQLiteError)
+    /// The fleet's PostgreSQL store (`daemon --store postgresql://…`) failed or refused.
+    case postgreSQL(PostgreSQLError)
     case hashing(SHA256Error)
     /// A stored row that cannot be read back as an event; `ascribe verify` says more.
     case corruptRow(seq: Int64, problem: String)
@@ -85,6 +87,8 @@ public enum EventStoreError: Error, Equatable, Sendable, CustomStringConvertible
         case .pragmaNotInEffect(let name, let expected, let actual):
             "event store durability: PRAGMA \(name) is \(actual.debugDescription), expected \(expected.debugDescription)"
         case .sqlite(let error):
+            "event store: \(error)"
+        case .postgreSQL(let error):
             "event store: \(error)"
         case .hashing(let error):
             "event store: \(error)"

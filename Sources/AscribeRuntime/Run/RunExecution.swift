@@ -32,6 +32,9 @@ public struct RunEnvironment: Sendable {
 public enum RunResult: Sendable {
     /// `run.fired` could not be made durable, so nothing was started (fail closed).
     case notStarted(EventStoreError)
+    /// Another host of the fleet holds this slot's claim (`placement = once`, or this host's
+    /// own earlier claim): nothing was recorded or started here.
+    case claimedElsewhere
     /// Recorded as `run.launch_failed` (after `run.fired`).
     case launchFailed(LaunchFailure)
     /// The process ran; its terminal event is recorded.
@@ -142,6 +145,17 @@ public struct RunExecution {
             makeDigest: { SHA256OutputDigest() }))
     }
 
+    /// A claim for each scheduled run (a manual run belongs to no slot and claims nothing),
+    /// made in the transaction that records its `run.fired`.
+    private func claims(for orders: [RunOrder], runIDs: [String]) -> [SlotClaim] {
+        zip(orders, runIDs).compactMap { order, runID in
+            order.scheduledFor.map {
+                SlotClaim(job: order.job.name.rawValue, scheduledFor: $0, placement: order.job.placement,
+                          host: environment.host, runID: runID, configHash: order.definitionHash)
+            }
+        }
+    }
+
     /// How many runs `runTogether` starts before handing them to the supervisor.
     static let startSlice = 64
 
@@ -195,7 +209,15 @@ public struct RunExecution {
         }
         let written: [Event]
         do {
-            written = try store.append(drafts)
+            let claimed = try store.append(drafts, claiming: claims(for: orders, runIDs: runIDs))
+            written = claimed.events
+            // Another host fires these: release what was prepared, start nothing.
+            for item in prepared where claimed.claimedElsewhere.contains(runIDs[item.index]) { _ = launcher.cancel(item.launch) }
+            prepared.removeAll { claimed.claimedElsewhere.contains(runIDs[$0.index]) }
+            for (index, runID) in runIDs.enumerated() where claimed.claimedElsewhere.contains(runID) {
+                results[index] = .claimedElsewhere
+                report(index)
+            }
         } catch {
             for item in prepared { _ = launcher.cancel(item.launch) }
             results = runIDs.map { _ in .notStarted(error) }

@@ -13,6 +13,8 @@ extension RunReport {
         switch result {
         case .notStarted(let error):
             return "\(job) was not started: its run.fired event could not be recorded: \(error.description)"
+        case .claimedElsewhere:
+            return "\(job) was not started here: another host of the fleet claimed its slot"
         case .launchFailed(let failure):
             return "\(job) could not launch: \(failure.description)"
         case .completedUnrecorded(let completion, let error):
