@@ -6,6 +6,8 @@ import Foundation
 /// Run: swift run -c release ascribe-benchmarks   (figures go to BENCHMARKS.md by hand)
 /// `ascribe-benchmarks events` runs only the event store section, with the 1M-event store.
 /// `ascribe-benchmarks daemon [idle-seconds]` runs only the daemon section (issue 4, a few minutes).
+/// `ascribe-benchmarks tokens [rounds]`, `checkpoints [old=DIR] [rounds]`: issues 13 and 14's costs
+/// (TokenBenchmark.swift, CheckpointBenchmark.swift).
 /// `ascribe-benchmarks startup|memory [label=directory …]`: CLI start-up, idle daemon memory
 /// (issue 11 item 6), of the builds named, side by side (StartupBenchmark.swift).
 
@@ -132,6 +134,21 @@ if CommandLine.arguments.dropFirst().first == "startup" {
 if CommandLine.arguments.dropFirst().first == "memory" {
     StartupBenchmark.idleMemory(builds: StartupBenchmark.builds(Array(CommandLine.arguments.dropFirst(2)), benchmarks: CommandLine.arguments[0]),
                                 jobs: 10_000, settleSeconds: 20)
+    exit(0)
+}
+
+if CommandLine.arguments.dropFirst().first == "tokens" {
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ascribe").path
+    await TokenBenchmark.run(executable: executable, rounds: CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 3)
+    exit(0)
+}
+
+if CommandLine.arguments.dropFirst().first == "checkpoints" {
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ascribe").path
+    let options = CommandLine.arguments.dropFirst(2)
+    CheckpointBenchmark.run(executable: executable,
+                            oldDirectory: options.first { $0.hasPrefix("old=") }.map { String($0.dropFirst(4)) },
+                            rounds: options.compactMap { Int($0) }.first ?? 1)
     exit(0)
 }
 
