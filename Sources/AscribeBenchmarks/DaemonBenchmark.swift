@@ -83,7 +83,8 @@ enum DaemonBenchmark {
 
     /// The slot's `run.fired` events and the terminal events of those runs.
     static func slotResults(store path: String, slot: Int64) throws -> (fired: [Event], terminal: [Event]) {
-        let store = try EventStore.open(path: path, access: .readOnly)
+        // A store written by a build from before the Merkle tree is migrated on a read-write open.
+        let store = try (try? EventStore.open(path: path, access: .readOnly)) ?? EventStore.open(path: path)
         let fired = try store.events(matching: EventFilter(type: .runFired, order: .oldestFirst))
             .filter { $0.scheduledFor?.millisecondsSinceEpoch == slot }
         let runIDs = Set(fired.compactMap(\.runID))

@@ -31,6 +31,7 @@ enum TokenBenchmark {
         print("# Identity token cost (issue 13 item 5), release build\n")
         signingAlone(directory: directory)
         await recordedBursts(directory: directory, rounds: rounds)
+        await stagingBursts(directory: directory, rounds: rounds)
         print("\n## The real daemon: 1,000 jobs due at the same minute\n")
         print("Daemon arguments added per variant: `--issuer \(issuer) --keys <tmp> --token-algorithm ALG`; jobs add `\(tokenLine)`.\n")
         print("| jobs | slot | fired / succeeded | run.fired p50 / p99 / max (ms) | spawn p50 / p99 / max (ms) | start p50 / p99 / max (ms) | peak open fds | target (p99 spawn) |")
@@ -108,6 +109,26 @@ enum TokenBenchmark {
             spawn.append(Double(spawned - slot.millisecondsSinceEpoch))
         }
         return (1000 / elapsed, spawn.sorted(), failures)
+    }
+
+    /// Where the rest goes: the launcher alone (no store, no signing), 1,000 runs in slices of
+    /// 64, with and without a credentials directory holding one token-sized file per run
+    /// (made, handed to the run's user, removed after the run).
+    static func stagingBursts(directory: String, rounds: Int) async {
+        print("\n## Launcher only: a credentials directory per run, no store, no signing\n")
+        let token = LaunchRequest.GeneratedCredential(name: "id.jwt", bytes: Array(repeating: UInt8(ascii: "a"), count: 700))
+        var rates: [[Double]] = [[], []]
+        for _ in 0..<rounds {
+            for (index, generated) in [[], [token]].enumerated() {
+                if let burst = await launcherBurst(count: 1000, slice: 64, directory: directory, generated: generated) {
+                    rates[index].append(burst.rate)
+                }
+            }
+        }
+        print("| launcher, slices of 64 | runs/s | ratio |")
+        print("| --- | --- | --- |")
+        print("| no credentials | \(summary(rates[0])) | 1.00 |")
+        print("| one 700-byte file staged per run | \(summary(rates[1])) | \(format(percentile(rates[1].sorted(), 0.5) / percentile(rates[0].sorted(), 0.5), 2)) |")
     }
 
     static func recordedBursts(directory: String, rounds: Int) async {
