@@ -28,17 +28,23 @@ enum DaemonBenchmark {
 
     // MARK: Burst
 
-    static func burst(executable: String, jobs count: Int, target: String) {
+    /// `label` names a variant in the first column; `daemonArguments` and `jobLines` are what
+    /// the variant adds to the daemon's command line and to every job (issues 13 and 14's costs).
+    static func burst(executable: String, jobs count: Int, target: String, label: String? = nil,
+                      daemonArguments: [String] = [], jobLines: [String] = []) {
         let root = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         for index in 0..<count {
-            writeJob(root: root, name: String(format: "burst-%04d", index), schedule: "* * * * *", command: "/bin/date +%s.%N")
+            writeJob(root: root, name: String(format: "burst-%04d", index), schedule: "* * * * *", command: "/bin/date +%s.%N",
+                     extraLines: jobLines)
         }
         // The first minute boundary at least 5 s away, so every job is loaded before it.
         let now = EventTime.now().millisecondsSinceEpoch
         var slot = (now / 60_000 + 1) * 60_000
         if slot - now < 5_000 { slot += 60_000 }
-        guard let daemon = startDaemon(executable: executable, root: root) else { return }
+        guard let daemon = startDaemon(executable: executable, root: root,
+                                       extraArguments: daemonArguments.map { $0.replacingOccurrences(of: "<root>", with: root) })
+        else { return }
         var peakDescriptors = 0
         // Until every run of the slot has a terminal event (or 60 s after the slot), counting fds.
         let store = root + "/state/events.db"
@@ -55,14 +61,7 @@ enum DaemonBenchmark {
             return
         }
         let fired = results.fired.map { Double($0.time.millisecondsSinceEpoch - slot) }.sorted()
-        let spawned = results.terminal.compactMap { event -> Double? in
-            // `2026-11-23T22:03:00.123Z`: whole seconds through RFC3339, then the milliseconds.
-            guard let text = event.details[.spawnedAt], let dot = text.firstIndex(of: "."),
-                  let parsed = RFC3339.parse(String(text[..<dot]) + "Z"),
-                  let milliseconds = Int64(text[text.index(after: dot)...].prefix(3)) else { return nil }
-            let instant = ZoneRules.utc.instant(for: parsed)
-            return Double(instant.secondsSinceEpoch * 1000 + milliseconds - slot)
-        }.sorted()
+        let spawned = results.terminal.compactMap { spawnedAt($0).map { Double($0 - slot) } }.sorted()
         let started = results.terminal.compactMap { event -> Double? in
             guard let path = event.outputPath, let text = try? String(contentsOfFile: path, encoding: .utf8),
                   let seconds = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
@@ -70,12 +69,22 @@ enum DaemonBenchmark {
         }.sorted()
         let succeeded = results.terminal.filter { $0.type == .runSucceeded }.count
         let slotText = EventTime(millisecondsSinceEpoch: slot).rfc3339
-        print("| \(count) | \(slotText) | \(results.fired.count) / \(succeeded) | \(triple(fired)) | \(triple(spawned)) | \(triple(started))\(started.count < count ? " (\(started.count) read)" : "") | \(peakDescriptors) | \(target) |")
+        print("| \(count)\(label.map { " (" + $0 + ")" } ?? "") | \(slotText) | \(results.fired.count) / \(succeeded) | \(triple(fired)) | \(triple(spawned)) | \(triple(started))\(started.count < count ? " (\(started.count) read)" : "") | \(peakDescriptors) | \(target) |")
+    }
+
+    /// A terminal event's `spawned_at` in ms since the epoch: `2026-11-23T22:03:00.123Z`, whole
+    /// seconds through RFC3339, then the milliseconds.
+    static func spawnedAt(_ event: Event) -> Int64? {
+        guard let text = event.details[.spawnedAt], let dot = text.firstIndex(of: "."),
+              let parsed = RFC3339.parse(String(text[..<dot]) + "Z"),
+              let milliseconds = Int64(text[text.index(after: dot)...].prefix(3)) else { return nil }
+        return ZoneRules.utc.instant(for: parsed).secondsSinceEpoch * 1000 + milliseconds
     }
 
     /// The slot's `run.fired` events and the terminal events of those runs.
     static func slotResults(store path: String, slot: Int64) throws -> (fired: [Event], terminal: [Event]) {
-        let store = try EventStore.open(path: path, access: .readOnly)
+        // A store written by a build from before the Merkle tree is migrated on a read-write open.
+        let store = try (try? EventStore.open(path: path, access: .readOnly)) ?? EventStore.open(path: path)
         let fired = try store.events(matching: EventFilter(type: .runFired, order: .oldestFirst))
             .filter { $0.scheduledFor?.millisecondsSinceEpoch == slot }
         let runIDs = Set(fired.compactMap(\.runID))
@@ -155,16 +164,16 @@ enum DaemonBenchmark {
         return root
     }
 
-    static func writeJob(root: String, name: String, schedule: String, command: String) {
-        var lines = ["schedule = \(schedule)", "identity = \(name)-runner", "owner = bench <bench@example.com>", "command = \(command)"]
+    static func writeJob(root: String, name: String, schedule: String, command: String, extraLines: [String] = []) {
+        var lines = ["schedule = \(schedule)", "identity = \(name)-runner", "owner = bench <bench@example.com>", "command = \(command)"] + extraLines
         if geteuid() == 0 { lines.append("run-as = nobody") }
         try? (lines.joined(separator: "\n") + "\n").write(toFile: "\(root)/jobs/\(name).job", atomically: false, encoding: .utf8)
     }
 
-    static func startDaemon(executable: String, root: String) -> Process? {
+    static func startDaemon(executable: String, root: String, extraArguments: [String] = []) -> Process? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["daemon", "--state", root + "/state", "--jobs", root + "/jobs", "--quiet"] + (geteuid() == 0 ? [] : ["--dev"])
+        process.arguments = ["daemon", "--state", root + "/state", "--jobs", root + "/jobs", "--quiet"] + (geteuid() == 0 ? [] : ["--dev"]) + extraArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.standardError
         do {

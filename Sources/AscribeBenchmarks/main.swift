@@ -6,6 +6,8 @@ import Foundation
 /// Run: swift run -c release ascribe-benchmarks   (figures go to BENCHMARKS.md by hand)
 /// `ascribe-benchmarks events` runs only the event store section, with the 1M-event store.
 /// `ascribe-benchmarks daemon [idle-seconds]` runs only the daemon section (issue 4, a few minutes).
+/// `ascribe-benchmarks tokens [rounds]`, `checkpoints [old=DIR] [rounds] [no-verify]`: issues 13 and 14's costs
+/// (TokenBenchmark.swift, CheckpointBenchmark.swift).
 /// `ascribe-benchmarks startup|memory [label=directory …]`: CLI start-up, idle daemon memory
 /// (issue 11 item 6), of the builds named, side by side (StartupBenchmark.swift).
 
@@ -135,6 +137,21 @@ if CommandLine.arguments.dropFirst().first == "memory" {
     exit(0)
 }
 
+if CommandLine.arguments.dropFirst().first == "tokens" {
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ascribe").path
+    await TokenBenchmark.run(executable: executable, rounds: CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 3)
+    exit(0)
+}
+
+if CommandLine.arguments.dropFirst().first == "checkpoints" {
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ascribe").path
+    let options = CommandLine.arguments.dropFirst(2)
+    CheckpointBenchmark.run(executable: executable,
+                            oldDirectory: options.first { $0.hasPrefix("old=") }.map { String($0.dropFirst(4)) },
+                            rounds: options.compactMap { Int($0) }.first ?? 1, largeLog: !options.contains("no-verify"))
+    exit(0)
+}
+
 if CommandLine.arguments.dropFirst().first == "events" {
     EventStoreBenchmark.run(includingLargeStore: true)
     exit(0)
@@ -202,7 +219,9 @@ func recordedBurst(count: Int, directory: String) async -> (rate: Double, failur
 
 /// Launcher alone, no event store: prepare a slice, start it, hand each run to one
 /// RunSupervisor, until the last completion. Slices of one use the single-run `start`.
-func launcherBurst(count: Int, slice: Int, directory: String) async -> (rate: Double, failures: Int)? {
+/// `generated`: files each run finds in its credentials directory (a token, TokenBenchmark).
+func launcherBurst(count: Int, slice: Int, directory: String,
+                   generated: [LaunchRequest.GeneratedCredential] = []) async -> (rate: Double, failures: Int)? {
     let launcher = Launcher(configuration: LauncherConfiguration(
         credentialsRuntimeDirectory: directory + "/credentials", makeDigest: { SHA256OutputDigest() }))
     guard let supervisor = try? RunSupervisor() else { return nil }
@@ -214,10 +233,11 @@ func launcherBurst(count: Int, slice: Int, directory: String) async -> (rate: Do
         var prepared: [PreparedLaunch] = []
         for _ in first..<min(count, first + slice) {
             let runID = RandomIdentifier.hex128()
-            let request = LaunchRequest(
+            var request = LaunchRequest(
                 runID: runID, executable: "/bin/true", arguments: ["true"], runAs: runAs,
                 attribution: AttributionEnvironment(job: "burst", identity: "burst-runner", runID: runID, scheduledFor: nil),
                 outputPath: directory + "/\(runID).out")
+            request.generatedCredentials = generated
             do {
                 prepared.append(try launcher.prepare(request))
             } catch {

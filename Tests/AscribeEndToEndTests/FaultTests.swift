@@ -308,6 +308,70 @@ final class ProblemLog: Sendable {
         }
     }
 
+    /// Issue 14: the daemon signing checkpoints (`--keys` in the test's directory, never
+    /// /etc/ascribe/keys; `--witness-file`) is killed with SIGKILL at random moments of a busy
+    /// schedule — during start-up, while runs are in flight, right after SIGTERM while the
+    /// shutdown checkpoint is being signed — and restarted, with a clean stop every third round
+    /// so shutdown checkpoints land between the kills. Afterwards `ascribe verify --checkpoint`
+    /// finds that the log extends every checkpoint in the witness file, and the chain verifies;
+    /// the witness file holds exactly the log's own `checkpoint.signed` notes, in order, and no
+    /// restart ever refused to sign (a refusal means the tree no longer extends a signed view).
+    @Test func killsWhileSigningCheckpointsLeaveCheckpointsTheLogExtends() throws {
+        let harness = try DaemonHarness()
+        defer { harness.remove() }
+        try Self.busyJobs(harness)
+        var (random, seed) = SeededGenerator.fromEnvironment("killsWhileSigningCheckpointsLeaveCheckpointsTheLogExtends")
+        let witnessFile = harness.root + "/witness"
+        let arguments = ["--keys", harness.root + "/keys", "--witness-file", witnessFile]
+        var before: [Event] = []
+        for round in 0..<12 {
+            let daemon = try DaemonProcess(jobs: harness.jobs, state: harness.state, stderrPath: harness.root + "/stderr-\(round)",
+                                           extra: arguments)
+            if round % 3 == 2 {
+                #expect(try daemon.waitUntilAnswering(), "seed \(seed): round \(round): \(daemon.stderr)")
+                Thread.sleep(forTimeInterval: Double.random(in: 0.0...0.8, using: &random))
+                #expect(daemon.stop() == 0, "seed \(seed): round \(round): \(daemon.stderr)")
+            } else {
+                Thread.sleep(forTimeInterval: Double.random(in: 0.0...1.2, using: &random))
+                if Bool.random(using: &random) {
+                    // Into the shutdown: the final checkpoint is signed, recorded and appended.
+                    daemon.signal(SIGTERM)
+                    Thread.sleep(forTimeInterval: Double.random(in: 0.0...0.05, using: &random))
+                }
+                daemon.signal(SIGKILL)
+                daemon.process.waitUntilExit()
+            }
+            #expect(!daemon.stderr.contains("does not extend"), "seed \(seed): round \(round): \(daemon.stderr)")
+            if FileManager.default.fileExists(atPath: harness.storePath) {
+                before = try FaultChecks.check(harness.storePath, keeps: before, runsEnded: false)
+            }
+        }
+        let last = try DaemonProcess(jobs: harness.jobs, state: harness.state, stderrPath: harness.root + "/stderr-last", extra: arguments)
+        #expect(try last.waitUntilAnswering())
+        #expect(last.stop() == 0, "\(last.stderr)")
+        let events = try FaultChecks.check(harness.storePath, keeps: before)
+
+        let saved = try SignedCheckpoint.parseAll(Array(try Data(contentsOf: URL(fileURLWithPath: witnessFile))))
+        let recorded = events.filter { $0.type == .checkpointSigned }.compactMap { $0.details[.checkpoint] }
+        // Each note reaches the witness file after its event is durable: a kill in between
+        // leaves a recorded checkpoint the file lacks, never the other way round.
+        var unmatched = saved.map(\.note.rendered)[...]
+        for note in recorded where note == unmatched.first { unmatched.removeFirst() }
+        #expect(unmatched.isEmpty, "seed \(seed): witness file notes not recorded in the log, or out of order: \(unmatched)")
+        // At least the first start's, the four clean stops' and the last stop's.
+        #expect(saved.count >= 6, "seed \(seed): \(saved.count) checkpoints in the witness file")
+        let sizes = saved.map(\.checkpoint.size)
+        #expect(sizes == sizes.sorted(), "seed \(seed): \(sizes)")
+
+        let verified = try AscribeBinary.run(["verify", "--state", harness.state, "--checkpoint", witnessFile])
+        #expect(verified.status == 0, "seed \(seed): \(verified.stdout)\(verified.stderr)")
+        let lines = verified.stdout.split(separator: "\n")
+        #expect(lines.filter { $0.contains("the log extends it") }.count == saved.count, "seed \(seed): \(verified.stdout)")
+        #expect(lines.last == "\(events.count) events, chain intact", "seed \(seed): \(verified.stdout)")
+        print("killsWhileSigningCheckpointsLeaveCheckpointsTheLogExtends: seed \(seed), \(events.count) events, "
+              + "\(recorded.count) checkpoints signed, \(saved.count) in the witness file")
+    }
+
     /// Hundreds of SIGHUPs in a second: the daemon stays up, answers `status`, stops cleanly,
     /// and the chain verifies.
     @Test func aSighupStormLeavesTheDaemonAnswering() throws {

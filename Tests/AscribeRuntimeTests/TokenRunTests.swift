@@ -116,6 +116,46 @@ import AscribeCoreTestSupport
         #expect(try store.verify() == .intact(count: 4))
     }
 
+    /// A burst's tokens are signed together, on every core (issue 13 item 5): each run of the
+    /// batch still finds its own token (`jti` = its run id, its own `sub`), runs of a job
+    /// without `tokens =` get none, and every token is recorded once for its own run.
+    @Test func eachRunOfABatchFindsItsOwnToken() async throws {
+        let scratch = try KeyStoreTests.Scratch()
+        defer { scratch.remove() }
+        let state = scratch.root + "/state"
+        try FileSystem.makeDirectories(state, mode: 0o700)
+        var keys = try KeyStore.open(scratch.settings(), create: true)
+        _ = try keys.prepare(.token, now: SystemClock.now())
+        let store = try EventStore.open(path: state + "/events.db")
+        let execution = RunExecution(store: store, environment: RunEnvironment(
+            host: "test-host", stateDirectory: state, credentialStore: state + "/credentials", development: !isRoot,
+            tokens: TokenAuthority(issuer: Self.issuer, lifetime: 600, store: keys)))
+        let reader = try job("batch-reader", command: #"cat "$CREDENTIALS_DIRECTORY/vault.jwt""#, tokens: "vault=https://vault.example.com")
+        let other = try job("batch-other", command: #"cat "$CREDENTIALS_DIRECTORY/aws.jwt""#, tokens: "aws=sts.amazonaws.com")
+        var plain = try job("batch-plain", command: #"echo "${CREDENTIALS_DIRECTORY:-none}""#, tokens: "x=y")
+        plain.tokens = []
+        let jobs = (0..<12).map { [reader, other, plain][$0 % 3] }
+        let reports = await execution.runTogether(jobs.map { RunOrder(job: $0, definitionHash: nil) })
+        try #require(reports.count == jobs.count)
+        for (job, report) in zip(jobs, reports) {
+            guard case .completed(let completion) = report.result else { Issue.record("\(job.name): \(report.result)"); continue }
+            let text = try capturedText(completion).trimmingCharacters(in: .whitespacesAndNewlines)
+            let issued = report.events.filter { $0.content.type == .credentialIssued }
+            guard !job.tokens.isEmpty else {
+                #expect(text == "none" && issued.isEmpty, "\(job.name): \(text)")
+                continue
+            }
+            let parts = text.split(separator: ".")
+            try #require(parts.count == 3, "\(job.name): \(text)")
+            let claims = try JSONParser.parse(String(decoding: try #require(Base64.url.decode(parts[1])), as: UTF8.self))
+            #expect(claims["jti"] == .string(report.runID), "\(job.name): another run's token")
+            #expect(claims["sub"] == .string("identity:\(job.name):job:\(job.name)"))
+            #expect(claims["aud"] == .string(job.tokens[0].audience))
+            #expect(issued.map { $0.content.runID } == [report.runID])
+        }
+        #expect(try store.verify() == .intact(count: 12 * 2 + 8))
+    }
+
     @Test func aJobAskingForTokensWithoutAnIssuerFailsToLaunchAndSaysWhy() async throws {
         let scratch = try KeyStoreTests.Scratch()
         defer { scratch.remove() }

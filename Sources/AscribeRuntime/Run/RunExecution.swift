@@ -171,14 +171,20 @@ public struct RunExecution {
         var prepared: [(index: Int, launch: PreparedLaunch)] = []
         var drafts: [EventDraft] = []
         let refresh = environment.tokens.map(TokenRefresh.init)
-        for (index, order) in orders.enumerated() {
+        let planned = orders.map { order in
             let runID = order.runID ?? RandomIdentifier.hex128()
-            var request = Self.launchRequest(for: order.job, runID: runID, environment: environment,
+            let request = Self.launchRequest(for: order.job, runID: runID, environment: environment,
                                              scheduledFor: order.scheduledFor?.rfc3339)
-            var draft = firedDraft(for: order, runID: runID, argv: request.arguments)
+            return (runID: runID, request: request, draft: firedDraft(for: order, runID: runID, argv: request.arguments))
+        }
+        let issued = issueTokens(for: zip(orders, planned).map { (job: $0.job, fired: $1.draft) })
+        for (index, order) in orders.enumerated() {
+            let runID = planned[index].runID
+            var request = planned[index].request
+            var draft = planned[index].draft
             do {
                 try makeOutputDirectories(for: order.job)
-                let tokens = try issueTokens(for: order.job, fired: draft)
+                let tokens = try issued[index].get()
                 request.generatedCredentials = tokens.files
                 let launch = try launcher.prepare(request)
                 draft.runAs = launch.account.description
