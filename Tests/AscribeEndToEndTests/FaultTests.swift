@@ -458,7 +458,7 @@ final class ProblemLog: Sendable {
         #expect(daemon.stop() == 0)
         let before = try FaultChecks.check(harness.storePath, keeps: [])
         #expect(AscribeBinary.shell("chown nobody '\(harness.state)'") == 0)
-        let refused = try AscribeBinary.run(["daemon", "--jobs", harness.jobs, "--state", harness.state, "--quiet"])
+        let refused = try AscribeBinary.run(["daemon", "--jobs", harness.jobs, "--state", harness.state, "--quiet", "--keys", harness.state + "/keys"])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("refusing the state directory \(harness.state): it belongs to uid"))
         #expect(AscribeBinary.shell("chown root '\(harness.state)'") == 0)
@@ -472,8 +472,8 @@ final class ProblemLog: Sendable {
         let harness = try DaemonHarness()
         defer { harness.remove() }
         try harness.job("manual", schedule: "0 0 1 1 *", command: "/bin/true")
-        let arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--quiet", "--control-group", "none"]
-            + (isRoot ? [] : ["--dev"])
+        let arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--quiet", "--control-group", "none",
+                         "--keys", harness.state + "/keys"] + (isRoot ? [] : ["--dev"])
         let daemon = try DaemonProcess(jobs: harness.jobs, state: harness.state, stderrPath: harness.root + "/stderr")
         #expect(try daemon.waitUntilAnswering())
         #expect(daemon.stop() == 0)
