@@ -391,7 +391,8 @@ final class ProblemLog: Sendable {
         #expect(daemon.stop() == 0)
         let events = try FaultChecks.check(harness.storePath, keeps: before)
         #expect(events.contains { $0.type == .configLoaded && $0.reason?.contains("SIGHUP") == true })
-        #expect(events.last?.type == .daemonStopped)
+        #expect(events.last { $0.type != .checkpointSigned }?.type == .daemonStopped)
+        #expect(events.last?.type == .checkpointSigned, "the shutdown checkpoint covers daemon.stopped")
     }
 
     /// The real daemon on a full tmpfs: a manual run is refused (its `run.fired` cannot be

@@ -155,7 +155,7 @@ struct ParsedSyslogMessage {
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: AscribeBinary.path)
         daemon.arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--syslog", socketPath, "--quiet",
-                            "--keys", harness.state + "/keys"]
+                            "--no-checkpoints"]
             + (isRoot ? [] : ["--dev"])
         let errors = Pipe()
         daemon.standardError = errors
