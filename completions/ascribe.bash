@@ -87,7 +87,7 @@ _ascribe() {
                 --control-group|--syslog|--issuer|--token-lifetime|--token-algorithm|--witness-file|--witness|--store|--host-name) return ;;
                 --metrics-file) _ascribe_values "$cur" file; return ;;
             esac
-            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --issuer --keys --token-lifetime --token-algorithm --checkpoints --witness-file --witness --store --host-name --help' -- "$cur"))
+            COMPREPLY=($(compgen -W '--jobs --state --credentials --control-group --trust-login-uid --dev --quiet --verbose --syslog --no-syslog --metrics-file --issuer --keys --token-lifetime --token-algorithm --no-checkpoints --witness-file --witness --store --host-name --help' -- "$cur"))
             ;;
         run)
             case $prev in

@@ -86,7 +86,7 @@ complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l issuer -x -d 'the
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l keys -x -a '(__fish_complete_directories (commandline -ct))' -d 'the signing-key directory'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l token-lifetime -x -d 'how long a token is valid'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l token-algorithm -x -d 'ES256 or RS256'
-complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l checkpoints -d 'sign a checkpoint of the log'
+complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l no-checkpoints -d 'do not sign checkpoints of the log. By default the daemon signs one'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l witness-file -x -d 'append each signed checkpoint to PATH'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l witness -x -d 'send each signed checkpoint to the C2SP tlog-witness at URL'
 complete -c ascribe -n '__fish_seen_subcommand_from daemon' -l store -x -d 'keep the log in a fleets shared PostgreSQL database'

@@ -18,9 +18,9 @@ enum DaemonCommand {
         static let syslog = CommandOption("--syslog", value: "PATH", help: "forward every event, once recorded, to the syslog socket PATH as RFC 5424 with structured data",
                                           default: "/dev/log when run as root without --dev and /dev/log exists; see docs/OPERATIONS.md")
         static let noSyslog = CommandOption("--no-syslog", help: "do not forward events to syslog")
-        static let checkpoints = CommandOption("--checkpoints", help: "sign a checkpoint of the log (C2SP signed note, Ed25519) every 1,000 events or 60 s with new events, hourly when idle and at shutdown, recorded as checkpoint.signed and so in syslog; the key is the key store's checkpoint key (\(KeyStoreSettings.defaultDirectoryHelp)); docs/EVENTS.md")
-        static let witnessFile = CommandOption("--witness-file", value: "PATH", help: "append each signed checkpoint to PATH (implies --checkpoints): keep it on another disk or host, then `ascribe verify --checkpoint PATH`")
-        static let witness = CommandOption("--witness", value: "URL", help: "send each signed checkpoint to the C2SP tlog-witness at URL (http://host:port[/prefix], e.g. `ascribe witness serve` on another host; https through a TLS terminator) and record each cosignature as checkpoint.cosigned (implies --checkpoints)", repeatable: true)
+        static let noCheckpoints = CommandOption("--no-checkpoints", help: "do not sign checkpoints of the log. By default the daemon signs one (C2SP signed note, Ed25519) every 1,000 events or 60 s with new events, hourly when idle and at shutdown, recorded as checkpoint.signed and so in syslog, with the key store's checkpoint key (--keys; with --dev, <state>/keys); a fleet's log (--store) has none yet; docs/EVENTS.md")
+        static let witnessFile = CommandOption("--witness-file", value: "PATH", help: "append each signed checkpoint to PATH: keep it on another disk or host, then `ascribe verify --checkpoint PATH`")
+        static let witness = CommandOption("--witness", value: "URL", help: "send each signed checkpoint to the C2SP tlog-witness at URL (http://host:port[/prefix], e.g. `ascribe witness serve` on another host; https through a TLS terminator) and record each cosignature as checkpoint.cosigned", repeatable: true)
         static let store = CommandOption("--store", value: "URI", help: "keep the log in a fleet's shared PostgreSQL database (a libpq URI, postgresql://user@host/db): one hash chain for every host, and each slot claimed once fleet-wide (placement = once) or once per host (every-host); see docs/FLEET.md",
                                          default: "<state>/events.db, this host's own")
         static let hostName = CommandOption("--host-name", value: "NAME", help: "the name every event records as its host; in a fleet each host needs its own",
@@ -53,8 +53,9 @@ enum DaemonCommand {
         options: [CommonOptions.jobs, Options.state, Options.credentials, Options.controlGroup, Options.trustLoginUID,
                   Options.development, Options.quiet, Options.verbose, Options.syslog, Options.noSyslog, Options.metricsFile,
                   TokenOptions.issuer, TokenOptions.keys, TokenOptions.lifetime, TokenOptions.algorithm,
-                  Options.checkpoints, Options.witnessFile, Options.witness, Options.store, Options.hostName],
-        exclusive: [[Options.quiet, Options.verbose], [Options.syslog, Options.noSyslog]],
+                  Options.noCheckpoints, Options.witnessFile, Options.witness, Options.store, Options.hostName],
+        exclusive: [[Options.quiet, Options.verbose], [Options.syslog, Options.noSyslog], [Options.noCheckpoints, Options.witnessFile],
+                    [Options.noCheckpoints, Options.witness]],
         exitStatus: "0 stopped cleanly, 1 could not start, 2 bad usage or another daemon holds the state directory.",
         examples: """
             ascribe daemon                                   # as root: /etc/ascribe/jobs.d, /var/lib/ascribe
@@ -74,16 +75,20 @@ enum DaemonCommand {
         let noSyslog = arguments.flag(Options.noSyslog)
         let metricsPath = arguments.value(Options.metricsFile)
         let issuer = try TokenOptions.issuer(arguments)
-        let keySettings = try TokenOptions.settings(arguments, state: state, makesKeys: true)
+        var keySettings = try TokenOptions.settings(arguments, state: state, makesKeys: true)
+        // A development daemon (a laptop, a test) keeps its keys with its state, never in /etc.
+        if development, arguments.value(TokenOptions.keys) == nil { keySettings.directory = state + "/keys" }
         let tokenLifetime = try TokenOptions.lifetime(arguments)
         let witnessFile = arguments.value(Options.witnessFile)
         let witnesses = arguments.values(Options.witness)
-        let checkpoints = arguments.flag(Options.checkpoints) || witnessFile != nil || !witnesses.isEmpty
         let store = try DaemonStore(parsing: arguments.value(Options.store))
         let hostName = try arguments.value(Options.hostName).map(checkedHostName) ?? HostName.current()
-        if case .postgreSQL = store, checkpoints {
-            throw UsageError(message: "--checkpoints, --witness-file and --witness sign this host's own log; a fleet's log in PostgreSQL has no checkpoints yet (docs/FLEET.md)")
+        if case .postgreSQL = store, witnessFile != nil || !witnesses.isEmpty {
+            throw UsageError(message: "--witness-file and --witness send this host's own log's checkpoints; a fleet's log in PostgreSQL has no checkpoints yet (docs/FLEET.md)")
         }
+        // On by default for this host's own log (PRODUCT.md section 9); a fleet's has no tree yet.
+        let checkpoints: Bool
+        if case .local = store { checkpoints = !arguments.flag(Options.noCheckpoints) } else { checkpoints = false }
         _ = try arguments.operands(max: 0)
 
         var access: ControlAccess

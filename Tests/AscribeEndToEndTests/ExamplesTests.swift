@@ -325,6 +325,8 @@ struct Sandbox {
             added += [option, value]
         }
         if !isRoot, command == "daemon" || command == "run", !line.contains("--dev") { added.append("--dev") }
+        // The daemon signs checkpoints by default: its keys go in the sandbox, never /etc/ascribe/keys.
+        if command == "daemon", !line.contains("--keys") { added += ["--keys", root + "/keys"] }
         guard !added.isEmpty else { return line }
         return line.replacingCharacters(in: range, with: "ascribe \(command) " + added.joined(separator: " "))
     }

@@ -150,7 +150,7 @@ final class DaemonProcess {
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: AscribeBinary.path)
         process.arguments = ["daemon", "--jobs", jobs, "--state", state, "--quiet", "--control-group", "none"]
-            + (isRoot ? [] : ["--dev"]) + extra
+            + (isRoot ? [] : ["--dev"]) + (extra.contains("--keys") ? [] : ["--keys", state + "/keys"]) + extra
         var environment = ProcessInfo.processInfo.environment
         environment["TZ"] = "UTC"
         process.environment = environment

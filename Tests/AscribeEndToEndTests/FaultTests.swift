@@ -391,7 +391,8 @@ final class ProblemLog: Sendable {
         #expect(daemon.stop() == 0)
         let events = try FaultChecks.check(harness.storePath, keeps: before)
         #expect(events.contains { $0.type == .configLoaded && $0.reason?.contains("SIGHUP") == true })
-        #expect(events.last?.type == .daemonStopped)
+        #expect(events.last { $0.type != .checkpointSigned }?.type == .daemonStopped)
+        #expect(events.last?.type == .checkpointSigned, "the shutdown checkpoint covers daemon.stopped")
     }
 
     /// The real daemon on a full tmpfs: a manual run is refused (its `run.fired` cannot be
@@ -458,7 +459,7 @@ final class ProblemLog: Sendable {
         #expect(daemon.stop() == 0)
         let before = try FaultChecks.check(harness.storePath, keeps: [])
         #expect(AscribeBinary.shell("chown nobody '\(harness.state)'") == 0)
-        let refused = try AscribeBinary.run(["daemon", "--jobs", harness.jobs, "--state", harness.state, "--quiet"])
+        let refused = try AscribeBinary.run(["daemon", "--jobs", harness.jobs, "--state", harness.state, "--quiet", "--keys", harness.state + "/keys"])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("refusing the state directory \(harness.state): it belongs to uid"))
         #expect(AscribeBinary.shell("chown root '\(harness.state)'") == 0)
@@ -472,8 +473,8 @@ final class ProblemLog: Sendable {
         let harness = try DaemonHarness()
         defer { harness.remove() }
         try harness.job("manual", schedule: "0 0 1 1 *", command: "/bin/true")
-        let arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--quiet", "--control-group", "none"]
-            + (isRoot ? [] : ["--dev"])
+        let arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--quiet", "--control-group", "none",
+                         "--keys", harness.state + "/keys"] + (isRoot ? [] : ["--dev"])
         let daemon = try DaemonProcess(jobs: harness.jobs, state: harness.state, stderrPath: harness.root + "/stderr")
         #expect(try daemon.waitUntilAnswering())
         #expect(daemon.stop() == 0)

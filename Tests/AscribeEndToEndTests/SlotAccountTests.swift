@@ -245,7 +245,8 @@ import AscribeTestSupport
         #expect(try daemon.waitUntilAnswering())
         #expect(daemon.stop() == 0)
 
-        let stopped = try #require(try harness.events().last)
+        // The last event but the shutdown checkpoint, which covers daemon.stopped.
+        let stopped = try #require(try harness.events().last { $0.type != .checkpointSigned })
         #expect(stopped.type == .daemonStopped)
         let comm = try String(contentsOfFile: "/proc/self/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(stopped.details["stop_signal"] == "SIGTERM")

@@ -80,7 +80,7 @@ import AscribeTestSupport
         #expect(FileManager.default.createFile(atPath: store, contents: Data("planted".utf8)))
         #expect(AscribeBinary.shell("chown nobody '\(store)'") == 0)
 
-        let daemon = try AscribeBinary.run(["daemon", "--jobs", scratch.jobs, "--state", scratch.state, "--quiet",
+        let daemon = try AscribeBinary.run(["daemon", "--jobs", scratch.jobs, "--state", scratch.state, "--quiet", "--keys", scratch.state + "/keys",
                                             "--control-group", "none"])
         let run = try scratch.run("talker")
         for result in [daemon, run] {

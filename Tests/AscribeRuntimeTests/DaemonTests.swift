@@ -348,7 +348,7 @@ import AscribeTestSupport
     @Test func secondDaemonExitsTwoNamingTheHolderAndSigtermStopsTheFirst() throws {
         let harness = try DaemonHarness()
         defer { harness.remove() }
-        let arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state] + (isRoot ? [] : ["--dev"])
+        let arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--keys", harness.state + "/keys"] + (isRoot ? [] : ["--dev"])
         let first = Process()
         first.executableURL = URL(fileURLWithPath: AscribeBinary.path)
         first.arguments = arguments
@@ -395,6 +395,7 @@ import AscribeTestSupport
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: AscribeBinary.path)
         daemon.arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--no-syslog", "--control-group", "none",
+                            "--keys", harness.state + "/keys",
                             "--verbose"] + (isRoot ? [] : ["--dev"])
         daemon.environment = ["TZ": "Europe/Berlin", "PATH": "/usr/bin:/bin"]
         let out = Pipe()

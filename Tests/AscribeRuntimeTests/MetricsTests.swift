@@ -219,6 +219,7 @@ struct ParsedExposition {
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: AscribeBinary.path)
         daemon.arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--metrics-file", metricsPath,
+                            "--keys", harness.state + "/keys",
                             "--no-syslog", "--quiet"] + (isRoot ? [] : ["--dev"])
         let errors = Pipe()
         daemon.standardError = errors

@@ -154,7 +154,8 @@ struct ParsedSyslogMessage {
         let receiver = try UnixDatagramSocket(boundTo: socketPath)
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: AscribeBinary.path)
-        daemon.arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--syslog", socketPath, "--quiet"]
+        daemon.arguments = ["daemon", "--jobs", harness.jobs, "--state", harness.state, "--syslog", socketPath, "--quiet",
+                            "--no-checkpoints"]
             + (isRoot ? [] : ["--dev"])
         let errors = Pipe()
         daemon.standardError = errors
