@@ -133,8 +133,9 @@ enum DaemonCommand {
         }
         if checkpoints {
             do throws(CheckpointKeyError) {
-                let signer = try CheckpointPublishing.keyStoreSigner(
+                let (signer, made) = try CheckpointPublishing.keyStoreSigner(
                     directory: keySettings.directory, host: configuration.host, now: SystemClock.now())
+                configuration.keysMadeAtStart += made
                 configuration.checkpoints = CheckpointPublishing(signer: signer, witnessFile: witnessFile, witnesses: witnesses)
                 configuration.keys = keySettings
             } catch {

@@ -8,7 +8,7 @@ import AscribeTestSupport
 @Suite struct CheckpointDefaultTests {
     /// Starts the real daemon with `extra`, waits until it answers, stops it, and returns the
     /// checkpoint.signed events in its log.
-    func signedCheckpoints(_ extra: [String]) throws -> (events: [Event], keys: Bool) {
+    func signedCheckpoints(_ extra: [String]) throws -> (events: [Event], keys: Bool, created: [Event]) {
         let harness = try DaemonHarness()
         defer { harness.remove() }
         try harness.job("nightly", schedule: "0 3 * * *", command: "/bin/true")
@@ -17,14 +17,18 @@ import AscribeTestSupport
         try #require(try daemon.waitUntilAnswering(), "the daemon did not answer: \(daemon.stderr)")
         #expect(daemon.stop() == 0, "\(daemon.stderr)")
         let keys = FileManager.default.fileExists(atPath: harness.state + "/keys")
-        return (try harness.events().filter { $0.type == .checkpointSigned }, keys)
+        let events = try harness.events()
+        return (events.filter { $0.type == .checkpointSigned }, keys, events.filter { $0.type == .keyCreated })
     }
 
     @Test func theDaemonSignsCheckpointsByDefault() throws {
-        let (signed, keys) = try signedCheckpoints([])
+        let (signed, keys, created) = try signedCheckpoints([])
         // One at the first tick, one at shutdown covering daemon.stopped.
         #expect(signed.count >= 2, "\(signed.map(\.seq))")
         #expect(keys, "the checkpoint key is made in the key directory the test gave (--keys)")
+        // The keys made on this first start are recorded, as token keys are.
+        #expect(Set(created.compactMap { $0.details[.purpose] }) == ["checkpoint"], "\(created.map(\.details))")
+        #expect(!created.isEmpty)
         for event in signed {
             #expect(event.details[.key]?.hasPrefix("ascribe/") == true)
             #expect(event.details[.treeSize].flatMap { UInt64($0) } != nil)
@@ -32,8 +36,8 @@ import AscribeTestSupport
     }
 
     @Test func noCheckpointsSignsNoneAndMakesNoKey() throws {
-        let (signed, keys) = try signedCheckpoints(["--no-checkpoints"])
-        #expect(signed.isEmpty)
+        let (signed, keys, created) = try signedCheckpoints(["--no-checkpoints"])
+        #expect(signed.isEmpty && created.isEmpty)
         #expect(!keys)
     }
 }

@@ -27,21 +27,23 @@ public struct CheckpointPublishing: Sendable {
 }
 
 extension CheckpointPublishing {
-    /// The key store's active checkpoint key at `now` (made on first use), named
-    /// `ascribe/<host>` like the checkpoints' origin. A rotation (`ascribe keys`) takes effect
-    /// at the daemon's next start.
-    public static func keyStoreSigner(directory: String, host: String, now: Instant) throws(CheckpointKeyError) -> NoteSigner {
+    /// The key store's active checkpoint key at `now`, named `ascribe/<host>` like the
+    /// checkpoints' origin, and the keys made for it on first use (to be recorded as
+    /// `key.created`). A rotation (`ascribe keys`) takes effect at the daemon's next start.
+    public static func keyStoreSigner(directory: String, host: String,
+                                      now: Instant) throws(CheckpointKeyError) -> (signer: NoteSigner, made: [KeyRecord]) {
         let name = EventStore.checkpointOrigin(host: host)
         let active: (record: KeyRecord, key: SigningKey)
+        let made: [KeyRecord]
         do throws(KeyStoreError) {
             var keys = try KeyStore.open(KeyStoreSettings(directory: directory, checkpointKeyName: name), create: true)
-            _ = try keys.prepare(.checkpoint, now: now)
+            made = try keys.prepare(.checkpoint, now: now)
             active = try keys.signingKey(.checkpoint, at: now)
         } catch {
             throw .keys(error)
         }
         do throws(NoteSigningError) {
-            return try NoteSigner(name: active.record.name ?? name, key: active.key)
+            return (try NoteSigner(name: active.record.name ?? name, key: active.key), made)
         } catch {
             throw .signer(error)
         }
