@@ -176,7 +176,9 @@ private final class TestPipe: Sendable {
         let first = try RunSupervisor(reactor: reactor)
         let second = try RunSupervisor(reactor: reactor)
         first.supervise(try launcher.start(try launcher.prepare(makeRequest(scratch, ["/bin/sh", "-c", "exit 3"], runID: "quick"))))
-        let long = try launcher.start(try launcher.prepare(makeRequest(scratch, ["/bin/sleep", "30"], runID: "long")))
+        // Far longer than the test under any load (it once outlived 30 s on a loaded CI machine);
+        // killed below.
+        let long = try launcher.start(try launcher.prepare(makeRequest(scratch, ["/bin/sleep", "3600"], runID: "long")))
         let group = long.pid
         // Nothing supervises it after the shutdown: kill and reap it here, or it would stay a
         // zombie child of the test process.
