@@ -19,17 +19,7 @@ public struct SHA256Error: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// Drains OpenSSL's error queue so a later failure is not blamed on this one.
     static func fromErrorQueue(function: String) -> SHA256Error {
-        let code = ERR_get_error()
-        while ERR_get_error() != 0 {}
-        var message = "no detail from OpenSSL"
-        if code != 0 {
-            var buffer = [CChar](repeating: 0, count: 256)
-            buffer.withUnsafeMutableBufferPointer { text in
-                ERR_error_string_n(code, text.baseAddress, text.count)
-            }
-            let end = buffer.firstIndex(of: 0) ?? buffer.count
-            message = String(decoding: buffer[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
+        let (code, message) = OpenSSLErrorQueue.take()
         return SHA256Error(function: function, openSSLCode: code, message: message)
     }
 
